@@ -1,0 +1,202 @@
+"""``MaaSService``: the hub-managed service process (``python -m hub_service``)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import secrets
+from urllib.parse import urlparse
+
+from jupyterhub.services.auth import HubOAuth, HubOAuthCallbackHandler
+from jupyterhub.utils import url_path_join
+from tornado import web
+from tornado.httpserver import HTTPServer
+from traitlets import Dict, Float, Integer, List, Unicode, default
+from traitlets.config import Application
+
+from . import __version__, catalog, db, keys
+from .handlers import routes
+from .hub import HubAPIError, HubClient
+
+
+class MaaSService(Application):
+    """Model catalog, profiles, keys, budgets and usage for JupyterHub users."""
+
+    name = "maas-service"
+    version = __version__
+    description = __doc__
+
+    aliases = {
+        "config": "MaaSService.config_file",
+        "db-url": "MaaSService.db_url",
+        "log-level": "Application.log_level",
+    }
+
+    api_prefix = Unicode(
+        help="URL prefix the service is served under. Default: $JUPYTERHUB_SERVICE_PREFIX."
+    ).tag(config=True)
+
+    @default("api_prefix")
+    def _default_api_prefix(self):
+        return os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/maas/")
+
+    config_file = Unicode(
+        "maas_config.py", help="The config file to load (missing is fine)."
+    ).tag(config=True)
+
+    db_url = Unicode(
+        help="SQLAlchemy URL of the service's database. Default: $MAAS_DB_URL, "
+        "else sqlite:///maas.sqlite in the working directory.",
+    ).tag(config=True)
+
+    @default("db_url")
+    def _default_db_url(self):
+        return os.environ.get("MAAS_DB_URL", "sqlite:///maas.sqlite")
+
+    gateway_url = Unicode(
+        help="The gateway's URL as notebooks reach it (without /v1). Default: $MAAS_GATEWAY_URL."
+    ).tag(config=True)
+
+    @default("gateway_url")
+    def _default_gateway_url(self):
+        return os.environ.get("MAAS_GATEWAY_URL", "http://127.0.0.1:4000")
+
+    hub_api_token = Unicode(help="The service's hub API token. Default: $JUPYTERHUB_API_TOKEN.").tag(
+        config=True
+    )
+
+    @default("hub_api_token")
+    def _default_hub_api_token(self):
+        return os.environ.get("JUPYTERHUB_API_TOKEN", "")
+
+    hub_api_url = Unicode(help="The hub's REST API URL. Default: $JUPYTERHUB_API_URL.").tag(
+        config=True
+    )
+
+    @default("hub_api_url")
+    def _default_hub_api_url(self):
+        return os.environ.get("JUPYTERHUB_API_URL", "http://127.0.0.1:8081/hub/api")
+
+    personal_key_lifetime = Integer(
+        30 * 24 * 3600, help="Seconds a personal key lives before it must be renewed."
+    ).tag(config=True)
+
+    reconcile_interval = Float(
+        2.0,
+        help="Seconds between checks of which servers run; a stopped server's key is "
+        "revoked at the next check.",
+    ).tag(config=True)
+
+    seed_models = List(
+        Dict(),
+        help="Catalog models to create when the catalog is empty (keyword arguments of "
+        "hub_service.db.CatalogModel).",
+    ).tag(config=True)
+
+    seed_profiles = List(
+        Dict(),
+        help="Profiles to create when there are none. Default: the three seed profiles.",
+    ).tag(config=True)
+
+    @default("seed_profiles")
+    def _default_seed_profiles(self):
+        return catalog.DEFAULT_PROFILES
+
+    server_key_lifetime = Integer(
+        24 * 3600,
+        help="Seconds a server's key lives unless the server renews it.",
+    ).tag(config=True)
+
+    service_url = Unicode(
+        help="Where the service listens. Default: $JUPYTERHUB_SERVICE_URL."
+    ).tag(config=True)
+
+    @default("service_url")
+    def _default_service_url(self):
+        return os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:10101")
+
+    @property
+    def client_base_url(self) -> str:
+        """What OpenAI clients use as base_url."""
+        return self.gateway_url.rstrip("/") + "/v1"
+
+    def utcnow(self) -> dt.datetime:
+        return db.utcnow()
+
+    def initialize(self, argv=None):
+        super().initialize(argv)
+        if os.path.exists(self.config_file):
+            self.load_config_file(self.config_file)
+        self.engine = db.make_engine(self.db_url)
+        db.upgrade(self.engine)
+        self.session_factory = db.make_session_factory(self.engine)
+        with db.session_scope(self.session_factory) as session:
+            catalog.seed(session, self.seed_models, self.seed_profiles)
+        self.hub = HubClient(self.hub_api_url, self.hub_api_token)
+        self.hub_auth = HubOAuth(api_token=self.hub_api_token, cache_max_age=60)
+        self.web_app = web.Application(
+            [
+                *routes(self.api_prefix, self),
+                (
+                    url_path_join(self.api_prefix, "oauth_callback"),
+                    HubOAuthCallbackHandler,
+                ),
+            ],
+            cookie_secret=secrets.token_bytes(32),
+            hub_auth=self.hub_auth,
+            log_function=self._log_request,
+        )
+
+    def _log_request(self, handler):
+        # tornado's default logs the full URI; ours has no secrets in URLs, but keep
+        # query strings out anyway and never log headers.
+        status = handler.get_status()
+        self.log.info(
+            "%s %s %s %.1fms",
+            status,
+            handler.request.method,
+            handler.request.path,
+            1000 * handler.request.request_time(),
+        )
+
+    async def reconcile_once(self) -> int:
+        """Revoke the keys of servers the hub no longer runs; return how many."""
+        started = self.utcnow()
+        active = await self.hub.active_servers()
+        with db.session_scope(self.session_factory) as session:
+            stopped = keys.revoke_stopped_servers(
+                session, active, issued_before=started, now=self.utcnow()
+            )
+            for row in stopped:
+                self.log.info(
+                    "Revoked key %s: server %r of %s stopped", row.id, row.server_name, row.user
+                )
+        return len(stopped)
+
+    async def reconcile_forever(self):
+        while True:
+            try:
+                await self.reconcile_once()
+            except HubAPIError as e:
+                self.log.warning("Cannot check running servers: %s", e)
+            except Exception:
+                self.log.exception("Reconciling keys failed")
+            await asyncio.sleep(self.reconcile_interval)
+
+    async def _serve(self):
+        url = urlparse(self.service_url)
+        server = HTTPServer(self.web_app, xheaders=True)
+        server.listen(url.port or 80, url.hostname or "127.0.0.1")
+        self.log.info("MaaS service %s listening on %s%s", __version__, self.service_url, self.api_prefix)
+        self._reconciler = asyncio.create_task(self.reconcile_forever())
+        await asyncio.Event().wait()
+
+    def start(self):
+        try:
+            asyncio.run(self._serve())
+        except KeyboardInterrupt:
+            self.log.info("Interrupted, stopping")
+
+
+main = MaaSService.launch_instance

@@ -1,0 +1,140 @@
+"""The model catalog and notebook profiles: seeds, entitlements and prices."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .db import CatalogModel, Profile
+
+ALL_MODELS = "*"
+
+# The seed demo's three profiles (SEED.md section 3). Which models each may use is
+# part of the profile; "*" means every enabled model in the catalog.
+DEFAULT_PROFILES: list[dict] = [
+    {
+        "slug": "cpu-standard",
+        "display_name": "CPU - Standard",
+        "description": "2 cores, 4 GB: everyday notebooks.",
+        "resources": {
+            "cpu_limit": 2,
+            "cpu_guarantee": 0.5,
+            "mem_limit": "4G",
+            "mem_guarantee": "1G",
+        },
+        "is_default": True,
+        "models": [ALL_MODELS],
+        "budget_usd": 10.0,
+        "budget_period": "month",
+    },
+    {
+        "slug": "cpu-large",
+        "display_name": "CPU - Large",
+        "description": "4 cores, 16 GB: bigger data in memory.",
+        "resources": {
+            "cpu_limit": 4,
+            "cpu_guarantee": 1,
+            "mem_limit": "16G",
+            "mem_guarantee": "4G",
+        },
+        "models": [ALL_MODELS],
+        "budget_usd": 25.0,
+        "budget_period": "month",
+    },
+    {
+        "slug": "gpu-ml-ai",
+        "display_name": "GPU - ML/AI",
+        "description": "4 cores, 32 GB and one NVIDIA GPU: training and inference.",
+        "resources": {
+            "cpu_limit": 4,
+            "cpu_guarantee": 2,
+            "mem_limit": "32G",
+            "mem_guarantee": "8G",
+            "gpu": 1,
+            "tolerations": [
+                {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
+            ],
+        },
+        "models": [ALL_MODELS],
+        "budget_usd": 100.0,
+        "budget_period": "month",
+    },
+]
+
+# Fields of a model that anyone signed in may read. Backend details (api_base, the
+# key's variable name, extra LiteLLM parameters) are for admins and the gateway only.
+PUBLIC_MODEL_FIELDS = (
+    "name",
+    "mode",
+    "description",
+    "context_window",
+    "max_output_tokens",
+    "capabilities",
+    "input_cost_per_token",
+    "output_cost_per_token",
+    "enabled",
+)
+
+
+def seed(session: Session, models: Iterable[dict], profiles: Iterable[dict]) -> None:
+    """Fill an empty catalog and an empty profile table; leave existing rows alone.
+
+    Seeding happens once: after that the database is the source of truth and admins
+    change it through the API.
+    """
+    if session.scalar(select(CatalogModel.id).limit(1)) is None:
+        for spec in models:
+            session.add(CatalogModel(**spec))
+    if session.scalar(select(Profile.id).limit(1)) is None:
+        for spec in profiles:
+            session.add(Profile(**spec))
+    session.flush()
+
+
+def model_public(model: CatalogModel) -> dict:
+    return {field: getattr(model, field) for field in PUBLIC_MODEL_FIELDS}
+
+
+def profile_public(profile: Profile) -> dict:
+    return {
+        "slug": profile.slug,
+        "display_name": profile.display_name,
+        "description": profile.description,
+        "resources": profile.resources,
+        "default": profile.is_default,
+        "models": profile.models,
+        "budget_usd": profile.budget_usd,
+        "budget_period": profile.budget_period,
+        "rpm_limit": profile.rpm_limit,
+        "tpm_limit": profile.tpm_limit,
+    }
+
+
+def entitled(allowed: Iterable[str], model_name: str) -> bool:
+    allowed = list(allowed)
+    return ALL_MODELS in allowed or model_name in allowed
+
+
+def allowed_model_names(allowed: Iterable[str], catalog: Iterable[CatalogModel]) -> list[str]:
+    """The enabled catalog models a profile's model list grants, sorted."""
+    allowed = list(allowed)
+    return sorted(m.name for m in catalog if m.enabled and entitled(allowed, m.name))
+
+
+def default_profile(session: Session) -> Profile | None:
+    profile = session.scalar(select(Profile).where(Profile.is_default.is_(True)).limit(1))
+    if profile is None:
+        profile = session.scalar(select(Profile).order_by(Profile.id).limit(1))
+    return profile
+
+
+def request_cost(
+    input_cost_per_token: float,
+    output_cost_per_token: float,
+    prompt_tokens: int,
+    completion_tokens: int,
+) -> float:
+    """What a request costs at the catalog's prices."""
+    return prompt_tokens * input_cost_per_token + completion_tokens * output_cost_per_token

@@ -1,0 +1,1 @@
+"""The LiteLLM gateway: its configuration (from the catalog) and our auth/usage plugin."""

@@ -1,0 +1,121 @@
+"""``MaaSGateway``: write LiteLLM's config from the catalog, then become the proxy.
+
+Run by the hub as a managed service (``python -m hub_service.gateway``). The process
+execs LiteLLM, so the hub's SIGTERM reaches uvicorn directly and the usage queue is
+drained on the way out.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sys
+import tempfile
+import time
+
+from sqlalchemy import select
+from traitlets import Bool, Float, Integer, List, Unicode, default
+from traitlets.config import Application
+
+from .. import __version__
+from ..db import CatalogModel, current_revision, head_revision, make_engine, make_session_factory
+from .config import litellm_config
+
+
+class MaaSGateway(Application):
+    """Start the LiteLLM proxy for the models in the MaaS catalog."""
+
+    name = "maas-gateway"
+    version = __version__
+    description = __doc__
+
+    aliases = {
+        "db-url": "MaaSGateway.db_url",
+        "host": "MaaSGateway.host",
+        "port": "MaaSGateway.port",
+    }
+
+    db_url = Unicode(help="The service's database. Default: $MAAS_DB_URL.").tag(config=True)
+
+    @default("db_url")
+    def _default_db_url(self):
+        return os.environ.get("MAAS_DB_URL", "sqlite:///maas.sqlite")
+
+    host = Unicode("127.0.0.1", help="Interface the proxy listens on.").tag(config=True)
+
+    port = Integer(4000, help="Port the proxy listens on.").tag(config=True)
+
+    num_workers = Integer(1, help="uvicorn workers of the proxy.").tag(config=True)
+
+    plugin = Bool(
+        True, help="Load our auth and usage plugin (False: LiteLLM alone, for benchmarks)."
+    ).tag(config=True)
+
+    schema_timeout = Float(
+        120, help="Seconds to wait for the service to create the database schema."
+    ).tag(config=True)
+
+    extra_args = List(Unicode(), help="More arguments for the litellm command.").tag(config=True)
+
+    def wait_for_schema(self, engine) -> None:
+        head = head_revision()
+        deadline = time.monotonic() + self.schema_timeout
+        while True:
+            try:
+                if current_revision(engine) == head:
+                    return
+            except Exception as e:  # noqa: BLE001 - the database may not be up yet
+                self.log.debug("Database not ready: %s", e)
+            if time.monotonic() > deadline:
+                sys.exit(
+                    f"The MaaS database at {engine.url.render_as_string(True)} has no "
+                    f"schema at revision {head}: start the MaaS service first."
+                )
+            time.sleep(0.5)
+
+    def write_config(self) -> str:
+        engine = make_engine(self.db_url)
+        self.wait_for_schema(engine)
+        with make_session_factory(engine)() as session:
+            models = session.scalars(select(CatalogModel).order_by(CatalogModel.name)).all()
+            config = litellm_config(models, plugin=self.plugin)
+        engine.dispose()
+        fd, path = tempfile.mkstemp(prefix="maas-litellm-", suffix=".yaml")
+        with os.fdopen(fd, "w") as f:
+            json.dump(config, f, indent=2)  # JSON is YAML
+        self.log.info(
+            "LiteLLM config with %d model(s) written to %s", len(config["model_list"]), path
+        )
+        return path
+
+    def start(self):
+        path = self.write_config()
+        env = os.environ.copy()
+        env["MAAS_DB_URL"] = self.db_url
+        # No network at run time: use the cost map shipped with LiteLLM.
+        env.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+        env.pop("DATABASE_URL", None)  # our keys, not LiteLLM's Prisma ones
+        # LiteLLM refuses to start without a master key. With our plugin it is never
+        # used (custom_auth decides every request), so a random one serves.
+        env.setdefault("LITELLM_MASTER_KEY", "sk-" + secrets.token_hex(32))
+        argv = [
+            sys.executable,
+            "-m",
+            "litellm.proxy.proxy_cli",
+            "--config",
+            path,
+            "--host",
+            self.host,
+            "--port",
+            str(self.port),
+            "--num_workers",
+            str(self.num_workers),
+            *self.extra_args,
+        ]
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execvpe(argv[0], argv, env)
+
+
+main = MaaSGateway.launch_instance

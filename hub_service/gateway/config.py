@@ -1,0 +1,46 @@
+"""LiteLLM proxy configuration, derived from the catalog (never typed by hand)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ..db import CatalogModel
+
+AUTH_HOOK = "hub_service.gateway.plugin.user_api_key_auth"
+USAGE_CALLBACK = "hub_service.gateway.plugin.usage_logger"
+
+
+def deployment(model: CatalogModel) -> dict:
+    """One ``model_list`` entry. A backend key is referenced by its variable's name
+    (LiteLLM's ``os.environ/NAME``), so the secret never lands in the file."""
+    params: dict = {"model": model.provider_model, **(model.extra_params or {})}
+    if model.api_base:
+        params["api_base"] = model.api_base
+    # OpenAI-compatible servers without auth still need some key for the SDK.
+    params["api_key"] = f"os.environ/{model.api_key_env}" if model.api_key_env else "none"
+    info: dict = {
+        "mode": model.mode,
+        "input_cost_per_token": model.input_cost_per_token,
+        "output_cost_per_token": model.output_cost_per_token,
+    }
+    if model.context_window:
+        info["max_input_tokens"] = model.context_window
+        info["max_tokens"] = model.context_window
+    if model.max_output_tokens:
+        info["max_output_tokens"] = model.max_output_tokens
+    for capability in model.capabilities or []:
+        info[f"supports_{capability}"] = True
+    return {"model_name": model.name, "litellm_params": params, "model_info": info}
+
+
+def litellm_config(models: Iterable[CatalogModel], *, plugin: bool = True) -> dict:
+    """The proxy config: every enabled model, with our auth hook and usage logger."""
+    config: dict = {
+        "model_list": [deployment(m) for m in models if m.enabled],
+        "litellm_settings": {"drop_params": True, "telemetry": False},
+        "general_settings": {"master_key": "os.environ/LITELLM_MASTER_KEY"},
+    }
+    if plugin:
+        config["general_settings"]["custom_auth"] = AUTH_HOOK
+        config["litellm_settings"]["callbacks"] = [USAGE_CALLBACK]
+    return config

@@ -1,0 +1,401 @@
+"""The service's JSON API (``{prefix}api/v1/``) and its OAuth-protected landing page."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import re
+from http import HTTPStatus
+
+from jupyterhub.services.auth import HubOAuthenticated
+from sqlalchemy import func, select
+from tornado import web
+
+from . import __version__, catalog, keys
+from .db import ApiKey, CatalogModel, Profile, Usage, session_scope
+from .hub import HubAPIError
+from .openapi import openapi_document
+
+log = logging.getLogger(__name__)
+
+NAME_MAX = 255
+
+
+class APIError(web.HTTPError):
+    """An error a client caused or should know about, with a sentence to show."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(status, reason=HTTPStatus(status).phrase)
+        self.message = message
+
+
+def caller_server(model: dict) -> str | None:
+    """The server a token belongs to, if it is a single server's own token.
+
+    A server's token carries ``access:servers!server=<user>/<name>`` and nothing
+    broader; a user's session or personal token carries more.
+    """
+    name = model.get("name", "")
+    scopes = model.get("scopes") or []
+    if "access:servers" in scopes or f"access:servers!user={name}" in scopes:
+        return None
+    marker = f"access:servers!server={name}/"
+    servers = [s[len(marker) :] for s in scopes if s.startswith(marker)]
+    return servers[0] if len(servers) == 1 else None
+
+
+class BaseHandler(HubOAuthenticated, web.RequestHandler):
+    """Shared plumbing: the app, JSON bodies, JSON errors."""
+
+    def initialize(self, service):
+        self.service = service
+
+    @property
+    def db(self):
+        return session_scope(self.service.session_factory)
+
+    def now(self) -> dt.datetime:
+        return self.service.utcnow()
+
+
+class APIHandler(BaseHandler):
+    """A JSON endpoint: token or cookie auth, JSON in and out, errors as JSON."""
+
+    require_auth = True
+
+    def set_default_headers(self):
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.set_header("Cache-Control", "no-store")
+
+    def prepare(self):
+        if self.require_auth and self.current_user is None:
+            raise APIError(
+                401,
+                "Authentication required: send a JupyterHub token "
+                "('Authorization: token ...') or sign in through the hub.",
+            )
+
+    def write_error(self, status_code, **kwargs):
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, APIError):
+            message = exc.message
+        elif isinstance(exc, web.HTTPError) and exc.log_message:
+            message = exc.log_message % exc.args if exc.args else exc.log_message
+        else:
+            message = HTTPStatus(status_code).phrase
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.finish(json.dumps({"status": status_code, "message": message}))
+
+    def write_json(self, data, status: int = 200):
+        self.set_status(status)
+        self.finish(json.dumps(data))
+
+    def json_body(self) -> dict:
+        if not self.request.body:
+            return {}
+        try:
+            body = json.loads(self.request.body)
+        except ValueError:
+            raise APIError(400, "The request body is not valid JSON.") from None
+        if not isinstance(body, dict):
+            raise APIError(400, "The request body must be a JSON object.")
+        return body
+
+    def check_owner(self, user: str) -> dict:
+        """Only the user themselves may touch their keys and usage."""
+        me = self.current_user
+        if me.get("kind", "user") != "user" or me["name"] != user:
+            raise APIError(403, f"You may only manage your own keys, not those of {user!r}.")
+        return me
+
+
+class HealthHandler(APIHandler):
+    """GET: liveness and the schema version; no authentication."""
+
+    require_auth = False
+
+    def get(self):
+        self.write_json({"status": "ok", "version": __version__})
+
+
+class OpenAPIHandler(APIHandler):
+    """GET: the OpenAPI 3.1 document of this API; no authentication."""
+
+    require_auth = False
+
+    def get(self):
+        self.write_json(openapi_document(self.service.api_prefix))
+
+
+class InfoHandler(APIHandler):
+    """GET: who you are and where the gateway is."""
+
+    def get(self):
+        me = self.current_user
+        self.write_json(
+            {
+                "version": __version__,
+                "user": me["name"],
+                "server": caller_server(me),
+                "gateway_url": self.service.gateway_url,
+                "base_url": self.service.client_base_url,
+            }
+        )
+
+
+class ModelsHandler(APIHandler):
+    """GET: the enabled models of the catalog, with prices and capabilities."""
+
+    def get(self):
+        with self.db as db:
+            rows = db.scalars(
+                select(CatalogModel).where(CatalogModel.enabled.is_(True)).order_by(CatalogModel.name)
+            ).all()
+            self.write_json({"models": [catalog.model_public(m) for m in rows]})
+
+
+class ProfilesHandler(APIHandler):
+    """GET: the notebook profiles, with resources, models and budgets."""
+
+    def get(self):
+        with self.db as db:
+            rows = db.scalars(select(Profile).order_by(Profile.id)).all()
+            self.write_json({"profiles": [catalog.profile_public(p) for p in rows]})
+
+
+class UserKeysHandler(APIHandler):
+    """GET: your keys (never the key itself). POST: issue a key.
+
+    POST body: ``{"server_name": "<name>"}`` issues the key of one of your running
+    servers (replacing its previous key; a server's own token may only ask for its own
+    server); ``{"name": "<label>"}`` without ``server_name`` issues a personal key.
+    The key appears in this response only.
+    """
+
+    def get(self, user):
+        self.check_owner(user)
+        now = self.now()
+        with self.db as db:
+            rows = db.scalars(
+                select(ApiKey).where(ApiKey.user == user).order_by(ApiKey.created.desc())
+            ).all()
+            self.write_json({"keys": [keys.key_public(r, now) for r in rows]})
+
+    async def post(self, user):
+        me = self.check_owner(user)
+        body = self.json_body()
+        server_name = body.get("server_name")
+        name = body.get("name")
+        own_server = caller_server(me)
+        if server_name is not None and not isinstance(server_name, str):
+            raise APIError(400, "server_name must be a string ('' is the default server).")
+        if name is not None and (not isinstance(name, str) or len(name) > NAME_MAX):
+            raise APIError(400, f"name must be a string of at most {NAME_MAX} characters.")
+        if own_server is not None and server_name != own_server:
+            raise APIError(403, "A server's token may only obtain the key of its own server.")
+
+        profile_slug = None
+        if server_name is not None:
+            try:
+                server = await self.service.hub.server(user, server_name)
+            except HubAPIError as e:
+                log.error("Cannot reach the hub API: %s", e)
+                raise APIError(503, "The hub cannot be reached; try again shortly.") from None
+            if server is None:
+                raise APIError(
+                    409, f"Server {server_name!r} of {user!r} is not running: start it first."
+                )
+            profile_slug = (server.get("user_options") or {}).get("profile")
+
+        now = self.now()
+        with self.db as db:
+            profile = None
+            if profile_slug:
+                profile = db.scalar(select(Profile).where(Profile.slug == profile_slug))
+                if profile is None:
+                    raise APIError(409, f"The server's profile {profile_slug!r} does not exist.")
+            else:
+                profile = catalog.default_profile(db)
+            lifetime = (
+                self.service.server_key_lifetime
+                if server_name is not None
+                else self.service.personal_key_lifetime
+            )
+            row, key = keys.issue(
+                db,
+                user=user,
+                server_name=server_name,
+                profile_slug=profile.slug if profile else None,
+                name=name or (f"server {server_name or '(default)'}" if server_name is not None else "personal"),
+                lifetime=dt.timedelta(seconds=lifetime),
+                now=now,
+            )
+            models = db.scalars(select(CatalogModel)).all()
+            allowed = catalog.allowed_model_names(profile.models if profile else [], models)
+            payload = keys.key_public(row, now)
+        payload.update(
+            key=key,
+            models=allowed,
+            base_url=self.service.client_base_url,
+        )
+        log.info(
+            "Issued key %s for user %s server %s (profile %s)",
+            row.id, user, server_name, row.profile_slug,
+        )
+        self.write_json(payload, status=201)
+
+
+class UserKeyHandler(APIHandler):
+    """DELETE: revoke one of your keys. A server's token may revoke only its own key."""
+
+    def _own_key(self, db, user, key_id) -> ApiKey:
+        me = self.check_owner(user)
+        row = db.scalar(select(ApiKey).where(ApiKey.id == key_id, ApiKey.user == user))
+        if row is None:
+            raise APIError(404, f"No key {key_id!r} for user {user!r}.")
+        own_server = caller_server(me)
+        if own_server is not None and row.server_name != own_server:
+            raise APIError(403, "A server's token may only manage the key of its own server.")
+        return row
+
+    def delete(self, user, key_id):
+        with self.db as db:
+            row = self._own_key(db, user, key_id)
+            if row.revoked_at is None:
+                row.revoked_at = self.now()
+                row.revoked_reason = "revoked by user"
+        log.info("Revoked key %s of user %s", key_id, user)
+        self.set_status(204)
+        self.finish()
+
+
+class UserKeyRenewHandler(UserKeyHandler):
+    """POST: push an active key's expiry to now + its lifetime; the key stays the same."""
+
+    def post(self, user, key_id):
+        now = self.now()
+        with self.db as db:
+            row = self._own_key(db, user, key_id)
+            state = row.state(now)
+            if state != "active":
+                raise APIError(409, f"Key {key_id!r} is {state}; issue a new one instead.")
+            lifetime = (
+                self.service.server_key_lifetime
+                if row.server_name is not None
+                else self.service.personal_key_lifetime
+            )
+            row.expires_at = now + dt.timedelta(seconds=lifetime)
+            payload = keys.key_public(row, now)
+        self.write_json(payload)
+
+
+class UserUsageHandler(APIHandler):
+    """GET ``?days=N`` (1-366, default 30): your spend, tokens and recent requests."""
+
+    def get(self, user):
+        self.check_owner(user)
+        try:
+            days = int(self.get_argument("days", "30"))
+        except ValueError:
+            raise APIError(400, "days must be a whole number from 1 to 366.") from None
+        if not 1 <= days <= 366:
+            raise APIError(400, "days must be a whole number from 1 to 366.")
+        since = self.now() - dt.timedelta(days=days)
+        with self.db as db:
+            where = (Usage.user == user, Usage.ts >= since)
+            by_model = db.execute(
+                select(
+                    Usage.model,
+                    func.count(Usage.id),
+                    func.coalesce(func.sum(Usage.prompt_tokens), 0),
+                    func.coalesce(func.sum(Usage.completion_tokens), 0),
+                    func.coalesce(func.sum(Usage.cost_usd), 0.0),
+                )
+                .where(*where)
+                .group_by(Usage.model)
+                .order_by(Usage.model)
+            ).all()
+            recent = db.scalars(
+                select(Usage).where(*where).order_by(Usage.ts.desc()).limit(20)
+            ).all()
+            models = [
+                {
+                    "model": m,
+                    "requests": n,
+                    "prompt_tokens": int(p),
+                    "completion_tokens": int(c),
+                    "cost_usd": float(cost),
+                }
+                for m, n, p, c, cost in by_model
+            ]
+            self.write_json(
+                {
+                    "days": days,
+                    "total_cost_usd": sum(m["cost_usd"] for m in models),
+                    "total_requests": sum(m["requests"] for m in models),
+                    "by_model": models,
+                    "recent": [
+                        {
+                            "ts": keys._iso(u.ts),
+                            "model": u.model,
+                            "server_name": u.server_name,
+                            "key_id": u.key_id,
+                            "prompt_tokens": u.prompt_tokens,
+                            "completion_tokens": u.completion_tokens,
+                            "cost_usd": u.cost_usd,
+                            "latency_ms": u.latency_ms,
+                            "status_code": u.status_code,
+                        }
+                        for u in recent
+                    ],
+                }
+            )
+
+
+class NotFoundHandler(APIHandler):
+    """Any other API path: a JSON 404 rather than an HTML page."""
+
+    require_auth = False
+
+    def prepare(self):
+        raise APIError(404, f"No such API endpoint: {self.request.path}")
+
+
+class LandingHandler(BaseHandler):
+    """GET: the portal's landing page (sign-in through the hub)."""
+
+    @web.authenticated
+    def get(self):
+        user = self.current_user["name"]
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.finish(
+            "<!doctype html><html><head><title>Model-as-a-Service</title></head><body>"
+            f"<h1>Model-as-a-Service</h1><p>Signed in as {web.escape.xhtml_escape(user)}.</p>"
+            f"<p>Gateway: <code>{web.escape.xhtml_escape(self.service.client_base_url)}</code></p>"
+            f'<p><a href="{self.service.api_prefix}api/v1/openapi.json">API reference</a></p>'
+            "</body></html>"
+        )
+
+
+USER = r"(?P<user>[^/]+)"
+KEY_ID = r"(?P<key_id>[0-9a-f]{1,32})"
+
+
+def routes(prefix: str, service) -> list:
+    api = re.escape(prefix) + "api/v1/"
+    table = [
+        (r"health", HealthHandler),
+        (r"openapi\.json", OpenAPIHandler),
+        (r"info", InfoHandler),
+        (r"models", ModelsHandler),
+        (r"profiles", ProfilesHandler),
+        (rf"users/{USER}/keys", UserKeysHandler),
+        (rf"users/{USER}/keys/{KEY_ID}", UserKeyHandler),
+        (rf"users/{USER}/keys/{KEY_ID}/renew", UserKeyRenewHandler),
+        (rf"users/{USER}/usage", UserUsageHandler),
+    ]
+    handlers = [(api + pattern + "/?", cls, {"service": service}) for pattern, cls in table]
+    handlers.append((api + ".*", NotFoundHandler, {"service": service}))
+    handlers.append((re.escape(prefix) + "?", LandingHandler, {"service": service}))
+    return handlers

@@ -1,0 +1,71 @@
+"""What the service asks the JupyterHub REST API: which servers run, with which options."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import quote, urlencode
+
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
+
+PAGINATION_MEDIA_TYPE = "application/jupyterhub-pagination+json"
+
+
+class HubAPIError(Exception):
+    """The hub did not answer as expected."""
+
+
+class HubClient:
+    """A thin client for the hub API, authenticated with the service's own token.
+
+    Scopes it needs (granted by the ``maas-service`` role in the hub config):
+    ``list:users`` to page through users and ``read:servers`` to see their servers and
+    the options they were started with.
+    """
+
+    def __init__(self, api_url: str, token: str, timeout: float = 10.0):
+        self.api_url = api_url.rstrip("/")
+        self.token = token
+        self.timeout = timeout
+        self.http = AsyncHTTPClient()
+
+    async def _get(self, path: str, **params) -> dict | list:
+        url = f"{self.api_url}/{path.lstrip('/')}"
+        if params:
+            url += "?" + urlencode(params)
+        req = HTTPRequest(
+            url,
+            headers={"Authorization": f"token {self.token}", "Accept": PAGINATION_MEDIA_TYPE},
+            request_timeout=self.timeout,
+        )
+        try:
+            resp = await self.http.fetch(req)
+        except HTTPClientError as e:
+            if e.code == 404:
+                raise LookupError(path) from None
+            raise HubAPIError(f"hub API {path}: HTTP {e.code}") from None
+        except OSError as e:
+            raise HubAPIError(f"hub API {path}: {e}") from None
+        return json.loads(resp.body)
+
+    async def active_servers(self) -> set[tuple[str, str]]:
+        """Every (user, server name) the hub has ready or starting."""
+        active: set[tuple[str, str]] = set()
+        offset = 0
+        while True:
+            page = await self._get("users", state="active", offset=offset, limit=200)
+            items = page["items"] if isinstance(page, dict) else page
+            for user in items:
+                for server_name in user.get("servers") or {}:
+                    active.add((user["name"], server_name))
+            nxt = page.get("_pagination", {}).get("next") if isinstance(page, dict) else None
+            if not nxt:
+                return active
+            offset = nxt["offset"]
+
+    async def server(self, user: str, server_name: str) -> dict | None:
+        """The server model (with ``user_options``), or None if it is not running."""
+        try:
+            model = await self._get(f"users/{quote(user, safe='')}")
+        except LookupError:
+            return None
+        return (model.get("servers") or {}).get(server_name)

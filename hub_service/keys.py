@@ -1,0 +1,124 @@
+"""Issuing, renewing and revoking keys.
+
+A key is ``sk-maas-`` followed by 32 random bytes (base64url). Only its SHA-256 is
+stored: 256 bits of entropy make a salt or a slow hash pointless, and a fast hash keeps
+the gateway's lookup cheap.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from collections.abc import Iterable
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from .db import ApiKey
+
+KEY_PREFIX = "sk-maas-"
+KEY_RANDOM_BYTES = 32
+
+
+def new_key() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(KEY_RANDOM_BYTES)
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def issue(
+    session: Session,
+    *,
+    user: str,
+    server_name: str | None,
+    profile_slug: str | None,
+    name: str,
+    lifetime: dt.timedelta,
+    now: dt.datetime,
+) -> tuple[ApiKey, str]:
+    """Create a key; return its row and the key itself (the only time it exists).
+
+    A server has one key at a time: issuing for a server revokes its previous keys.
+    """
+    if server_name is not None:
+        revoke_where(
+            session,
+            (ApiKey.user == user, ApiKey.server_name == server_name),
+            reason="replaced",
+            now=now,
+        )
+    key = new_key()
+    row = ApiKey(
+        id=secrets.token_hex(8),
+        key_hash=hash_key(key),
+        prefix=key[:12],
+        last4=key[-4:],
+        user=user,
+        server_name=server_name,
+        name=name,
+        profile_slug=profile_slug,
+        created=now,
+        expires_at=now + lifetime,
+    )
+    session.add(row)
+    session.flush()
+    return row, key
+
+
+def revoke_where(session: Session, criteria: Iterable, *, reason: str, now: dt.datetime) -> int:
+    """Revoke every active key matching ``criteria``; return how many."""
+    result = session.execute(
+        update(ApiKey)
+        .where(*criteria, ApiKey.revoked_at.is_(None))
+        .values(revoked_at=now, revoked_reason=reason)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
+def revoke_stopped_servers(
+    session: Session, active: set[tuple[str, str]], *, issued_before: dt.datetime, now: dt.datetime
+) -> list[ApiKey]:
+    """Revoke the keys of servers that are no longer running.
+
+    ``active`` is the set of (user, server name) the hub reported as ready or pending,
+    read at ``issued_before``: a key issued after that read is left alone, since its
+    server may have started in between.
+    """
+    rows = session.scalars(
+        select(ApiKey).where(
+            ApiKey.server_name.is_not(None),
+            ApiKey.revoked_at.is_(None),
+            ApiKey.created < issued_before,
+        )
+    ).all()
+    stopped = [row for row in rows if (row.user, row.server_name) not in active]
+    for row in stopped:
+        row.revoked_at = now
+        row.revoked_reason = "server stopped"
+    session.flush()
+    return stopped
+
+
+def key_public(row: ApiKey, now: dt.datetime) -> dict:
+    """What an API may say about a key: never the key, never its hash."""
+    return {
+        "id": row.id,
+        "name": row.name,
+        "masked": row.masked,
+        "user": row.user,
+        "server_name": row.server_name,
+        "profile": row.profile_slug,
+        "created": _iso(row.created),
+        "expires_at": _iso(row.expires_at),
+        "revoked_at": _iso(row.revoked_at),
+        "revoked_reason": row.revoked_reason,
+        "state": row.state(now),
+    }
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return None if value is None else value.replace(tzinfo=dt.timezone.utc).isoformat()

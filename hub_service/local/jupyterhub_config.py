@@ -1,0 +1,117 @@
+# JupyterHub configuration of the local demo: the hub, the MaaS service, the LiteLLM
+# gateway and SmolLM2, all on 127.0.0.1. Started by `python -m hub_service.local`.
+import os
+import sys
+from pathlib import Path
+
+from hub_service.local import HERE, LocalSettings, smollm2_path
+
+c = get_config()  # noqa: F821 - provided by traitlets
+
+settings = LocalSettings.from_env()
+state = settings.state_dir
+python = sys.executable
+bindir = str(Path(python).parent)
+
+c.JupyterHub.bind_url = f"http://127.0.0.1:{settings.hub_port}"
+c.JupyterHub.hub_bind_url = f"http://127.0.0.1:{settings.hub_api_port}"
+c.JupyterHub.db_url = f"sqlite:///{state / 'jupyterhub.sqlite'}"
+c.JupyterHub.cookie_secret_file = str(state / "jupyterhub_cookie_secret")
+c.ConfigurableHTTPProxy.pid_file = str(state / "jupyterhub-proxy.pid")
+c.ConfigurableHTTPProxy.command = [os.path.join(bindir, "configurable-http-proxy")]
+c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{settings.hub_port + 1}"
+# Ctrl-C stops everything: servers, services and the proxy.
+c.JupyterHub.cleanup_servers = True
+c.JupyterHub.cleanup_proxy = True
+
+# Any user name with the shared password; "admin" is a hub admin.
+c.JupyterHub.authenticator_class = "dummy"
+c.DummyAuthenticator.password = os.environ["MAAS_LOCAL_PASSWORD"]
+c.Authenticator.admin_users = {"admin"}
+c.Authenticator.allow_all = True
+
+# Servers run as the hub's own user, each in a home under the state directory.
+c.JupyterHub.spawner_class = "simple"
+c.Spawner.cmd = [os.path.join(bindir, "jupyterhub-singleuser")]
+c.Spawner.default_url = "/lab"
+c.Spawner.start_timeout = 120
+c.Spawner.http_timeout = 120
+c.SimpleLocalProcessSpawner.home_dir_template = str(state / "users" / "{username}")
+if os.geteuid() == 0:
+    c.Spawner.args = ["--allow-root"]
+c.Spawner.environment = {
+    # where the lab extension asks for this server's key
+    "MAAS_SERVICE_URL": f"{settings.service_url}/services/maas/",
+    "PATH": f"{bindir}:{os.environ.get('PATH', '')}",
+}
+
+service_env = {
+    "MAAS_DB_URL": settings.db_url,
+    "MAAS_LOCAL_STATE_DIR": str(state),
+    "HOME": str(state),
+    "PATH": f"{bindir}:{os.environ.get('PATH', '')}",
+}
+for name, value in os.environ.items():
+    if name.startswith("MAAS_LOCAL_") and name != "MAAS_LOCAL_PASSWORD":
+        service_env.setdefault(name, value)
+
+c.JupyterHub.services = [
+    {
+        "name": "maas",
+        "url": settings.service_url,
+        "command": [python, "-m", "hub_service", "--config", str(HERE / "maas_config.py")],
+        "environment": service_env,
+        "oauth_no_confirm": True,
+        "display": True,
+    },
+    {
+        "name": "maas-gateway",
+        "command": [
+            python, "-m", "hub_service.gateway", "--port", str(settings.gateway_port),
+        ],
+        "environment": service_env,
+        "display": False,
+    },
+    {
+        "name": "smollm2",
+        "command": [
+            python, "-m", "llama_cpp.server",
+            "--model", smollm2_path(),
+            "--model_alias", "smollm2-135m",
+            "--host", "127.0.0.1",
+            "--port", str(settings.model_port),
+            "--n_ctx", "2048",
+        ],
+        "environment": {"PATH": service_env["PATH"]},
+        "display": False,
+    },
+]
+
+c.JupyterHub.load_roles = [
+    {
+        "name": "maas-service",
+        "description": "What the MaaS service needs from the hub",
+        "scopes": [
+            "list:users",  # page through users to see whose servers run
+            "read:servers",  # their servers and the options (profile) they started with
+        ],
+        "services": ["maas"],
+    },
+    {
+        "name": "user",
+        "description": "Standard users, who may also use the MaaS portal and API",
+        "scopes": [
+            "self",  # JupyterHub's default for users
+            "access:services!service=maas",  # sign in to the MaaS service
+        ],
+    },
+    {
+        "name": "server",
+        "description": "Single-user servers' own tokens",
+        "scopes": [
+            "users:activity!user",  # JupyterHub's default: report activity
+            "access:servers!server",  # JupyterHub's default: its own server
+            "access:services!service=maas",  # obtain its own key from the MaaS service
+        ],
+    },
+]

@@ -1,0 +1,251 @@
+"""The OpenAPI document of the service's JSON API, served at ``api/v1/openapi.json``."""
+
+from __future__ import annotations
+
+from . import __version__
+
+_ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _json(schema: dict, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*codes: int) -> dict:
+    text = {
+        400: "Malformed input",
+        401: "Not authenticated",
+        403: "Not allowed for this caller",
+        404: "No such resource",
+        409: "Conflicts with the current state",
+        503: "The hub cannot be reached",
+    }
+    return {str(c): _json(_ERROR, text[c]) for c in codes}
+
+
+USER = {"name": "user", "in": "path", "required": True, "schema": {"type": "string"}}
+KEY_ID = {"name": "key_id", "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def openapi_document(prefix: str) -> dict:
+    key_ref = {"$ref": "#/components/schemas/Key"}
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "jupyterlab-maas service API",
+            "version": __version__,
+            "description": (
+                "Model catalog, notebook profiles, keys and usage for JupyterHub users. "
+                "Authenticate with a JupyterHub token (`Authorization: token ...`) that "
+                "holds `access:services!service=<this service>`, or with the hub's OAuth."
+            ),
+        },
+        "servers": [{"url": prefix.rstrip("/") + "/api/v1"}],
+        "components": {
+            "securitySchemes": {
+                "hubToken": {"type": "apiKey", "in": "header", "name": "Authorization"}
+            },
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["status", "message"],
+                    "properties": {
+                        "status": {"type": "integer"},
+                        "message": {"type": "string"},
+                    },
+                },
+                "Model": {
+                    "type": "object",
+                    "properties": {
+                        "name": {"type": "string"},
+                        "mode": {"type": "string"},
+                        "description": {"type": "string"},
+                        "context_window": {"type": ["integer", "null"]},
+                        "max_output_tokens": {"type": ["integer", "null"]},
+                        "capabilities": {"type": "array", "items": {"type": "string"}},
+                        "input_cost_per_token": {"type": "number"},
+                        "output_cost_per_token": {"type": "number"},
+                        "enabled": {"type": "boolean"},
+                    },
+                },
+                "Profile": {
+                    "type": "object",
+                    "properties": {
+                        "slug": {"type": "string"},
+                        "display_name": {"type": "string"},
+                        "description": {"type": "string"},
+                        "resources": {"type": "object"},
+                        "default": {"type": "boolean"},
+                        "models": {"type": "array", "items": {"type": "string"}},
+                        "budget_usd": {"type": ["number", "null"]},
+                        "budget_period": {"type": "string", "enum": ["day", "week", "month"]},
+                        "rpm_limit": {"type": ["integer", "null"]},
+                        "tpm_limit": {"type": ["integer", "null"]},
+                    },
+                },
+                "Key": {
+                    "type": "object",
+                    "description": "A key's metadata: the key itself is never returned here.",
+                    "properties": {
+                        "id": {"type": "string"},
+                        "name": {"type": "string"},
+                        "masked": {"type": "string", "examples": ["sk-maas-AbCd...wxyz"]},
+                        "user": {"type": "string"},
+                        "server_name": {"type": ["string", "null"]},
+                        "profile": {"type": ["string", "null"]},
+                        "created": {"type": "string", "format": "date-time"},
+                        "expires_at": {"type": "string", "format": "date-time"},
+                        "revoked_at": {"type": ["string", "null"], "format": "date-time"},
+                        "revoked_reason": {"type": ["string", "null"]},
+                        "state": {"type": "string", "enum": ["active", "revoked", "expired"]},
+                    },
+                },
+                "IssuedKey": {
+                    "allOf": [
+                        key_ref,
+                        {
+                            "type": "object",
+                            "properties": {
+                                "key": {"type": "string", "description": "Shown once."},
+                                "models": {"type": "array", "items": {"type": "string"}},
+                                "base_url": {"type": "string"},
+                            },
+                        },
+                    ]
+                },
+            },
+        },
+        "security": [{"hubToken": []}],
+        "paths": {
+            "/health": {
+                "get": {
+                    "summary": "Liveness",
+                    "security": [],
+                    "responses": {"200": _json({"type": "object"}, "Service is up")},
+                }
+            },
+            "/openapi.json": {
+                "get": {
+                    "summary": "This document",
+                    "security": [],
+                    "responses": {"200": _json({"type": "object"}, "OpenAPI document")},
+                }
+            },
+            "/info": {
+                "get": {
+                    "summary": "Who you are and the gateway's URL",
+                    "responses": {"200": _json({"type": "object"}, "Info"), **_errors(401)},
+                }
+            },
+            "/models": {
+                "get": {
+                    "summary": "Enabled catalog models",
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "models": {
+                                        "type": "array",
+                                        "items": {"$ref": "#/components/schemas/Model"},
+                                    }
+                                },
+                            },
+                            "The catalog",
+                        ),
+                        **_errors(401),
+                    },
+                }
+            },
+            "/profiles": {
+                "get": {
+                    "summary": "Notebook profiles",
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "profiles": {
+                                        "type": "array",
+                                        "items": {"$ref": "#/components/schemas/Profile"},
+                                    }
+                                },
+                            },
+                            "The profiles",
+                        ),
+                        **_errors(401),
+                    },
+                }
+            },
+            "/users/{user}/keys": {
+                "parameters": [USER],
+                "get": {
+                    "summary": "Your keys (metadata only)",
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "properties": {"keys": {"type": "array", "items": key_ref}},
+                            },
+                            "Keys",
+                        ),
+                        **_errors(401, 403),
+                    },
+                },
+                "post": {
+                    "summary": "Issue a server key (server_name) or a personal key (name)",
+                    "requestBody": {
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {
+                                        "server_name": {"type": "string"},
+                                        "name": {"type": "string", "maxLength": 255},
+                                    },
+                                }
+                            }
+                        }
+                    },
+                    "responses": {
+                        "201": _json({"$ref": "#/components/schemas/IssuedKey"}, "Issued"),
+                        **_errors(400, 401, 403, 409, 503),
+                    },
+                },
+            },
+            "/users/{user}/keys/{key_id}": {
+                "parameters": [USER, KEY_ID],
+                "delete": {
+                    "summary": "Revoke a key",
+                    "responses": {"204": {"description": "Revoked"}, **_errors(401, 403, 404)},
+                },
+            },
+            "/users/{user}/keys/{key_id}/renew": {
+                "parameters": [USER, KEY_ID],
+                "post": {
+                    "summary": "Extend an active key's expiry (the key does not change)",
+                    "responses": {
+                        "200": _json(key_ref, "Renewed"),
+                        **_errors(401, 403, 404, 409),
+                    },
+                },
+            },
+            "/users/{user}/usage": {
+                "parameters": [
+                    USER,
+                    {
+                        "name": "days",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 366},
+                    },
+                ],
+                "get": {
+                    "summary": "Your spend by model and your last requests",
+                    "responses": {
+                        "200": _json({"type": "object"}, "Usage"),
+                        **_errors(400, 401, 403),
+                    },
+                },
+            },
+        },
+    }

@@ -1,0 +1,25 @@
+"""jupyterlab-maas: governed LLM access from JupyterLab through the MaaS gateway."""
+
+try:
+    from ._version import __version__
+except ImportError:  # pragma: no cover - running from a source tree that was never built
+    __version__ = "dev"
+
+
+def _jupyter_labextension_paths():
+    return [{"src": "labextension", "dest": "jupyterlab-maas"}]
+
+
+def _jupyter_server_extension_points():
+    return [{"module": "jupyterlab_maas"}]
+
+
+def _load_jupyter_server_extension(server_app):
+    """Obtain this server's key and register the extension's handlers."""
+    from .extension import MaaSExtension
+    from .handlers import setup_handlers
+
+    extension = MaaSExtension(parent=server_app, log=server_app.log)
+    server_app.web_app.settings["maas_extension"] = extension
+    extension.start()
+    setup_handlers(server_app.web_app)

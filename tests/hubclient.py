@@ -1,0 +1,149 @@
+"""Drive a real JupyterHub the way a browser does: form login, cookies, XSRF, kernels
+over websockets through the hub's proxy."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from urllib.parse import quote
+
+import requests
+import websocket
+
+
+class HubUser:
+    """One person's browser session on the hub."""
+
+    def __init__(self, hub_url: str, name: str, password: str):
+        self.hub_url = hub_url.rstrip("/")
+        self.name = name
+        self.password = password
+        self.session = requests.Session()
+
+    # -- hub ---------------------------------------------------------------------
+
+    def _xsrf(self) -> str:
+        for cookie in self.session.cookies:
+            if cookie.name == "_xsrf" and cookie.path in ("/hub/", "/hub"):
+                return cookie.value
+        return self.session.cookies.get("_xsrf", "")
+
+    def login(self) -> HubUser:
+        r = self.session.get(f"{self.hub_url}/hub/login")
+        r.raise_for_status()
+        r = self.session.post(
+            f"{self.hub_url}/hub/login",
+            data={"username": self.name, "password": self.password, "_xsrf": self._xsrf()},
+            allow_redirects=True,
+        )
+        r.raise_for_status()
+        if "jupyterhub-session-id" not in self.session.cookies and not any(
+            c.name.startswith("jupyterhub-hub-login") for c in self.session.cookies
+        ):
+            raise AssertionError(f"login of {self.name} failed: {r.status_code} {r.url}")
+        return self
+
+    def hub_api(self, method: str, path: str, **kwargs) -> requests.Response:
+        headers = kwargs.pop("headers", {})
+        headers["X-XSRFToken"] = self._xsrf()
+        return self.session.request(
+            method, f"{self.hub_url}/hub/api/{path.lstrip('/')}", headers=headers, **kwargs
+        )
+
+    def create_token(self, note: str = "tests", scopes: list[str] | None = None) -> str:
+        body: dict = {"note": note, "expires_in": 3600}
+        if scopes is not None:
+            body["scopes"] = scopes
+        r = self.hub_api("POST", f"users/{self.name}/tokens", json=body)
+        r.raise_for_status()
+        return r.json()["token"]
+
+    def start_server(self, timeout: float = 180, **user_options) -> None:
+        r = self.hub_api("POST", f"users/{self.name}/server", json=user_options)
+        assert r.status_code in (201, 202), (r.status_code, r.text)
+        self.wait_server(ready=True, timeout=timeout)
+        # Complete the single-user server's OAuth dance, as opening /user/<name>/ does.
+        r = self.session.get(f"{self.hub_url}/user/{quote(self.name)}/lab")
+        r.raise_for_status()
+
+    def stop_server(self, timeout: float = 60) -> None:
+        r = self.hub_api("DELETE", f"users/{self.name}/server")
+        assert r.status_code in (202, 204), (r.status_code, r.text)
+        self.wait_server(ready=False, timeout=timeout)
+
+    def wait_server(self, ready: bool, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            model = self.hub_api("GET", f"users/{self.name}").json()
+            server = (model.get("servers") or {}).get("")
+            if ready and server and server.get("ready"):
+                return
+            if not ready and not server:
+                return
+            time.sleep(0.5)
+        raise TimeoutError(f"server of {self.name} not {'ready' if ready else 'stopped'}")
+
+    # -- the single-user server, through the proxy --------------------------------------
+
+    def server_api(self, method: str, path: str, **kwargs) -> requests.Response:
+        headers = kwargs.pop("headers", {})
+        xsrf = next(
+            (c.value for c in self.session.cookies if c.name == "_xsrf" and self.name in c.path),
+            self._xsrf(),
+        )
+        headers["X-XSRFToken"] = xsrf
+        url = f"{self.hub_url}/user/{quote(self.name)}/{path.lstrip('/')}"
+        return self.session.request(method, url, headers=headers, **kwargs)
+
+    def start_kernel(self) -> str:
+        r = self.server_api("POST", "api/kernels", json={"name": "python3"})
+        assert r.status_code == 201, (r.status_code, r.text)
+        return r.json()["id"]
+
+    def execute(self, kernel_id: str, code: str, timeout: float = 180) -> str:
+        """Run ``code`` in the kernel; return its stdout; raise on an error."""
+        ws_url = self.hub_url.replace("http", "ws", 1) + (
+            f"/user/{quote(self.name)}/api/kernels/{kernel_id}/channels"
+        )
+        cookie = "; ".join(f"{c.name}={c.value}" for c in self.session.cookies)
+        ws = websocket.create_connection(ws_url, cookie=cookie, timeout=timeout)
+        try:
+            msg_id = uuid.uuid4().hex
+            ws.send(
+                json.dumps(
+                    {
+                        "header": {
+                            "msg_id": msg_id,
+                            "username": self.name,
+                            "session": uuid.uuid4().hex,
+                            "msg_type": "execute_request",
+                            "version": "5.3",
+                        },
+                        "parent_header": {},
+                        "metadata": {},
+                        "content": {"code": code, "silent": False, "store_history": True},
+                        "channel": "shell",
+                    }
+                )
+            )
+            out: list[str] = []
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                msg = json.loads(ws.recv())
+                if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                    continue
+                kind = msg["msg_type"]
+                if kind == "stream":
+                    out.append(msg["content"]["text"])
+                elif kind == "error":
+                    raise KernelError("\n".join(msg["content"]["traceback"]))
+                elif kind == "status" and msg["content"]["execution_state"] == "idle":
+                    return "".join(out)
+            raise TimeoutError("cell did not finish")
+        finally:
+            ws.close()
+
+
+class KernelError(Exception):
+    """The cell raised."""
