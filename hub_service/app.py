@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import os
 import secrets
+import signal
 from urllib.parse import urlparse
 
 from jupyterhub.services.auth import HubOAuth, HubOAuthCallbackHandler
@@ -32,6 +34,10 @@ class MaaSService(Application):
         "db-url": "MaaSService.db_url",
         "log-level": "Application.log_level",
     }
+
+    @default("log_level")
+    def _default_log_level(self):
+        return logging.INFO
 
     api_prefix = Unicode(
         help="URL prefix the service is served under. Default: $JUPYTERHUB_SERVICE_PREFIX."
@@ -189,14 +195,20 @@ class MaaSService(Application):
         server = HTTPServer(self.web_app, xheaders=True)
         server.listen(url.port or 80, url.hostname or "127.0.0.1")
         self.log.info("MaaS service %s listening on %s%s", __version__, self.service_url, self.api_prefix)
-        self._reconciler = asyncio.create_task(self.reconcile_forever())
-        await asyncio.Event().wait()
+        reconciler = asyncio.create_task(self.reconcile_forever())
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        # The hub stops managed services with SIGINT, then SIGTERM.
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        self.log.info("Stopping")
+        server.stop()
+        reconciler.cancel()
+        self.engine.dispose()
 
     def start(self):
-        try:
-            asyncio.run(self._serve())
-        except KeyboardInterrupt:
-            self.log.info("Interrupted, stopping")
+        asyncio.run(self._serve())
 
 
 main = MaaSService.launch_instance

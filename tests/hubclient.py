@@ -35,9 +35,11 @@ class HubUser:
         r = self.session.post(
             f"{self.hub_url}/hub/login",
             data={"username": self.name, "password": self.password, "_xsrf": self._xsrf()},
-            allow_redirects=True,
+            # A browser would follow on to /hub/spawn, which starts the default server;
+            # tests start servers explicitly.
+            allow_redirects=False,
         )
-        r.raise_for_status()
+        assert r.status_code == 302, (r.status_code, r.text[:200])
         if "jupyterhub-session-id" not in self.session.cookies and not any(
             c.name.startswith("jupyterhub-hub-login") for c in self.session.cookies
         ):

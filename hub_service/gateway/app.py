@@ -8,6 +8,7 @@ drained on the way out.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 import sys
@@ -35,6 +36,10 @@ class MaaSGateway(Application):
         "host": "MaaSGateway.host",
         "port": "MaaSGateway.port",
     }
+
+    @default("log_level")
+    def _default_log_level(self):
+        return logging.INFO
 
     db_url = Unicode(help="The service's database. Default: $MAAS_DB_URL.").tag(config=True)
 

@@ -1,0 +1,158 @@
+"""The real local stack, started once per session as a user would start it:
+``python -m hub_service.local`` (hub, MaaS service, LiteLLM gateway, SmolLM2)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+import pytest
+import requests
+from hubclient import HubUser
+from pg import free_port
+
+PASSWORD = "stack-test-password"
+
+# Besides SmolLM2, a second model that the default profile does not allow, served by
+# LiteLLM's mock backend so entitlement can be tested without a second real model.
+EXTRA_MODELS = [
+    {
+        "name": "echo-large",
+        "provider_model": "openai/echo-large",
+        "mode": "chat",
+        "description": "A mock model for tests",
+        "input_cost_per_token": 3e-06,
+        "output_cost_per_token": 9e-06,
+        "extra_params": {"mock_response": "echo"},
+    }
+]
+PROFILES = [
+    {
+        "slug": "cpu-standard",
+        "display_name": "CPU - Standard",
+        "is_default": True,
+        "models": ["smollm2-135m"],
+        "resources": {"cpu_limit": 2, "mem_limit": "4G"},
+    },
+    {
+        "slug": "gpu-ml-ai",
+        "display_name": "GPU - ML/AI",
+        "models": ["*"],
+        "resources": {"cpu_limit": 4, "mem_limit": "32G", "gpu": 1},
+    },
+]
+
+
+def _two_free_ports() -> int:
+    while True:
+        port = free_port()
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+
+
+@dataclass
+class Stack:
+    hub_url: str
+    gateway_url: str
+    service_url: str
+    model_url: str
+    db_url: str
+    state_dir: Path
+    log_path: Path
+    proc: subprocess.Popen
+    issued_keys: list[str] = field(default_factory=list)
+    processes: list[psutil.Process] = field(default_factory=list)
+
+    def user(self, name: str) -> HubUser:
+        return HubUser(self.hub_url, name, PASSWORD).login()
+
+    def chat(self, key: str, model: str = "smollm2-135m", content: str = "Say hi"):
+        return requests.post(
+            f"{self.gateway_url}/v1/chat/completions",
+            headers={"Authorization": f"Bearer {key}"},
+            json={"model": model, "messages": [{"role": "user", "content": content}],
+                  "max_tokens": 16},
+            timeout=120,
+        )
+
+    def stop(self) -> list[psutil.Process]:
+        """Ctrl-C, as a user would; return the processes left behind."""
+        if self.proc.poll() is None:
+            tree = [psutil.Process(self.proc.pid), *psutil.Process(self.proc.pid).children(True)]
+            self.processes = tree
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=90)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        _, alive = psutil.wait_procs(self.processes, timeout=10)
+        for p in alive:
+            p.kill()
+        return alive
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory, log_dir) -> Stack:
+    state = tmp_path_factory.mktemp("stack")
+    hub_port = _two_free_ports()
+    env = os.environ.copy()
+    env.update(
+        MAAS_LOCAL_STATE_DIR=str(state),
+        MAAS_LOCAL_PASSWORD=PASSWORD,
+        MAAS_LOCAL_HUB_PORT=str(hub_port),
+        MAAS_LOCAL_HUB_API_PORT=str(free_port()),
+        MAAS_LOCAL_SERVICE_PORT=str(free_port()),
+        MAAS_LOCAL_GATEWAY_PORT=str(free_port()),
+        MAAS_LOCAL_MODEL_PORT=str(free_port()),
+        MAAS_LOCAL_EXTRA_MODELS=json.dumps(EXTRA_MODELS),
+        MAAS_LOCAL_PROFILES=json.dumps(PROFILES),
+    )
+    env.pop("MAAS_DB_URL", None)
+    log_path = log_dir / "stack.log"
+    log = open(log_path, "w")  # noqa: SIM115 - closed at teardown
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hub_service.local"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    s = Stack(
+        hub_url=f"http://127.0.0.1:{hub_port}",
+        gateway_url=f"http://127.0.0.1:{env['MAAS_LOCAL_GATEWAY_PORT']}",
+        service_url=f"http://127.0.0.1:{env['MAAS_LOCAL_SERVICE_PORT']}/services/maas/",
+        model_url=f"http://127.0.0.1:{env['MAAS_LOCAL_MODEL_PORT']}/v1",
+        db_url=f"sqlite:///{state / 'maas.sqlite'}",
+        state_dir=state,
+        log_path=log_path,
+        proc=proc,
+    )
+    deadline = time.monotonic() + 300
+    while "is running at" not in log_path.read_text():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the local stack did not start; see {log_path}")
+        time.sleep(0.5)
+    while True:  # the model loads in the background
+        try:
+            if requests.get(f"{s.model_url}/models", timeout=2).ok:
+                break
+        except requests.ConnectionError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"SmolLM2 did not start; see {log_path}")
+        time.sleep(0.5)
+    yield s
+    s.stop()
+    log.close()

@@ -1,0 +1,138 @@
+"""End to end on the real local stack: two users, their own servers and kernels,
+the OpenAI SDK in a cell, SmolLM2 answering through the LiteLLM gateway, usage rows
+priced from the catalog, and keys that die with their server."""
+
+from __future__ import annotations
+
+import secrets
+import time
+
+import pytest
+from sqlalchemy import create_engine, text
+
+CHAT_CELL = (
+    "from openai import OpenAI\n"
+    "print(OpenAI().chat.completions.create(model='smollm2-135m', max_tokens=24, "
+    "messages=[{'role': 'user', 'content': 'Say hello'}]).choices[0].message.content)"
+)
+
+
+@pytest.fixture(scope="module")
+def people(stack):
+    """alice and bob, each signed in with a running server and a kernel."""
+    users = {}
+    for name in ("alice", "bob"):
+        user = stack.user(name)
+        user.start_server()
+        user.kernel = user.start_kernel()
+        key = user.execute(user.kernel, "import os; print(os.environ['OPENAI_API_KEY'])").strip()
+        stack.issued_keys.append(key)
+        user.key = key
+        users[name] = user
+    return users
+
+
+def usage_rows(stack, user: str) -> list:
+    engine = create_engine(stack.db_url)
+    with engine.connect() as conn:
+        return conn.execute(
+            text(
+                "SELECT u.model, u.prompt_tokens, u.completion_tokens, u.cost_usd, "
+                "u.status_code, u.server_name, m.input_cost_per_token, "
+                "m.output_cost_per_token FROM usage u JOIN models m ON m.name = u.model "
+                "WHERE u.user = :user ORDER BY u.id"
+            ),
+            {"user": user},
+        ).all()
+
+
+def wait_rows(stack, user: str, count: int, timeout: float = 15) -> list:
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = usage_rows(stack, user)
+        if len(rows) >= count or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.25)
+
+
+def test_kernels_get_credentials_without_typing_any(stack, people):
+    for user in people.values():
+        env = user.execute(
+            user.kernel,
+            "import os\n"
+            "print(os.environ['OPENAI_BASE_URL']); print(os.environ['OPENAI_API_BASE'])",
+        ).split()
+        assert env == [f"{stack.gateway_url}/v1"] * 2
+        assert user.key.startswith("sk-maas-") and len(user.key) >= 8 + 43
+    assert people["alice"].key != people["bob"].key
+
+
+def test_each_user_gets_an_answer_from_smollm2_and_one_priced_usage_row(stack, people):
+    for name, user in people.items():
+        before = len(usage_rows(stack, name))
+        answer = user.execute(user.kernel, CHAT_CELL).strip()
+        assert answer, f"{name} got an empty answer"
+        rows = wait_rows(stack, name, before + 1)
+        assert len(rows) == before + 1, rows
+        model, prompt, completion, cost, status, server, in_price, out_price = rows[-1]
+        assert (model, status, server) == ("smollm2-135m", 200, "")
+        assert prompt > 0 and completion > 0
+        assert cost == pytest.approx(prompt * in_price + completion * out_price, rel=1e-9)
+        assert cost > 0
+
+
+def test_streaming_model_list_and_the_legacy_style_work_in_a_cell(stack, people):
+    alice = people["alice"]
+    out = alice.execute(
+        alice.kernel,
+        "import os\n"
+        "from openai import OpenAI\n"
+        "client = OpenAI(base_url=os.environ['OPENAI_API_BASE'], "
+        "api_key=os.environ['OPENAI_API_KEY'])\n"
+        "print(sorted(m.id for m in client.models.list()))\n"
+        "chunks = client.chat.completions.create(model='smollm2-135m', stream=True, "
+        "max_tokens=16, messages=[{'role': 'user', 'content': 'Count to three'}])\n"
+        "text = ''.join(c.choices[0].delta.content or '' for c in chunks if c.choices)\n"
+        "print(len(text) > 0)\n",
+    ).splitlines()
+    # the default profile allows SmolLM2 only, so that is all the list shows
+    assert out == ["['smollm2-135m']", "True"]
+
+
+def test_a_random_key_is_refused_with_401(stack):
+    r = stack.chat("sk-maas-" + secrets.token_urlsafe(32))
+    assert r.status_code == 401
+    assert "not known" in r.json()["error"]["message"]
+
+
+def test_an_unknown_model_gets_a_clear_error(stack, people):
+    r = stack.chat(people["alice"].key, model="gpt-17")
+    assert r.status_code == 404
+    message = r.json()["error"]["message"]
+    assert "gpt-17" in message and "does not exist" in message and "smollm2-135m" in message
+
+
+def test_a_model_outside_the_profile_is_refused_with_403_naming_the_allowed(stack, people):
+    before = len(usage_rows(stack, "bob"))
+    r = stack.chat(people["bob"].key, model="echo-large")
+    assert r.status_code == 403
+    message = r.json()["error"]["message"]
+    assert "echo-large" in message and "cpu-standard" in message and "smollm2-135m" in message
+    rows = wait_rows(stack, "bob", before + 1)
+    assert rows[-1][0] == "echo-large" and rows[-1][4] == 403  # the refusal is recorded
+
+
+def test_a_stopped_servers_key_dies_within_10s_and_the_other_still_works(stack, people):
+    bob, alice = people["bob"], people["alice"]
+    assert stack.chat(bob.key).status_code == 200
+    bob.stop_server()
+    stopped = time.monotonic()
+    while True:
+        r = stack.chat(bob.key)
+        if r.status_code == 401:
+            break
+        assert time.monotonic() - stopped < 10, "bob's key still works 10 s after his server stopped"
+        time.sleep(0.25)
+    assert "revoked" in r.json()["error"]["message"]
+    r = stack.chat(alice.key)
+    assert r.status_code == 200 and r.json()["choices"][0]["message"]["content"]

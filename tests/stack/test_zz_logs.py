@@ -1,0 +1,21 @@
+"""Runs last in the stack session: stop the stack as a user would (Ctrl-C), check that
+nothing is left running and that no log the suite produced holds a key."""
+
+from __future__ import annotations
+
+
+def test_ctrl_c_stops_everything(stack):
+    left = stack.stop()
+    assert stack.processes, "the stack's processes were not seen"
+    assert not left, f"still running after Ctrl-C: {[p.pid for p in left]}"
+
+
+def test_no_key_appears_in_any_log(stack, log_dir):
+    assert stack.issued_keys, "no keys were issued, nothing was checked"
+    logs = [p for p in log_dir.rglob("*") if p.is_file()]
+    logs += [p for p in stack.state_dir.rglob("*.log") if p.is_file()]
+    assert logs
+    for path in logs:
+        content = path.read_text(errors="replace")
+        for key in stack.issued_keys:
+            assert key not in content, f"a key appears in {path}"
