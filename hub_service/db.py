@@ -194,14 +194,23 @@ def _alembic_config(engine: Engine):
     return cfg
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` (creating it from empty if needed)."""
+def _migrate(engine: Engine, direction: str, revision: str) -> None:
     from alembic import command
 
     cfg = _alembic_config(engine)
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+        getattr(command, direction)(cfg, revision)
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to ``revision`` (creating it from empty if needed)."""
+    _migrate(engine, "upgrade", revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the schema back to ``revision`` (``base``: drop everything)."""
+    _migrate(engine, "downgrade", revision)
 
 
 def current_revision(engine: Engine) -> str | None:

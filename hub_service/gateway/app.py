@@ -107,7 +107,7 @@ class MaaSGateway(Application):
         argv = [
             sys.executable,
             "-m",
-            "litellm.proxy.proxy_cli",
+            "hub_service.gateway.run",
             "--config",
             path,
             "--host",

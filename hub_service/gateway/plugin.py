@@ -211,12 +211,26 @@ def _route(request: Request) -> str:
     return request.url.path
 
 
-async def user_api_key_auth(request: Request, api_key: str) -> UserAPIKeyAuth:
-    """LiteLLM's ``custom_auth``: who is calling, and may they call this model?"""
+async def user_api_key_auth(request: Request, api_key: str | None) -> UserAPIKeyAuth:
+    """LiteLLM's ``custom_auth``: who is calling, and may they call this model?
+
+    Every refusal is an HTTPException with a sentence for the caller; anything
+    unexpected (the database away, say) becomes a 503, never a traceback.
+    """
+    try:
+        return await _authenticate(request, api_key)
+    except HTTPException:
+        raise
+    except Exception:  # noqa: BLE001
+        log.exception("Checking a key failed")
+        raise _deny(503, "The MaaS gateway cannot check keys right now; try again shortly.") from None
+
+
+async def _authenticate(request: Request, api_key: str | None) -> UserAPIKeyAuth:
     st = state()
+    api_key = (api_key or "").strip()
     if api_key.lower().startswith("bearer "):
-        api_key = api_key[7:]
-    api_key = api_key.strip()
+        api_key = api_key[7:].strip()
     if not api_key:
         raise _deny(401, "No API key: send your MaaS key as 'Authorization: Bearer sk-maas-...'.")
     if not api_key.startswith(KEY_PREFIX):

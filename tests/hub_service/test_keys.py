@@ -1,0 +1,89 @@
+"""Keys on a real database: random, hashed at rest, one per server, revocable."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+from sqlalchemy import select
+
+from hub_service import db, keys
+from hub_service.db import ApiKey, session_scope
+
+NOW = dt.datetime(2026, 1, 1, 12, 0)
+DAY = dt.timedelta(days=1)
+
+
+def issue(session, user="alice", server_name="", now=NOW):
+    return keys.issue(
+        session, user=user, server_name=server_name, profile_slug=None, name="t",
+        lifetime=DAY, now=now,
+    )
+
+
+def test_a_key_has_32_random_bytes_and_only_its_hash_is_stored(sessions):
+    with session_scope(sessions) as s:
+        row, key = issue(s)
+        other_row, other = issue(s, user="bob")
+    assert key.startswith("sk-maas-") and len(key) == len("sk-maas-") + 43
+    assert key != other
+    with session_scope(sessions) as s:
+        stored = s.get(ApiKey, row.id)
+        assert stored.key_hash == hashlib.sha256(key.encode()).hexdigest()
+        assert key not in repr(vars(stored))
+        assert stored.masked == f"{key[:12]}...{key[-4:]}"
+        assert stored.expires_at == NOW + DAY
+
+
+def test_issuing_for_a_server_revokes_its_previous_key_only(sessions):
+    with session_scope(sessions) as s:
+        first, _ = issue(s)
+        other_server, _ = issue(s, server_name="gpu")
+        personal, _ = keys.issue(
+            s, user="alice", server_name=None, profile_slug=None, name="laptop",
+            lifetime=DAY, now=NOW,
+        )
+        second, _ = issue(s, now=NOW + dt.timedelta(minutes=1))
+    with session_scope(sessions) as s:
+        states = {r.id: (r.state(NOW), r.revoked_reason) for r in s.scalars(select(ApiKey))}
+    assert states[first.id] == ("revoked", "replaced")
+    assert states[second.id][0] == "active"
+    assert states[other_server.id][0] == "active"
+    assert states[personal.id][0] == "active"
+
+
+def test_stopped_servers_lose_their_keys_but_new_and_personal_keys_stay(sessions):
+    with session_scope(sessions) as s:
+        running, _ = issue(s, user="alice")
+        stopped, _ = issue(s, user="bob")
+        personal, _ = keys.issue(
+            s, user="bob", server_name=None, profile_slug=None, name="p", lifetime=DAY, now=NOW
+        )
+        fresh, _ = issue(s, user="carol", now=NOW + dt.timedelta(seconds=5))
+    with session_scope(sessions) as s:
+        revoked = keys.revoke_stopped_servers(
+            s, {("alice", "")}, issued_before=NOW + dt.timedelta(seconds=1), now=NOW
+        )
+    assert [r.id for r in revoked] == [stopped.id]
+    with session_scope(sessions) as s:
+        assert s.get(ApiKey, stopped.id).revoked_reason == "server stopped"
+        for kept in (running, personal, fresh):
+            assert s.get(ApiKey, kept.id).revoked_at is None
+
+
+def test_the_public_view_of_a_key_has_neither_key_nor_hash(sessions):
+    with session_scope(sessions) as s:
+        row, key = issue(s)
+        view = keys.key_public(row, NOW + 2 * DAY)
+    assert view["state"] == "expired"
+    assert key not in str(view) and row.key_hash not in str(view)
+
+
+def test_usage_rows_round_trip(sessions):
+    with session_scope(sessions) as s:
+        s.add(db.Usage(user="alice", model="m", prompt_tokens=3, completion_tokens=4,
+                       cost_usd=0.5, status_code=200))
+    with session_scope(sessions) as s:
+        row = s.scalar(select(db.Usage))
+        assert (row.user, row.prompt_tokens, row.completion_tokens, row.cost_usd) == (
+            "alice", 3, 4, 0.5)
