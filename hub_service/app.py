@@ -47,9 +47,9 @@ class MaaSService(Application):
     def _default_api_prefix(self):
         return os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/maas/")
 
-    config_file = Unicode(
-        "maas_config.py", help="The config file to load (missing is fine)."
-    ).tag(config=True)
+    config_file = Unicode("maas_config.py", help="The config file to load (missing is fine).").tag(
+        config=True
+    )
 
     db_url = Unicode(
         help="SQLAlchemy URL of the service's database. Default: $MAAS_DB_URL, "
@@ -68,9 +68,9 @@ class MaaSService(Application):
     def _default_gateway_url(self):
         return os.environ.get("MAAS_GATEWAY_URL", "http://127.0.0.1:4000")
 
-    hub_api_token = Unicode(help="The service's hub API token. Default: $JUPYTERHUB_API_TOKEN.").tag(
-        config=True
-    )
+    hub_api_token = Unicode(
+        help="The service's hub API token. Default: $JUPYTERHUB_API_TOKEN."
+    ).tag(config=True)
 
     @default("hub_api_token")
     def _default_hub_api_token(self):
@@ -114,9 +114,9 @@ class MaaSService(Application):
         help="Seconds a server's key lives unless the server renews it.",
     ).tag(config=True)
 
-    service_url = Unicode(
-        help="Where the service listens. Default: $JUPYTERHUB_SERVICE_URL."
-    ).tag(config=True)
+    service_url = Unicode(help="Where the service listens. Default: $JUPYTERHUB_SERVICE_URL.").tag(
+        config=True
+    )
 
     @default("service_url")
     def _default_service_url(self):
@@ -194,7 +194,9 @@ class MaaSService(Application):
         url = urlparse(self.service_url)
         server = HTTPServer(self.web_app, xheaders=True)
         server.listen(url.port or 80, url.hostname or "127.0.0.1")
-        self.log.info("MaaS service %s listening on %s%s", __version__, self.service_url, self.api_prefix)
+        self.log.info(
+            "MaaS service %s listening on %s%s", __version__, self.service_url, self.api_prefix
+        )
         reconciler = asyncio.create_task(self.reconcile_forever())
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -150,7 +150,9 @@ class ModelsHandler(APIHandler):
     def get(self):
         with self.db as db:
             rows = db.scalars(
-                select(CatalogModel).where(CatalogModel.enabled.is_(True)).order_by(CatalogModel.name)
+                select(CatalogModel)
+                .where(CatalogModel.enabled.is_(True))
+                .order_by(CatalogModel.name)
             ).all()
             self.write_json({"models": [catalog.model_public(m) for m in rows]})
 
@@ -227,7 +229,12 @@ class UserKeysHandler(APIHandler):
                 user=user,
                 server_name=server_name,
                 profile_slug=profile.slug if profile else None,
-                name=name or (f"server {server_name or '(default)'}" if server_name is not None else "personal"),
+                name=name
+                or (
+                    f"server {server_name or '(default)'}"
+                    if server_name is not None
+                    else "personal"
+                ),
                 lifetime=dt.timedelta(seconds=lifetime),
                 now=now,
             )
@@ -241,7 +248,10 @@ class UserKeysHandler(APIHandler):
         )
         log.info(
             "Issued key %s for user %s server %s (profile %s)",
-            row.id, user, server_name, row.profile_slug,
+            row.id,
+            user,
+            server_name,
+            row.profile_slug,
         )
         self.write_json(payload, status=201)
 

@@ -21,9 +21,9 @@ class MaaSExtension(LoggingConfigurable):
     """Fetches the server's key from the MaaS hub service with the server's hub token
     and exports it, with the gateway's URL, into the environment kernels start with."""
 
-    hub_api_token = Unicode(
-        help="This server's hub token. Default: $JUPYTERHUB_API_TOKEN."
-    ).tag(config=True)
+    hub_api_token = Unicode(help="This server's hub token. Default: $JUPYTERHUB_API_TOKEN.").tag(
+        config=True
+    )
 
     @default("hub_api_token")
     def _default_token(self):
@@ -104,7 +104,9 @@ class MaaSExtension(LoggingConfigurable):
             self.message = "Your profile allows no models: ask your JupyterHub admin."
         self.log.info(
             "jupyterlab-maas: key %s obtained; kernels get OPENAI_BASE_URL=%s, models: %s",
-            self.key_id, self.base_url, ", ".join(self.models) or "none",
+            self.key_id,
+            self.base_url,
+            ", ".join(self.models) or "none",
         )
 
     def request_key(self) -> dict:

@@ -22,6 +22,4 @@ class StatusHandler(APIHandler):
 
 def setup_handlers(web_app) -> None:
     base_url = web_app.settings["base_url"]
-    web_app.add_handlers(
-        ".*$", [(url_path_join(base_url, NAMESPACE, "status"), StatusHandler)]
-    )
+    web_app.add_handlers(".*$", [(url_path_join(base_url, NAMESPACE, "status"), StatusHandler)])

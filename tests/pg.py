@@ -51,9 +51,12 @@ class PostgresServer:
         self._run(_pg_bin("initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres")
         self._run(
             _pg_bin("pg_ctl"),
-            "-D", str(self.data),
-            "-l", str(self.root / "postgres.log"),
-            "-o", f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.root / "postgres.log"),
+            "-o",
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1",
             "-w",
             "start",
         )

@@ -120,7 +120,7 @@ class MaaSGateway(Application):
         ]
         sys.stdout.flush()
         sys.stderr.flush()
-        os.execvpe(argv[0], argv, env)
+        os.execvpe(argv[0], argv, env)  # noqa: S606 - become the proxy (see module doc)
 
 
 main = MaaSGateway.launch_instance

@@ -223,7 +223,9 @@ async def user_api_key_auth(request: Request, api_key: str | None) -> UserAPIKey
         raise
     except Exception:  # noqa: BLE001
         log.exception("Checking a key failed")
-        raise _deny(503, "The MaaS gateway cannot check keys right now; try again shortly.") from None
+        raise _deny(
+            503, "The MaaS gateway cannot check keys right now; try again shortly."
+        ) from None
 
 
 async def _authenticate(request: Request, api_key: str | None) -> UserAPIKeyAuth:

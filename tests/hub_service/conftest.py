@@ -28,9 +28,7 @@ def postgres():
 _counter = 0
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request, tmp_path) -> str:
-    """An empty database of each kind."""
+def _empty_database(request, tmp_path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'maas.sqlite'}"
     global _counter
@@ -38,12 +36,33 @@ def db_url(request, tmp_path) -> str:
     return request.getfixturevalue("postgres").create_database(f"maas_{os.getpid()}_{_counter}")
 
 
-@pytest.fixture
-def sessions(db_url):
-    engine = db.make_engine(db_url)
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path) -> str:
+    """An empty database of each kind."""
+    return _empty_database(request, tmp_path)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def module_db_url(request, tmp_path_factory) -> str:
+    """An empty database of each kind, shared by a module's tests."""
+    return _empty_database(request, tmp_path_factory.mktemp("db"))
+
+
+def _sessions(url):
+    engine = db.make_engine(url)
     db.upgrade(engine)
     yield db.make_session_factory(engine)
     engine.dispose()
+
+
+@pytest.fixture
+def sessions(db_url):
+    yield from _sessions(db_url)
+
+
+@pytest.fixture(scope="module")
+def module_sessions(module_db_url):
+    yield from _sessions(module_db_url)
 
 
 @dataclass
@@ -71,8 +90,14 @@ def start_gateway(db_url: str, log_path: Path, *, plugin: bool = True, env=None)
     environ = {**os.environ, "MAAS_DB_URL": db_url, **(env or {})}
     log = open(log_path, "w")  # noqa: SIM115 - the process owns it
     proc = subprocess.Popen(
-        [sys.executable, "-m", "hub_service.gateway", "--port", str(port),
-         f"--MaaSGateway.plugin={plugin}"],
+        [
+            sys.executable,
+            "-m",
+            "hub_service.gateway",
+            "--port",
+            str(port),
+            f"--MaaSGateway.plugin={plugin}",
+        ],
         env=environ,
         stdout=log,
         stderr=subprocess.STDOUT,

@@ -16,63 +16,106 @@ from hub_service import catalog, keys
 from hub_service.db import ApiKey, Usage, session_scope, utcnow
 
 MODELS = [
-    {"name": "mock-small", "provider_model": "openai/mock-small",
-     "extra_params": {"mock_response": "small answer"},
-     "input_cost_per_token": 1e-06, "output_cost_per_token": 2e-06},
-    {"name": "mock-big", "provider_model": "openai/mock-big",
-     "extra_params": {"mock_response": "big answer"},
-     "input_cost_per_token": 1e-05, "output_cost_per_token": 3e-05},
-    {"name": "mock-broken", "provider_model": "openai/mock-broken",
-     "extra_params": {"mock_response": "litellm.InternalServerError"}},
+    {
+        "name": "mock-small",
+        "provider_model": "openai/mock-small",
+        "extra_params": {"mock_response": "small answer"},
+        "input_cost_per_token": 1e-06,
+        "output_cost_per_token": 2e-06,
+    },
+    {
+        "name": "mock-big",
+        "provider_model": "openai/mock-big",
+        "extra_params": {"mock_response": "big answer"},
+        "input_cost_per_token": 1e-05,
+        "output_cost_per_token": 3e-05,
+    },
+    {
+        "name": "mock-broken",
+        "provider_model": "openai/mock-broken",
+        "extra_params": {"mock_response": "litellm.InternalServerError"},
+    },
     {"name": "mock-off", "provider_model": "openai/mock-off", "enabled": False},
 ]
 PROFILES = [
-    {"slug": "small", "display_name": "Small", "is_default": True,
-     "models": ["mock-small", "mock-broken", "mock-off"]},
+    {
+        "slug": "small",
+        "display_name": "Small",
+        "is_default": True,
+        "models": ["mock-small", "mock-broken", "mock-off"],
+    },
     {"slug": "all", "display_name": "All", "models": ["*"]},
 ]
 
 
-@pytest.fixture
-def gateway(sessions, db_url, log_dir, request):
-    with session_scope(sessions) as s:
+@pytest.fixture(scope="module")
+def sessions(module_sessions):
+    with session_scope(module_sessions) as s:
         catalog.seed(s, MODELS, PROFILES)
-    gw = start_gateway(db_url, log_dir / f"gateway-{request.node.name}.log",
-                       env={"MAAS_KEY_CACHE_TTL": "1"})
+    return module_sessions
+
+
+@pytest.fixture(scope="module")
+def gateway(sessions, module_db_url, log_dir, request):
+    """One gateway per database kind; tests tell their rows apart by user name."""
+    kind = module_db_url.split(":")[0].split("+")[0]
+    gw = start_gateway(
+        module_db_url, log_dir / f"gateway-{kind}.log", env={"MAAS_KEY_CACHE_TTL": "1"}
+    )
     yield gw
     if gw.proc.poll() is None:
         gw.terminate()
 
 
 @pytest.fixture
-def issue(sessions):
-    def _issue(profile="small", user="alice", server_name="", lifetime=dt.timedelta(hours=1)):
+def user(request) -> str:
+    return f"u-{request.node.name[:40]}-{secrets.token_hex(3)}"
+
+
+@pytest.fixture
+def issue(sessions, user):
+    def _issue(profile="small", owner=None, server_name="", lifetime=dt.timedelta(hours=1)):
         with session_scope(sessions) as s:
-            row, key = keys.issue(s, user=user, server_name=server_name, profile_slug=profile,
-                                  name="t", lifetime=lifetime, now=utcnow())
+            row, key = keys.issue(
+                s,
+                user=owner or user,
+                server_name=server_name,
+                profile_slug=profile,
+                name="t",
+                lifetime=lifetime,
+                now=utcnow(),
+            )
         return row, key
+
     return _issue
 
 
-def usage(sessions, count, timeout=10.0):
+def usage(sessions, users, count, timeout=10.0):
+    """The usage rows of ``users``, once there are ``count`` of them (or time is up)."""
+    users = [users] if isinstance(users, str) else users
     deadline = time.monotonic() + timeout
     while True:
         with session_scope(sessions) as s:
-            rows = s.scalars(select(Usage).order_by(Usage.id)).all()
+            rows = s.scalars(select(Usage).where(Usage.user.in_(users)).order_by(Usage.id)).all()
         if len(rows) >= count or time.monotonic() > deadline:
             return rows
         time.sleep(0.2)
 
 
 def test_a_good_key_gets_an_answer_and_one_usage_row_priced_from_the_catalog(
-    gateway, issue, sessions
+    gateway, issue, sessions, user
 ):
     row, key = issue()
     r = gateway.chat(key, "mock-small")
     assert r.status_code == 200 and r.json()["choices"][0]["message"]["content"] == "small answer"
-    [u] = usage(sessions, 1)
+    [u] = usage(sessions, user, 1)
     assert (u.user, u.server_name, u.key_id, u.model, u.status_code) == (
-        "alice", "", row.id, "mock-small", 200)
+        user,
+        "",
+        row.id,
+        "mock-small",
+        200,
+    )
     assert u.prompt_tokens > 0 and u.completion_tokens > 0
     assert u.cost_usd == pytest.approx(u.prompt_tokens * 1e-06 + u.completion_tokens * 2e-06)
     assert u.latency_ms > 0
@@ -88,8 +131,12 @@ def test_a_good_key_gets_an_answer_and_one_usage_row_priced_from_the_catalog(
 )
 def test_missing_malformed_and_unknown_keys_get_401(gateway, authorization, message):
     headers = {"Authorization": authorization} if authorization else {}
-    r = requests.post(f"{gateway.url}/v1/chat/completions", headers=headers,
-                      json={"model": "mock-small", "messages": []}, timeout=30)
+    r = requests.post(
+        f"{gateway.url}/v1/chat/completions",
+        headers=headers,
+        json={"model": "mock-small", "messages": []},
+        timeout=30,
+    )
     assert r.status_code == 401
     assert message in r.json()["error"]["message"]
 
@@ -109,9 +156,10 @@ def test_revoked_and_expired_keys_get_401_saying_why(gateway, issue, sessions):
     assert r.status_code == 401 and "expired" in r.json()["error"]["message"]
 
 
-def test_entitlements_are_enforced_and_refusals_recorded(gateway, issue, sessions):
+def test_entitlements_are_enforced_and_refusals_recorded(gateway, issue, sessions, user):
+    bob = user + "-bob"
     _, small = issue("small")
-    _, everything = issue("all", user="bob")
+    _, everything = issue("all", owner=bob)
     r = gateway.chat(small, "mock-big")
     assert r.status_code == 403
     msg = r.json()["error"]["message"]
@@ -124,65 +172,85 @@ def test_entitlements_are_enforced_and_refusals_recorded(gateway, issue, session
     r = gateway.chat(small, "no-such-model")
     assert r.status_code == 404 and "does not exist" in r.json()["error"]["message"]
 
-    rows = usage(sessions, 4)
+    rows = usage(sessions, [user, bob], 4)
     assert [(u.user, u.model, u.status_code) for u in rows] == [
-        ("alice", "mock-big", 403), ("bob", "mock-big", 200),
-        ("alice", "mock-off", 403), ("alice", "no-such-model", 404),
+        (user, "mock-big", 403),
+        (bob, "mock-big", 200),
+        (user, "mock-off", 403),
+        (user, "no-such-model", 404),
     ]
 
 
 def test_the_model_list_shows_only_the_keys_models(gateway, issue):
     _, key = issue("small")
-    r = requests.get(f"{gateway.url}/v1/models", headers={"Authorization": f"Bearer {key}"},
-                     timeout=30)
+    r = requests.get(
+        f"{gateway.url}/v1/models", headers={"Authorization": f"Bearer {key}"}, timeout=30
+    )
     assert r.status_code == 200
     assert sorted(m["id"] for m in r.json()["data"]) == ["mock-broken", "mock-small"]
 
 
 def test_litellm_admin_routes_are_closed_to_maas_keys(gateway, issue):
     _, key = issue("all")
-    for method, path in [("POST", "/key/generate"), ("GET", "/key/list"),
-                         ("POST", "/model/new"), ("GET", "/spend/logs")]:
-        r = requests.request(method, f"{gateway.url}{path}",
-                             headers={"Authorization": f"Bearer {key}"}, json={}, timeout=30)
+    for method, path in [
+        ("POST", "/key/generate"),
+        ("GET", "/key/list"),
+        ("POST", "/model/new"),
+        ("GET", "/spend/logs"),
+    ]:
+        r = requests.request(
+            method,
+            f"{gateway.url}{path}",
+            headers={"Authorization": f"Bearer {key}"},
+            json={},
+            timeout=30,
+        )
         assert r.status_code == 403, (path, r.status_code, r.text)
 
 
-def test_a_failed_backend_call_is_recorded_once(gateway, issue, sessions):
+def test_a_failed_backend_call_is_recorded_once(gateway, issue, sessions, user):
     _, key = issue()
     r = gateway.chat(key, "mock-broken")
     assert r.status_code >= 500
     time.sleep(1.5)  # let any retry land before counting
-    rows = usage(sessions, 1)
+    rows = usage(sessions, user, 1)
     assert [(u.model, u.status_code >= 500, u.prompt_tokens) for u in rows] == [
-        ("mock-broken", True, 0)]
+        ("mock-broken", True, 0)
+    ]
     assert rows[0].error
 
 
-def test_streaming_is_metered(gateway, issue, sessions):
+def test_streaming_is_metered(gateway, issue, sessions, user):
     _, key = issue()
     r = requests.post(
         f"{gateway.url}/v1/chat/completions",
         headers={"Authorization": f"Bearer {key}"},
-        json={"model": "mock-small", "stream": True,
-              "messages": [{"role": "user", "content": "hello there"}]},
-        timeout=30, stream=True,
+        json={
+            "model": "mock-small",
+            "stream": True,
+            "messages": [{"role": "user", "content": "hello there"}],
+        },
+        timeout=30,
+        stream=True,
     )
     body = b"".join(r.iter_content())
     assert r.status_code == 200 and b"data: [DONE]" in body
-    [u] = usage(sessions, 1)
+    [u] = usage(sessions, user, 1)
     assert u.status_code == 200 and u.completion_tokens > 0 and u.cost_usd > 0
 
 
-def test_usage_is_not_lost_on_a_clean_shutdown(gateway, issue, sessions):
+def test_usage_is_not_lost_on_a_clean_shutdown(sessions, module_db_url, log_dir, issue, user):
+    """Its own gateway, stopped the way the hub stops it."""
+    kind = module_db_url.split(":")[0].split("+")[0]
+    own = start_gateway(module_db_url, log_dir / f"gateway-shutdown-{kind}.log")
     _, key = issue()
     sent = 0
     for _ in range(40):
-        assert gateway.chat(key, "mock-small").status_code == 200
+        assert own.chat(key, "mock-small").status_code == 200
         sent += 1
-    assert gateway.terminate() == 0
+    assert own.terminate() == 0
     with session_scope(sessions) as s:
-        rows = s.scalars(select(Usage)).all()
+        rows = s.scalars(select(Usage).where(Usage.user == user)).all()
     assert len(rows) == sent
 
 
@@ -191,7 +259,7 @@ def test_no_key_reaches_the_gateway_log(gateway, issue):
     gateway.chat(key, "mock-small")
     gateway.chat(key, "mock-big")  # a refusal is logged by LiteLLM
     gateway.chat("sk-maas-" + secrets.token_urlsafe(32), "mock-small")
-    gateway.terminate()
+    time.sleep(0.5)
     log = gateway.log_path.read_text()
     assert "not allowed" in log  # the log does hold the refusals ...
     assert key not in log and row.key_hash not in log  # ... but never a key or its hash

@@ -16,8 +16,13 @@ DAY = dt.timedelta(days=1)
 
 def issue(session, user="alice", server_name="", now=NOW):
     return keys.issue(
-        session, user=user, server_name=server_name, profile_slug=None, name="t",
-        lifetime=DAY, now=now,
+        session,
+        user=user,
+        server_name=server_name,
+        profile_slug=None,
+        name="t",
+        lifetime=DAY,
+        now=now,
     )
 
 
@@ -40,8 +45,13 @@ def test_issuing_for_a_server_revokes_its_previous_key_only(sessions):
         first, _ = issue(s)
         other_server, _ = issue(s, server_name="gpu")
         personal, _ = keys.issue(
-            s, user="alice", server_name=None, profile_slug=None, name="laptop",
-            lifetime=DAY, now=NOW,
+            s,
+            user="alice",
+            server_name=None,
+            profile_slug=None,
+            name="laptop",
+            lifetime=DAY,
+            now=NOW,
         )
         second, _ = issue(s, now=NOW + dt.timedelta(minutes=1))
     with session_scope(sessions) as s:
@@ -81,9 +91,21 @@ def test_the_public_view_of_a_key_has_neither_key_nor_hash(sessions):
 
 def test_usage_rows_round_trip(sessions):
     with session_scope(sessions) as s:
-        s.add(db.Usage(user="alice", model="m", prompt_tokens=3, completion_tokens=4,
-                       cost_usd=0.5, status_code=200))
+        s.add(
+            db.Usage(
+                user="alice",
+                model="m",
+                prompt_tokens=3,
+                completion_tokens=4,
+                cost_usd=0.5,
+                status_code=200,
+            )
+        )
     with session_scope(sessions) as s:
         row = s.scalar(select(db.Usage))
         assert (row.user, row.prompt_tokens, row.completion_tokens, row.cost_usd) == (
-            "alice", 3, 4, 0.5)
+            "alice",
+            3,
+            4,
+            0.5,
+        )

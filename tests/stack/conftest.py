@@ -82,8 +82,11 @@ class Stack:
         return requests.post(
             f"{self.gateway_url}/v1/chat/completions",
             headers={"Authorization": f"Bearer {key}"},
-            json={"model": model, "messages": [{"role": "user", "content": content}],
-                  "max_tokens": 16},
+            json={
+                "model": model,
+                "messages": [{"role": "user", "content": content}],
+                "max_tokens": 16,
+            },
             timeout=120,
         )
 

@@ -59,12 +59,22 @@ def test_kernels_get_credentials_without_typing_any(stack, people):
     for user in people.values():
         env = user.execute(
             user.kernel,
-            "import os\n"
-            "print(os.environ['OPENAI_BASE_URL']); print(os.environ['OPENAI_API_BASE'])",
+            "import os\nprint(os.environ['OPENAI_BASE_URL']); print(os.environ['OPENAI_API_BASE'])",
         ).split()
         assert env == [f"{stack.gateway_url}/v1"] * 2
         assert user.key.startswith("sk-maas-") and len(user.key) >= 8 + 43
     assert people["alice"].key != people["bob"].key
+
+
+def test_the_lab_extension_reports_ready_without_revealing_the_key(stack, people):
+    alice = people["alice"]
+    r = alice.server_api("GET", "jupyterlab-maas/status")
+    assert r.status_code == 200
+    status = r.json()
+    assert status["state"] == "ready"
+    assert status["base_url"] == f"{stack.gateway_url}/v1"
+    assert status["models"] == ["smollm2-135m"]
+    assert alice.key not in r.text
 
 
 def test_each_user_gets_an_answer_from_smollm2_and_one_priced_usage_row(stack, people):
@@ -131,7 +141,9 @@ def test_a_stopped_servers_key_dies_within_10s_and_the_other_still_works(stack, 
         r = stack.chat(bob.key)
         if r.status_code == 401:
             break
-        assert time.monotonic() - stopped < 10, "bob's key still works 10 s after his server stopped"
+        assert time.monotonic() - stopped < 10, (
+            "bob's key still works 10 s after his server stopped"
+        )
         time.sleep(0.25)
     assert "revoked" in r.json()["error"]["message"]
     r = stack.chat(alice.key)

@@ -139,16 +139,19 @@ def test_no_answer_holds_a_stored_key_or_its_hash(stack, api, carol, dave):
     engine = create_engine(stack.db_url)
     with engine.connect() as conn:
         stored = set(conn.execute(text("SELECT key_hash FROM api_keys")).scalars())
-        dumped = " ".join(
-            str(row) for row in conn.execute(text("SELECT * FROM api_keys")).all()
-        )
+        dumped = " ".join(str(row) for row in conn.execute(text("SELECT * FROM api_keys")).all())
     assert hashes <= stored  # the database holds hashes ...
     assert not any(k in dumped for k in secrets_)  # ... and never a key
     answers = [
         api("GET", path, user.token).text
         for user in (carol, dave)
-        for path in ("models", "profiles", "info", f"users/{user.name}/keys",
-                     f"users/{user.name}/usage")
+        for path in (
+            "models",
+            "profiles",
+            "info",
+            f"users/{user.name}/keys",
+            f"users/{user.name}/usage",
+        )
     ]
     for body in answers:
         assert not any(k in body for k in secrets_)

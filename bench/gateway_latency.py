@@ -1,0 +1,188 @@
+"""Gateway overhead of our plugin: the same LiteLLM, same mock backend, measured in the
+same run, once with our auth + usage plugin and once with only a master key.
+
+    .venv/bin/python bench/gateway_latency.py [--requests 600] [--concurrency 8]
+
+Prints p50, p99 and requests/s for both and their ratios (target: p50 ratio <= 1.10).
+Load alternates between the two gateways in rounds, so drift on a shared machine hits
+both alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from hub_service import catalog, db, keys
+
+MODEL = {
+    "name": "bench-mock",
+    "provider_model": "openai/bench-mock",
+    "extra_params": {"mock_response": "A short mock answer from the benchmark backend."},
+    "input_cost_per_token": 1e-06,
+    "output_cost_per_token": 2e-06,
+}
+PROFILE = {"slug": "bench", "display_name": "Bench", "is_default": True, "models": ["*"]}
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(db_url: str, plugin: bool, log: Path, env: dict) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "hub_service.gateway",
+            "--port",
+            str(port),
+            f"--MaaSGateway.plugin={plugin}",
+        ],
+        env={**os.environ, "MAAS_DB_URL": db_url, **env},
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/health/liveliness", timeout=2).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    proc.kill()
+    raise SystemExit(f"gateway did not start; see {log}")
+
+
+async def load(url: str, key: str, n: int, concurrency: int) -> list[float]:
+    latencies: list[float] = []
+    body = {"model": MODEL["name"], "messages": [{"role": "user", "content": "hello"}]}
+    headers = {"Authorization": f"Bearer {key}"}
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(n):
+        queue.put_nowait(i)
+
+    async with httpx.AsyncClient(timeout=60) as client:
+
+        async def worker():
+            while True:
+                try:
+                    queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                t0 = time.perf_counter()
+                r = await client.post(f"{url}/v1/chat/completions", json=body, headers=headers)
+                latencies.append(time.perf_counter() - t0)
+                if r.status_code != 200:
+                    raise SystemExit(f"{url}: HTTP {r.status_code} {r.text[:200]}")
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return latencies
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=600, help="per gateway")
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--out", default="bench/results/gateway_latency.json")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="maas-bench-"))
+    db_url = f"sqlite:///{work / 'maas.sqlite'}"
+    engine = db.make_engine(db_url)
+    db.upgrade(engine)
+    sessions = db.make_session_factory(engine)
+    with db.session_scope(sessions) as s:
+        catalog.seed(s, [MODEL], [PROFILE])
+        _, maas_key = keys.issue(
+            s,
+            user="bench",
+            server_name=None,
+            profile_slug="bench",
+            name="bench",
+            lifetime=dt.timedelta(hours=2),
+            now=db.utcnow(),
+        )
+    master_key = "sk-" + secrets.token_hex(32)
+
+    ours, ours_url = start(db_url, True, work / "plugin.log", {})
+    base, base_url = start(db_url, False, work / "master.log", {"LITELLM_MASTER_KEY": master_key})
+    try:
+        targets = {"plugin": (ours_url, maas_key), "master_key": (base_url, master_key)}
+        for url, key in targets.values():  # warm up
+            asyncio.run(load(url, key, 50, args.concurrency))
+        per_round = max(1, args.requests // args.rounds)
+        lat: dict[str, list[float]] = {name: [] for name in targets}
+        elapsed: dict[str, float] = dict.fromkeys(targets, 0.0)
+        for _ in range(args.rounds):
+            for name, (url, key) in targets.items():
+                t0 = time.perf_counter()
+                lat[name] += asyncio.run(load(url, key, per_round, args.concurrency))
+                elapsed[name] += time.perf_counter() - t0
+    finally:
+        for proc in (ours, base):
+            proc.terminate()
+            proc.wait(timeout=60)
+
+    with db.session_scope(sessions) as s:
+        recorded = s.query(db.Usage).count()
+
+    result = {
+        name: {
+            "requests": len(values),
+            "p50_ms": 1000 * statistics.median(values),
+            "p99_ms": 1000 * pct(values, 0.99),
+            "rps": len(values) / elapsed[name],
+        }
+        for name, values in lat.items()
+    }
+    ratios = {
+        "p50": result["plugin"]["p50_ms"] / result["master_key"]["p50_ms"],
+        "p99": result["plugin"]["p99_ms"] / result["master_key"]["p99_ms"],
+        "rps": result["plugin"]["rps"] / result["master_key"]["rps"],
+    }
+    print(
+        f"concurrency {args.concurrency}, {args.requests} requests per gateway, "
+        f"{args.rounds} alternating rounds, mock backend"
+    )
+    print(f"{'gateway':<12}{'p50 ms':>10}{'p99 ms':>10}{'req/s':>10}")
+    for name, r in result.items():
+        print(f"{name:<12}{r['p50_ms']:>10.2f}{r['p99_ms']:>10.2f}{r['rps']:>10.1f}")
+    print(
+        f"{'ratio':<12}{ratios['p50']:>10.3f}{ratios['p99']:>10.3f}{ratios['rps']:>10.3f}"
+        "   (plugin / master key; target p50 <= 1.10)"
+    )
+    print(f"usage rows recorded by the plugin: {recorded} (warm-up included)")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(
+        json.dumps({"result": result, "ratios": ratios, "usage_rows": recorded}, indent=2)
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

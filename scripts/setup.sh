@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Set up what the local MaaS and its tests need, skipping whatever is already in place:
+# a virtualenv (.venv) with jupyterlab-maas and its extras, configurable-http-proxy,
+# the npm dependencies and the built JupyterLab extension.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV=.venv
+PYTHON=${PYTHON:-python3}
+export PATH="$PWD/$VENV/bin:$PATH"
+
+fingerprint() { cat "$@" 2>/dev/null | sha256sum | cut -c1-16; }
+stamp_ok() { [ -f "$VENV/.stamp-$1" ] && [ "$(cat "$VENV/.stamp-$1")" = "$2" ]; }
+stamp_set() { echo "$2" > "$VENV/.stamp-$1"; }
+
+for tool in "$PYTHON" node npm; do
+  command -v "$tool" >/dev/null || { echo "setup: $tool is required (see README)" >&2; exit 1; }
+done
+
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "setup: creating $VENV"
+  "$PYTHON" -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --upgrade pip
+fi
+
+want=$(fingerprint pyproject.toml)
+if ! stamp_ok pip "$want"; then
+  echo "setup: installing Python packages (llama-cpp-python compiles once: ~8 min on 2 cores)"
+  # The labextension is built by npm below; skip the build hook here.
+  SKIP_JUPYTER_BUILDER=1 "$VENV/bin/pip" install --quiet -e '.[test]'
+  stamp_set pip "$want"
+fi
+
+if [ ! -x "$VENV/bin/configurable-http-proxy" ]; then
+  echo "setup: installing configurable-http-proxy"
+  npm install --global --prefix "$VENV" --no-audit --no-fund --loglevel=error \
+    configurable-http-proxy@^5
+fi
+
+want=$(fingerprint package.json package-lock.json)
+if [ ! -d node_modules ] || ! stamp_ok npm "$want"; then
+  echo "setup: installing npm packages"
+  npm ci --no-audit --no-fund --loglevel=error
+  stamp_set npm "$want"
+fi
+
+want=$(fingerprint package.json tsconfig.json src/* style/*)
+if [ ! -f jupyterlab_maas/labextension/package.json ] || ! stamp_ok lab "$want"; then
+  echo "setup: building the JupyterLab extension"
+  npm run --silent build:prod
+  stamp_set lab "$want"
+fi
+
+if [ ! -e "$VENV/share/jupyter/labextensions/jupyterlab-maas" ]; then
+  jupyter labextension develop --overwrite . >/dev/null
+fi

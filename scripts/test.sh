@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Set up whatever is missing, then run every check: lint, the frontend's type check,
+# the service/gateway/end-to-end tests (real hub, gateway, model, PostgreSQL) and the
+# lab extension's tests (pytest-jupyter runs in its own pytest session).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export PATH="$PWD/.venv/bin:$PATH"
+
+echo "== lint"
+ruff check .
+ruff format --check .
+npm run --silent lint:check
+
+rm -rf test-artifacts/logs
+echo "== hub service, gateway and end to end"
+python -m pytest tests/hub_service tests/stack "$@"
+echo "== lab extension"
+python -m pytest tests/lab "$@"
