@@ -9,7 +9,7 @@ import time
 
 import pytest
 import requests
-from conftest import start_gateway
+from gatewayproc import start_gateway
 from sqlalchemy import select
 
 from hub_service import catalog, keys
