@@ -1,7 +1,7 @@
 """Gateway overhead of our plugin: the same LiteLLM, same mock backend, measured in the
 same run, once with our auth + usage plugin and once with only a master key.
 
-    .venv/bin/python bench/gateway_latency.py [--requests 600] [--concurrency 8]
+    .venv/bin/python bench/gateway_latency.py [--requests 2000] [--concurrency 8]
 
 Prints p50, p99 and requests/s for both and their ratios (target: p50 ratio <= 1.10).
 Load alternates between the two gateways in rounds, so drift on a shared machine hits
@@ -105,9 +105,9 @@ def pct(values: list[float], q: float) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=600, help="per gateway")
+    parser.add_argument("--requests", type=int, default=2000, help="per gateway")
     parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--out", default="bench/results/gateway_latency.json")
     args = parser.parse_args()
 

@@ -51,17 +51,34 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--max-tokens", type=int, default=128)
-    parser.add_argument("--hourly", type=float, default=0.08925,
-                        help="instance USD/hour (default: c7i.large, us-east-1, on demand)")
+    parser.add_argument(
+        "--hourly",
+        type=float,
+        default=0.08925,
+        help="instance USD/hour (default: c7i.large, us-east-1, on demand)",
+    )
     parser.add_argument("--input-share", type=float, default=0.25)
     args = parser.parse_args()
 
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", smollm2_path(),
-         "--model_alias", "smollm2-135m", "--host", "127.0.0.1", "--port", str(port),
-         "--n_ctx", "2048"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            smollm2_path(),
+            "--model_alias",
+            "smollm2-135m",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "2048",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -87,8 +104,10 @@ def main() -> int:
     print(f"decode throughput (median of runs): {tps:.1f} tokens/s")
     print(f"cost per 1M tokens at ${args.hourly}/h: ${per_million:.4f}")
     print(f"input {args.input_share:.0%}: ${input_price * 1e6:.4f}/1M = {input_price:.3e}/token")
-    print(f"output {1 - args.input_share:.0%}: ${output_price * 1e6:.4f}/1M "
-          f"= {output_price:.3e}/token")
+    print(
+        f"output {1 - args.input_share:.0%}: ${output_price * 1e6:.4f}/1M "
+        f"= {output_price:.3e}/token"
+    )
     return 0
 
 

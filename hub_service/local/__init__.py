@@ -68,8 +68,8 @@ class LocalSettings:
 # SmolLM2-135M's price, derived in docs/pricing.md with the seed's method: a c7i.large
 # (2 vCPU, $0.08925/h on demand in us-east-1) at the throughput measured here, split
 # 25 % input / 75 % output.
-SMOLLM2_INPUT_COST_PER_TOKEN = 1.55e-07
-SMOLLM2_OUTPUT_COST_PER_TOKEN = 4.65e-07
+SMOLLM2_INPUT_COST_PER_TOKEN = 5.05e-08
+SMOLLM2_OUTPUT_COST_PER_TOKEN = 1.515e-07
 
 
 def smollm2_catalog_entry(settings: LocalSettings) -> dict:
