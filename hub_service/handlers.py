@@ -347,7 +347,7 @@ class UserUsageHandler(APIHandler):
                     "by_model": models,
                     "recent": [
                         {
-                            "ts": keys._iso(u.ts),
+                            "ts": keys.iso(u.ts),
                             "model": u.model,
                             "server_name": u.server_name,
                             "key_id": u.key_id,

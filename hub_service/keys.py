@@ -112,13 +112,13 @@ def key_public(row: ApiKey, now: dt.datetime) -> dict:
         "user": row.user,
         "server_name": row.server_name,
         "profile": row.profile_slug,
-        "created": _iso(row.created),
-        "expires_at": _iso(row.expires_at),
-        "revoked_at": _iso(row.revoked_at),
+        "created": iso(row.created),
+        "expires_at": iso(row.expires_at),
+        "revoked_at": iso(row.revoked_at),
         "revoked_reason": row.revoked_reason,
         "state": row.state(now),
     }
 
 
-def _iso(value: dt.datetime | None) -> str | None:
+def iso(value: dt.datetime | None) -> str | None:
     return None if value is None else value.replace(tzinfo=dt.timezone.utc).isoformat()
