@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +22,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
     create_engine,
     event,
     inspect,
@@ -33,12 +35,23 @@ log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
+# A clock seam for tests that run the service or gateway as processes: a file holding
+# a number of seconds to add to the clock (budget periods roll over without sleeping).
+_CLOCK_OFFSET_FILE = os.environ.get("MAAS_CLOCK_OFFSET_FILE")
+
+
 def utcnow() -> dt.datetime:
     """The current time, naive UTC (how every timestamp is stored).
 
-    A seam: tests replace it to move time without sleeping.
+    A seam: in-process tests replace it; process tests set MAAS_CLOCK_OFFSET_FILE.
     """
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    if _CLOCK_OFFSET_FILE:
+        try:
+            now += dt.timedelta(seconds=float(Path(_CLOCK_OFFSET_FILE).read_text() or 0))
+        except (FileNotFoundError, ValueError):
+            pass
+    return now
 
 
 class Base(DeclarativeBase):
@@ -145,6 +158,63 @@ class Usage(Base):
     status_code: Mapped[int] = mapped_column(Integer, default=200)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    profile: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class PolicyOverride(Base):
+    """Extra models, a different budget or different limits for a hub group or a user.
+
+    The effective policy of a server is its profile, then its user's groups, then the
+    user (see ``hub_service.policy``).
+    """
+
+    __tablename__ = "policy_overrides"
+    __table_args__ = (UniqueConstraint("kind", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))  # "group" or "user"
+    name: Mapped[str] = mapped_column(String(255))
+    extra_models: Mapped[list] = mapped_column(JSON, default=list)
+    budget_usd: Mapped[float | None] = mapped_column(Float, nullable=True)
+    budget_period: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    rpm_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    tpm_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class UserGroup(Base):
+    """Hub group membership, mirrored from the hub by the service."""
+
+    __tablename__ = "user_groups"
+
+    user: Mapped[str] = mapped_column(String(255), primary_key=True)
+    group: Mapped[str] = mapped_column(String(255), primary_key=True)
+
+
+class AuditEntry(Base):
+    """One admin change: who, what, when, before and after."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ts: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(255))
+    action: Mapped[str] = mapped_column(String(16))  # create, update, delete
+    target_type: Mapped[str] = mapped_column(String(32))  # model, profile, override
+    target: Mapped[str] = mapped_column(String(255))
+    before: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    after: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+
+
+class BudgetAlert(Base):
+    """A soft-threshold alert already sent: one per user and budget period."""
+
+    __tablename__ = "budget_alerts"
+
+    user: Mapped[str] = mapped_column(String(255), primary_key=True)
+    period_start: Mapped[dt.datetime] = mapped_column(DateTime, primary_key=True)
+    sent_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    spend_usd: Mapped[float] = mapped_column(Float)
+    budget_usd: Mapped[float] = mapped_column(Float)
 
 
 def make_engine(db_url: str) -> Engine:

@@ -1,17 +1,25 @@
-"""Our plugin inside the LiteLLM proxy: key auth, entitlements, and usage records.
+"""Our plugin inside the LiteLLM proxy: keys, entitlements, budgets, rate limits, usage.
 
 LiteLLM loads ``user_api_key_auth`` as ``general_settings.custom_auth`` and
 ``usage_logger`` as a ``litellm_settings.callbacks`` entry. Both read the service's
-database (``$MAAS_DB_URL``): keys by their SHA-256 behind a short cache, the catalog
-for entitlements and prices. Usage rows are queued and written by a background thread,
-so a request never waits on the database; the queue is drained at exit.
+database (``$MAAS_DB_URL``): keys by their SHA-256 and each key's effective policy
+behind a short cache, the catalog (whose changes are pushed into LiteLLM's router
+within seconds, without a restart), and the period's spend. Usage rows are queued and
+written in batches by a background thread, so a request never waits on the database;
+the queue is drained at exit.
+
+Settings (environment): ``MAAS_KEY_CACHE_TTL`` and ``MAAS_CATALOG_CACHE_TTL`` (5 s),
+``MAAS_SPEND_CACHE_TTL`` (2 s), ``MAAS_ALERT_WEBHOOK_URL`` and ``MAAS_ALERT_THRESHOLD``
+(0.8: the share of a budget that sends one alert per user and period).
 """
 
 from __future__ import annotations
 
 import asyncio
 import atexit
+import collections
 import datetime as dt
+import json
 import logging
 import os
 import queue
@@ -20,15 +28,27 @@ import threading
 import time
 from dataclasses import dataclass
 
+import httpx
 from fastapi import HTTPException, Request
 from litellm.integrations.custom_logger import CustomLogger
 from litellm.proxy._types import UserAPIKeyAuth
 from litellm.proxy.common_utils.http_parsing_utils import read_request_body
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from .. import catalog as catalog_rules
-from ..db import ApiKey, CatalogModel, Profile, Usage, make_engine, make_session_factory, utcnow
+from .. import policy as policies
+from ..db import (
+    ApiKey,
+    BudgetAlert,
+    CatalogModel,
+    Usage,
+    make_engine,
+    make_session_factory,
+    utcnow,
+)
 from ..keys import KEY_PREFIX, hash_key
+from .config import deployment
 
 log = logging.getLogger("maas.gateway")
 
@@ -40,11 +60,13 @@ LLM_ROUTE = re.compile(
 MODEL_ROUTE = re.compile(r"/models(?:/.+)?$")
 
 BATCH_WINDOW = 0.2  # seconds the usage writer waits to batch rows
+RATE_WINDOW = 60.0  # seconds: rpm and tpm are per minute
 
 # Every usage row has every column, so one executemany can insert a batch.
 USAGE_DEFAULTS = {
     "server_name": None,
     "key_id": None,
+    "profile": None,
     "prompt_tokens": 0,
     "completion_tokens": 0,
     "cost_usd": 0.0,
@@ -59,8 +81,7 @@ class KeyInfo:
     id: str
     user: str
     server_name: str | None
-    profile: str | None
-    allowed: tuple[str, ...]
+    policy: policies.Policy
     expires_at: dt.datetime
     revoked_at: dt.datetime | None
     revoked_reason: str | None
@@ -74,41 +95,73 @@ class ModelInfo:
     output_cost_per_token: float
 
 
-class GatewayState:
-    """Caches and the usage writer of one gateway process."""
+def _money(value: float) -> str:
+    return f"${value:,.2f}" if value >= 0.01 or value == 0 else f"${value:.6f}"
 
-    def __init__(self, db_url: str, key_ttl: float = 5.0, catalog_ttl: float = 5.0):
+
+class Spend:
+    """A user's spend in the current budget period: the database's sum, refreshed every
+    few seconds, plus what this process recorded since."""
+
+    def __init__(self, period_start: dt.datetime, db_spend: float):
+        self.period_start = period_start
+        self.db_spend = db_spend
+        self.local = 0.0
+        self.loaded = time.monotonic()
+
+    @property
+    def total(self) -> float:
+        return self.db_spend + self.local
+
+
+class GatewayState:
+    """Caches, limits and the usage writer of one gateway process."""
+
+    def __init__(
+        self,
+        db_url: str,
+        key_ttl: float = 5.0,
+        catalog_ttl: float = 5.0,
+        spend_ttl: float = 2.0,
+        alert_webhook_url: str = "",
+        alert_threshold: float = 0.8,
+    ):
         self.engine = make_engine(db_url)
         self.sessions = make_session_factory(self.engine)
         self.key_ttl = key_ttl
         self.catalog_ttl = catalog_ttl
+        self.spend_ttl = spend_ttl
+        self.alert_webhook_url = alert_webhook_url
+        self.alert_threshold = alert_threshold
         self._keys: dict[str, tuple[float, KeyInfo | None]] = {}
+        self._policy_by_key: dict[str, policies.Policy] = {}
         self._catalog: dict[str, ModelInfo] = {}
+        self._deployments: list[dict] | None = None
         self._catalog_at = float("-inf")
         self._catalog_lock = asyncio.Lock()
-        self.usage: queue.Queue[dict | None] = queue.Queue()
         self._allowed: dict[tuple[str, ...], list[str]] = {}
+        self._spend: dict[str, Spend] = {}
+        self._requests: dict[str, collections.deque] = collections.defaultdict(collections.deque)
+        self._tokens: dict[str, collections.deque] = collections.defaultdict(collections.deque)
+        self._alerted: set[tuple[str, dt.datetime]] = set()
+        self._tasks: set[asyncio.Task] = set()
+        self.usage: queue.Queue[dict | None] = queue.Queue()
         self._writer = threading.Thread(target=self._write_usage, name="maas-usage", daemon=True)
         self._writer.start()
         atexit.register(self.close)
 
-    # -- keys and catalog -------------------------------------------------------------
+    # -- keys and their policy ----------------------------------------------------
 
     def _load_key(self, key_hash: str) -> KeyInfo | None:
         with self.sessions() as session:
             row = session.scalar(select(ApiKey).where(ApiKey.key_hash == key_hash))
             if row is None:
                 return None
-            allowed: list[str] = []
-            if row.profile_slug:
-                profile = session.scalar(select(Profile).where(Profile.slug == row.profile_slug))
-                allowed = list(profile.models) if profile else []
             return KeyInfo(
                 id=row.id,
                 user=row.user,
                 server_name=row.server_name,
-                profile=row.profile_slug,
-                allowed=tuple(allowed),
+                policy=policies.for_user(session, row.user, row.profile_slug),
                 expires_at=row.expires_at,
                 revoked_at=row.revoked_at,
                 revoked_reason=row.revoked_reason,
@@ -123,25 +176,45 @@ class GatewayState:
         if len(self._keys) > 100_000:  # bound memory against floods of random keys
             self._keys.clear()
         self._keys[key_hash] = (now + self.key_ttl, info)
+        if info is not None:
+            self._policy_by_key[info.id] = info.policy
         return info
 
-    def _load_catalog(self) -> dict[str, ModelInfo]:
+    # -- the catalog, and LiteLLM's router kept in step with it ---------------------
+
+    def _load_catalog(self) -> tuple[dict[str, ModelInfo], list[dict]]:
         with self.sessions() as session:
-            return {
+            rows = session.scalars(select(CatalogModel).order_by(CatalogModel.name)).all()
+            models = {
                 m.name: ModelInfo(
                     m.name, m.enabled, m.input_cost_per_token, m.output_cost_per_token
                 )
-                for m in session.scalars(select(CatalogModel))
+                for m in rows
             }
+            return models, [deployment(m) for m in rows if m.enabled]
 
     async def catalog(self) -> dict[str, ModelInfo]:
         if time.monotonic() - self._catalog_at > self.catalog_ttl:
             async with self._catalog_lock:
                 if time.monotonic() - self._catalog_at > self.catalog_ttl:
-                    self._catalog = await asyncio.to_thread(self._load_catalog)
-                    self._catalog_at = time.monotonic()
+                    models, deployments = await asyncio.to_thread(self._load_catalog)
+                    self._catalog = models
                     self._allowed = {}
+                    if deployments != self._deployments:
+                        self._apply_deployments(deployments)
+                    self._catalog_at = time.monotonic()
         return self._catalog
+
+    def _apply_deployments(self, deployments: list[dict]) -> None:
+        """Give LiteLLM's router the catalog's model list (synchronously, between two
+        requests of the event loop, so none sees a half-built list)."""
+        from litellm.proxy import proxy_server
+
+        if self._deployments is not None and proxy_server.llm_router is not None:
+            proxy_server.llm_router.set_model_list(json.loads(json.dumps(deployments)))
+            proxy_server.llm_model_list = json.loads(json.dumps(deployments))
+            log.info("Catalog changed: the gateway now serves %d model(s)", len(deployments))
+        self._deployments = deployments
 
     def allowed(self, entitlement: tuple[str, ...]) -> list[str]:
         """The enabled models an entitlement grants (memoised per catalog load)."""
@@ -154,7 +227,129 @@ class GatewayState:
             ]
         return names
 
-    # -- usage --------------------------------------------------------------------
+    # -- budgets -------------------------------------------------------------------
+
+    def _load_spend(self, user: str, start: dt.datetime) -> float:
+        with self.sessions() as session:
+            return float(
+                session.scalar(
+                    select(func.coalesce(func.sum(Usage.cost_usd), 0.0)).where(
+                        Usage.user == user, Usage.ts >= start
+                    )
+                )
+            )
+
+    async def spend(self, user: str, period: str) -> tuple[Spend, dt.datetime]:
+        start, end = policies.period_bounds(period, utcnow())
+        entry = self._spend.get(user)
+        if (
+            entry is None
+            or entry.period_start != start
+            or time.monotonic() - entry.loaded > self.spend_ttl
+        ):
+            entry = Spend(start, await asyncio.to_thread(self._load_spend, user, start))
+            self._spend[user] = entry
+        return entry, end
+
+    def _add_spend(self, user: str, cost: float) -> None:
+        entry = self._spend.get(user)
+        if entry is not None:
+            entry.local += cost
+
+    async def _alert_once(self, user: str, policy: policies.Policy) -> None:
+        """Send the soft-threshold alert for this user and period, once (the database
+        row's primary key decides between processes)."""
+        if not (self.alert_webhook_url and policy.budget_usd):
+            return
+        entry, end = await self.spend(user, policy.budget_period)
+        if entry.total < self.alert_threshold * policy.budget_usd:
+            return
+        marker = (user, entry.period_start)
+        if marker in self._alerted:
+            return
+        self._alerted.add(marker)
+
+        def claim() -> bool:
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(
+                        insert(BudgetAlert).values(
+                            user=user,
+                            period_start=entry.period_start,
+                            sent_at=utcnow(),
+                            spend_usd=entry.total,
+                            budget_usd=policy.budget_usd,
+                        )
+                    )
+                return True
+            except IntegrityError:
+                return False
+
+        if not await asyncio.to_thread(claim):
+            return
+        payload = {
+            "event": "budget.threshold",
+            "user": user,
+            "profile": policy.profile,
+            "spend_usd": round(entry.total, 6),
+            "budget_usd": policy.budget_usd,
+            "threshold": self.alert_threshold,
+            "period": policy.budget_period,
+            "period_start": entry.period_start.isoformat() + "Z",
+            "resets_at": end.isoformat() + "Z",
+        }
+        try:
+            async with httpx.AsyncClient(timeout=10) as client:
+                r = await client.post(self.alert_webhook_url, json=payload)
+                r.raise_for_status()
+            log.info(
+                "Budget alert sent for %s (%s of %s)", user, payload["spend_usd"], policy.budget_usd
+            )
+        except httpx.HTTPError as e:
+            log.warning("Budget alert for %s could not be delivered: %s", user, e)
+
+    def schedule(self, coro) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- rate limits ---------------------------------------------------------------
+
+    def _window(self, dq: collections.deque, now: float) -> collections.deque:
+        while dq and dq[0][0] <= now - RATE_WINDOW:
+            dq.popleft()
+        return dq
+
+    def check_rate(self, user: str, policy: policies.Policy) -> HTTPException | None:
+        now = time.monotonic()
+        if policy.rpm_limit is not None:
+            reqs = self._window(self._requests[user], now)
+            if len(reqs) >= policy.rpm_limit:
+                wait = max(1, int(reqs[0][0] + RATE_WINDOW - now + 1))
+                return _deny(
+                    429,
+                    f"Rate limit reached: at most {policy.rpm_limit} requests per minute "
+                    f"for you; retry in {wait} s.",
+                )
+        if policy.tpm_limit is not None:
+            toks = self._window(self._tokens[user], now)
+            used = sum(n for _, n in toks)
+            if used >= policy.tpm_limit:
+                wait = max(1, int(toks[0][0] + RATE_WINDOW - now + 1))
+                return _deny(
+                    429,
+                    f"Token rate limit reached: {used} of {policy.tpm_limit} tokens per "
+                    f"minute used; retry in {wait} s.",
+                )
+        if policy.rpm_limit is not None:
+            self._requests[user].append((now, 1))
+        return None
+
+    def add_tokens(self, user: str, tokens: int) -> None:
+        if tokens:
+            self._tokens[user].append((time.monotonic(), tokens))
+
+    # -- usage -------------------------------------------------------------------
 
     def record(self, **fields) -> None:
         """Queue one usage row; never blocks, never raises into the request."""
@@ -194,8 +389,7 @@ class GatewayState:
                 log.exception("Writing %d usage rows failed; retrying", len(pending))
                 time.sleep(backoff)
                 backoff = min(backoff * 2, 30)
-                # keep them: put back in front by re-queuing after what is there
-                for row in pending:
+                for row in pending:  # keep them for the next attempt
                     self.usage.put(row)
                 pending = []
         self._drain()
@@ -226,10 +420,14 @@ _state: GatewayState | None = None
 def state() -> GatewayState:
     global _state
     if _state is None:
+        env = os.environ
         _state = GatewayState(
-            os.environ["MAAS_DB_URL"],
-            key_ttl=float(os.environ.get("MAAS_KEY_CACHE_TTL", "5")),
-            catalog_ttl=float(os.environ.get("MAAS_CATALOG_CACHE_TTL", "5")),
+            env["MAAS_DB_URL"],
+            key_ttl=float(env.get("MAAS_KEY_CACHE_TTL", "5")),
+            catalog_ttl=float(env.get("MAAS_CATALOG_CACHE_TTL", "5")),
+            spend_ttl=float(env.get("MAAS_SPEND_CACHE_TTL", "2")),
+            alert_webhook_url=env.get("MAAS_ALERT_WEBHOOK_URL", ""),
+            alert_threshold=float(env.get("MAAS_ALERT_THRESHOLD", "0.8")),
         )
     return _state
 
@@ -238,12 +436,8 @@ def _deny(status: int, message: str) -> HTTPException:
     return HTTPException(status_code=status, detail=message)
 
 
-def _route(request: Request) -> str:
-    return request.url.path
-
-
 async def user_api_key_auth(request: Request, api_key: str | None) -> UserAPIKeyAuth:
-    """LiteLLM's ``custom_auth``: who is calling, and may they call this model?
+    """LiteLLM's ``custom_auth``: who is calling, and may they call this model now?
 
     Every refusal is an HTTPException with a sentence for the caller; anything
     unexpected (the database away, say) becomes a 503, never a traceback.
@@ -277,23 +471,29 @@ async def _authenticate(request: Request, api_key: str | None) -> UserAPIKeyAuth
     if info.expires_at <= utcnow():
         raise _deny(401, "This API key has expired: renew it or get a new one.")
 
-    route = _route(request)
+    route = request.url.path
     if not LLM_ROUTE.match(route):
         raise _deny(403, f"{route} is not available with a MaaS key.")
 
     models = await st.catalog()
-    allowed = st.allowed(info.allowed)
+    policy = info.policy
+    allowed = st.allowed(policy.models)
     if not MODEL_ROUTE.search(route):
         body = await read_request_body(request)
         model = body.get("model")
         if not isinstance(model, str) or not model:
             raise _deny(400, f"Say which model to use ('model'); yours: {', '.join(allowed)}.")
-        denial = _check_model(info, models, model, allowed)
+        denial = (
+            _check_model(policy, models, model, allowed)
+            or await _check_budget(st, info)
+            or st.check_rate(info.user, policy)
+        )
         if denial is not None:
             st.record(
                 user=info.user,
                 server_name=info.server_name,
                 key_id=info.id,
+                profile=policy.profile,
                 model=model[:255],
                 status_code=denial.status_code,
                 error=denial.detail,
@@ -314,13 +514,13 @@ def _auth_metadata(info: KeyInfo) -> dict[str, str]:
     meta = {"maas_key_id": info.id}
     if info.server_name is not None:  # "" is the default server, absent a personal key
         meta["maas_server"] = info.server_name
-    if info.profile:
-        meta["maas_profile"] = info.profile
+    if info.policy.profile:
+        meta["maas_profile"] = info.policy.profile
     return meta
 
 
 def _check_model(
-    info: KeyInfo, models: dict[str, ModelInfo], model: str, allowed: list[str]
+    policy: policies.Policy, models: dict[str, ModelInfo], model: str, allowed: list[str]
 ) -> HTTPException | None:
     yours = ", ".join(allowed) or "none"
     entry = models.get(model)
@@ -328,13 +528,28 @@ def _check_model(
         return _deny(404, f"The model '{model}' does not exist. Models you can use: {yours}.")
     if not entry.enabled:
         return _deny(403, f"The model '{model}' is disabled. Models you can use: {yours}.")
-    if not catalog_rules.entitled(info.allowed, model):
+    if not catalog_rules.entitled(policy.models, model):
         return _deny(
             403,
-            f"The model '{model}' is not allowed for profile '{info.profile}'. "
+            f"The model '{model}' is not allowed for profile '{policy.profile}'. "
             f"Models you can use: {yours}.",
         )
     return None
+
+
+async def _check_budget(st: GatewayState, info: KeyInfo) -> HTTPException | None:
+    policy = info.policy
+    if policy.budget_usd is None:
+        return None
+    entry, end = await st.spend(info.user, policy.budget_period)
+    if entry.total < policy.budget_usd:
+        return None
+    return _deny(
+        429,
+        f"Budget exhausted: you have spent {_money(entry.total)} of your "
+        f"{_money(policy.budget_usd)} {policy.budget_period}ly budget. "
+        f"It resets at {end.isoformat()}Z.",
+    )
 
 
 class UsageLogger(CustomLogger):
@@ -369,10 +584,12 @@ class UsageLogger(CustomLogger):
                 else 0.0
             )
             start, end = slo.get("startTime"), slo.get("endTime")
+            key_id = auth_meta.get("maas_key_id") or meta.get("user_api_key_alias")
             st.record(
                 user=user,
                 server_name=auth_meta.get("maas_server"),
-                key_id=auth_meta.get("maas_key_id") or meta.get("user_api_key_alias"),
+                key_id=key_id,
+                profile=auth_meta.get("maas_profile"),
                 model=model[:255],
                 prompt_tokens=prompt,
                 completion_tokens=completion,
@@ -382,6 +599,11 @@ class UsageLogger(CustomLogger):
                 error=error,
                 request_id=(slo.get("id") or "")[:64] or None,
             )
+            st._add_spend(user, cost)
+            st.add_tokens(user, prompt + completion)
+            policy = st._policy_by_key.get(key_id)
+            if policy is not None and policy.budget_usd and cost:
+                st.schedule(st._alert_once(user, policy))
         except Exception:  # noqa: BLE001 - logging must never break a request
             log.exception("Could not record usage")
 
