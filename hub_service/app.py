@@ -12,6 +12,7 @@ from urllib.parse import urlparse
 
 from jupyterhub.services.auth import HubOAuth, HubOAuthCallbackHandler
 from jupyterhub.utils import url_path_join
+from sqlalchemy import delete, select
 from tornado import web
 from tornado.httpserver import HTTPServer
 from traitlets import Dict, Float, Integer, List, Unicode, default
@@ -83,6 +84,10 @@ class MaaSService(Application):
     @default("hub_api_url")
     def _default_hub_api_url(self):
         return os.environ.get("JUPYTERHUB_API_URL", "http://127.0.0.1:8081/hub/api")
+
+    group_sync_interval = Float(
+        10.0, help="Seconds between copies of the hub's group membership (for group overrides)."
+    ).tag(config=True)
 
     personal_key_lifetime = Integer(
         30 * 24 * 3600, help="Seconds a personal key lives before it must be renewed."
@@ -180,15 +185,27 @@ class MaaSService(Application):
                 )
         return len(stopped)
 
-    async def reconcile_forever(self):
+    async def sync_groups_once(self) -> bool:
+        """Mirror the hub's group membership; return whether it changed."""
+        members = await self.hub.group_members()
+        with db.session_scope(self.session_factory) as session:
+            current = set(session.execute(select(db.UserGroup.user, db.UserGroup.group)).all())
+            if current == members:
+                return False
+            session.execute(delete(db.UserGroup))
+            session.add_all(db.UserGroup(user=u, group=g) for u, g in sorted(members))
+        self.log.info("Group membership changed: %d membership(s)", len(members))
+        return True
+
+    async def _every(self, interval: float, job, what: str):
         while True:
             try:
-                await self.reconcile_once()
+                await job()
             except HubAPIError as e:
-                self.log.warning("Cannot check running servers: %s", e)
+                self.log.warning("Cannot %s: %s", what, e)
             except Exception:
-                self.log.exception("Reconciling keys failed")
-            await asyncio.sleep(self.reconcile_interval)
+                self.log.exception("Failed to %s", what)
+            await asyncio.sleep(interval)
 
     async def _serve(self):
         url = urlparse(self.service_url)
@@ -197,7 +214,14 @@ class MaaSService(Application):
         self.log.info(
             "MaaS service %s listening on %s%s", __version__, self.service_url, self.api_prefix
         )
-        reconciler = asyncio.create_task(self.reconcile_forever())
+        tasks = [
+            asyncio.create_task(
+                self._every(self.reconcile_interval, self.reconcile_once, "check running servers")
+            ),
+            asyncio.create_task(
+                self._every(self.group_sync_interval, self.sync_groups_once, "copy hub groups")
+            ),
+        ]
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         # The hub stops managed services with SIGINT, then SIGTERM.
@@ -206,7 +230,8 @@ class MaaSService(Application):
         await stop.wait()
         self.log.info("Stopping")
         server.stop()
-        reconciler.cancel()
+        for task in tasks:
+            task.cancel()
         self.engine.dispose()
 
     def start(self):

@@ -393,8 +393,11 @@ KEY_ID = r"(?P<key_id>[0-9a-f]{1,32})"
 
 
 def routes(prefix: str, service) -> list:
+    from .admin import ADMIN_ROUTES
+
     api = re.escape(prefix) + "api/v1/"
     table = [
+        *ADMIN_ROUTES,
         (r"health", HealthHandler),
         (r"openapi\.json", OpenAPIHandler),
         (r"info", InfoHandler),

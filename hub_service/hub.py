@@ -18,8 +18,9 @@ class HubClient:
     """A thin client for the hub API, authenticated with the service's own token.
 
     Scopes it needs (granted by the ``maas-service`` role in the hub config):
-    ``list:users`` to page through users and ``read:servers`` to see their servers and
-    the options they were started with.
+    ``list:users`` to page through users, ``read:servers`` to see their servers and
+    the options they were started with, ``list:groups`` and ``read:groups`` to mirror
+    group membership.
     """
 
     def __init__(self, api_url: str, token: str, timeout: float = 10.0):
@@ -47,20 +48,33 @@ class HubClient:
             raise HubAPIError(f"hub API {path}: {e}") from None
         return json.loads(resp.body)
 
-    async def active_servers(self) -> set[tuple[str, str]]:
-        """Every (user, server name) the hub has ready or starting."""
-        active: set[tuple[str, str]] = set()
+    async def _pages(self, path: str, **params):
         offset = 0
         while True:
-            page = await self._get("users", state="active", offset=offset, limit=200)
+            page = await self._get(path, offset=offset, limit=200, **params)
             items = page["items"] if isinstance(page, dict) else page
-            for user in items:
-                for server_name in user.get("servers") or {}:
-                    active.add((user["name"], server_name))
+            for item in items:
+                yield item
             nxt = page.get("_pagination", {}).get("next") if isinstance(page, dict) else None
             if not nxt:
-                return active
+                return
             offset = nxt["offset"]
+
+    async def active_servers(self) -> set[tuple[str, str]]:
+        """Every (user, server name) the hub has ready or starting."""
+        return {
+            (user["name"], server_name)
+            async for user in self._pages("users", state="active")
+            for server_name in user.get("servers") or {}
+        }
+
+    async def group_members(self) -> set[tuple[str, str]]:
+        """Every (user, group) membership (scopes ``list:groups``, ``read:groups``)."""
+        return {
+            (user, group["name"])
+            async for group in self._pages("groups")
+            for user in group.get("users") or []
+        }
 
     async def server(self, user: str, server_name: str) -> dict | None:
         """The server model (with ``user_options``), or None if it is not running."""

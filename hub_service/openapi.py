@@ -23,8 +23,147 @@ def _errors(*codes: int) -> dict:
     return {str(c): _json(_ERROR, text[c]) for c in codes}
 
 
-USER = {"name": "user", "in": "path", "required": True, "schema": {"type": "string"}}
-KEY_ID = {"name": "key_id", "in": "path", "required": True, "schema": {"type": "string"}}
+def _path_param(name: str) -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def _query(name: str, schema: dict) -> dict:
+    return {"name": name, "in": "query", "schema": schema}
+
+
+USER = _path_param("user")
+KEY_ID = _path_param("key_id")
+ADMIN_ERRORS = (400, 401, 403, 404, 409)
+
+
+def _body(ref: str) -> dict:
+    return {"content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}
+
+
+def _admin_collection(schema: str, field: str, what: str) -> dict:
+    ref = {"$ref": f"#/components/schemas/{schema}"}
+    return {
+        "get": {
+            "summary": f"All {what} (admins)",
+            "responses": {
+                "200": _json(
+                    {"type": "object", "properties": {field: {"type": "array", "items": ref}}}, what
+                ),
+                **_errors(401, 403),
+            },
+        },
+        "post": {
+            "summary": f"Add one of the {what} (admins; audited)",
+            "requestBody": _body(schema),
+            "responses": {"201": _json(ref, "Created"), **_errors(400, 401, 403, 409)},
+        },
+    }
+
+
+def _admin_item(schema: str, param: str, what: str) -> dict:
+    ref = {"$ref": f"#/components/schemas/{schema}"}
+    return {
+        "parameters": [_path_param(param)],
+        "get": {
+            "summary": f"One {what} (admins)",
+            "responses": {"200": _json(ref, what), **_errors(401, 403, 404)},
+        },
+        "patch": {
+            "summary": f"Change some fields of a {what} (admins; audited)",
+            "requestBody": _body(schema),
+            "responses": {"200": _json(ref, "Changed"), **_errors(*ADMIN_ERRORS)},
+        },
+        "delete": {
+            "summary": f"Remove a {what} (admins; audited)",
+            "responses": {"204": {"description": "Removed"}, **_errors(401, 403, 404)},
+        },
+    }
+
+
+def _admin_paths() -> dict:
+    override = {"$ref": "#/components/schemas/Override"}
+    policy = _json({"$ref": "#/components/schemas/Policy"}, "Effective policy")
+    profile_q = _query("profile", {"type": "string"})
+    return {
+        "/admin/models": _admin_collection("AdminModel", "models", "catalog models"),
+        "/admin/models/{name}": _admin_item("AdminModel", "name", "catalog model"),
+        "/admin/profiles": _admin_collection("Profile", "profiles", "profiles"),
+        "/admin/profiles/{slug}": _admin_item("Profile", "slug", "profile"),
+        "/admin/overrides": {
+            "get": {
+                "summary": "Every group and user override (admins)",
+                "responses": {"200": _json({"type": "object"}, "Overrides"), **_errors(401, 403)},
+            }
+        },
+        "/admin/overrides/{kind}/{name}": {
+            "parameters": [_path_param("kind"), _path_param("name")],
+            "get": {
+                "summary": "One override",
+                "responses": {"200": _json(override, "Override"), **_errors(401, 403, 404)},
+            },
+            "put": {
+                "summary": "Set a group's or user's override (admins; audited)",
+                "requestBody": _body("Override"),
+                "responses": {
+                    "200": _json(override, "Replaced"),
+                    "201": _json(override, "Created"),
+                    **_errors(400, 401, 403),
+                },
+            },
+            "delete": {
+                "summary": "Remove an override (admins; audited)",
+                "responses": {"204": {"description": "Removed"}, **_errors(401, 403, 404)},
+            },
+        },
+        "/admin/policy/{user}": {
+            "parameters": [USER, profile_q],
+            "get": {
+                "summary": "A user's effective policy (admins)",
+                "responses": {"200": policy, **_errors(401, 403, 404)},
+            },
+        },
+        "/users/{user}/policy": {
+            "parameters": [USER, profile_q],
+            "get": {
+                "summary": "Your effective policy and this period's spend",
+                "responses": {"200": policy, **_errors(401, 403, 404)},
+            },
+        },
+        "/admin/audit": {
+            "parameters": [
+                _query("limit", {"type": "integer"}),
+                _query("target_type", {"type": "string"}),
+            ],
+            "get": {
+                "summary": "Admin changes, newest first (admins)",
+                "responses": {
+                    "200": _json({"type": "object"}, "Audit log"),
+                    **_errors(400, 401, 403),
+                },
+            },
+        },
+        "/admin/chargeback": {
+            "parameters": [
+                _query("by", {"type": "string", "enum": ["user", "group", "profile", "model"]}),
+                _query("start", {"type": "string", "format": "date-time"}),
+                _query("end", {"type": "string", "format": "date-time"}),
+                _query("format", {"type": "string", "enum": ["json", "csv"]}),
+            ],
+            "get": {
+                "summary": "Spend per user, group, profile or model over a period (admins)",
+                "responses": {
+                    "200": {
+                        "description": "Chargeback",
+                        "content": {
+                            "application/json": {"schema": {"type": "object"}},
+                            "text/csv": {"schema": {"type": "string"}},
+                        },
+                    },
+                    **_errors(400, 401, 403),
+                },
+            },
+        },
+    }
 
 
 def openapi_document(prefix: str) -> dict:
@@ -100,6 +239,51 @@ def openapi_document(prefix: str) -> dict:
                         "state": {"type": "string", "enum": ["active", "revoked", "expired"]},
                     },
                 },
+                "AdminModel": {
+                    "allOf": [
+                        {"$ref": "#/components/schemas/Model"},
+                        {
+                            "type": "object",
+                            "properties": {
+                                "provider_model": {"type": "string"},
+                                "api_base": {"type": ["string", "null"]},
+                                "api_key_env": {
+                                    "type": ["string", "null"],
+                                    "description": "Name of the gateway's environment "
+                                    "variable holding the backend key (never the key).",
+                                },
+                                "extra_params": {"type": "object"},
+                            },
+                        },
+                    ]
+                },
+                "Override": {
+                    "type": "object",
+                    "properties": {
+                        "extra_models": {"type": "array", "items": {"type": "string"}},
+                        "budget_usd": {"type": ["number", "null"]},
+                        "budget_period": {"type": ["string", "null"]},
+                        "rpm_limit": {"type": ["integer", "null"]},
+                        "tpm_limit": {"type": ["integer", "null"]},
+                    },
+                },
+                "Policy": {
+                    "type": "object",
+                    "properties": {
+                        "user": {"type": "string"},
+                        "groups": {"type": "array", "items": {"type": "string"}},
+                        "profile": {"type": ["string", "null"]},
+                        "models": {"type": "array", "items": {"type": "string"}},
+                        "allowed_models": {"type": "array", "items": {"type": "string"}},
+                        "budget_usd": {"type": ["number", "null"]},
+                        "budget_period": {"type": "string"},
+                        "rpm_limit": {"type": ["integer", "null"]},
+                        "tpm_limit": {"type": ["integer", "null"]},
+                        "sources": {"type": "object"},
+                        "spend_usd": {"type": "number"},
+                        "resets_at": {"type": "string", "format": "date-time"},
+                    },
+                },
                 "IssuedKey": {
                     "allOf": [
                         key_ref,
@@ -117,6 +301,7 @@ def openapi_document(prefix: str) -> dict:
         },
         "security": [{"hubToken": []}],
         "paths": {
+            **_admin_paths(),
             "/health": {
                 "get": {
                     "summary": "Liveness",

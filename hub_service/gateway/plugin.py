@@ -59,6 +59,7 @@ LLM_ROUTE = re.compile(
 )
 MODEL_ROUTE = re.compile(r"/models(?:/.+)?$")
 
+ADJECTIVE = {"day": "daily", "week": "weekly", "month": "monthly"}
 BATCH_WINDOW = 0.2  # seconds the usage writer waits to batch rows
 RATE_WINDOW = 60.0  # seconds: rpm and tpm are per minute
 
@@ -547,7 +548,7 @@ async def _check_budget(st: GatewayState, info: KeyInfo) -> HTTPException | None
     return _deny(
         429,
         f"Budget exhausted: you have spent {_money(entry.total)} of your "
-        f"{_money(policy.budget_usd)} {policy.budget_period}ly budget. "
+        f"{_money(policy.budget_usd)} {ADJECTIVE[policy.budget_period]} budget. "
         f"It resets at {end.isoformat()}Z.",
     )
 

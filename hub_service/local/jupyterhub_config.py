@@ -1,10 +1,12 @@
 # JupyterHub configuration of the local demo: the hub, the MaaS service, the LiteLLM
 # gateway and SmolLM2, all on 127.0.0.1. Started by `python -m hub_service.local`.
 import os
+import secrets
 import sys
 from pathlib import Path
 
 from hub_service.local import HERE, LocalSettings, smollm2_path
+from hub_service.spawner import options_from_form, profiles_options_form
 
 c = get_config()  # noqa: F821 - provided by traitlets
 
@@ -39,6 +41,13 @@ c.Spawner.http_timeout = 120
 c.SimpleLocalProcessSpawner.home_dir_template = str(state / "users" / "{username}")
 if os.geteuid() == 0:
     c.Spawner.args = ["--allow-root"]
+# The spawn form offers the service's profiles and records the chosen slug, which the
+# server's key then carries. The hub reads them with the service's own token.
+service_token = secrets.token_hex(32)
+c.Spawner.options_form = profiles_options_form(
+    f"{settings.service_url}/services/maas/", service_token
+)
+c.Spawner.options_from_form = options_from_form
 c.Spawner.environment = {
     # where the lab extension asks for this server's key
     "MAAS_SERVICE_URL": f"{settings.service_url}/services/maas/",
@@ -52,16 +61,19 @@ service_env = {
     "PATH": f"{bindir}:{os.environ.get('PATH', '')}",
 }
 for name, value in os.environ.items():
-    if name.startswith("MAAS_LOCAL_") and name != "MAAS_LOCAL_PASSWORD":
+    if name.startswith("MAAS_") and name != "MAAS_LOCAL_PASSWORD":
         service_env.setdefault(name, value)
 
 c.JupyterHub.services = [
     {
         "name": "maas",
         "url": settings.service_url,
+        "api_token": service_token,
         "command": [python, "-m", "hub_service", "--config", str(HERE / "maas_config.py")],
         "environment": service_env,
         "oauth_no_confirm": True,
+        # an admin's sign-in to the portal carries the MaaS admin scope
+        "oauth_client_allowed_scopes": ["custom:maas:admin"],
         "display": True,
     },
     {
@@ -98,6 +110,12 @@ c.JupyterHub.services = [
     },
 ]
 
+c.JupyterHub.custom_scopes = {
+    "custom:maas:admin": {
+        "description": "Administer MaaS: catalog, profiles, overrides, audit and chargeback",
+    },
+}
+
 c.JupyterHub.load_roles = [
     {
         "name": "maas-service",
@@ -105,8 +123,17 @@ c.JupyterHub.load_roles = [
         "scopes": [
             "list:users",  # page through users to see whose servers run
             "read:servers",  # their servers and the options (profile) they started with
+            "list:groups",  # page through groups ...
+            "read:groups",  # ... and their members, for group overrides
+            "access:services!service=maas",  # the hub's spawn form reads profiles with it
         ],
         "services": ["maas"],
+    },
+    {
+        "name": "maas-admin",
+        "description": "MaaS administrators",
+        "scopes": ["custom:maas:admin"],  # change the catalog, profiles, budgets
+        "users": ["admin"],
     },
     {
         "name": "user",

@@ -14,3 +14,4 @@ c.MaaSService.seed_models = [smollm2_catalog_entry(settings)] + json.loads(
 )
 if os.environ.get("MAAS_LOCAL_PROFILES"):
     c.MaaSService.seed_profiles = json.loads(os.environ["MAAS_LOCAL_PROFILES"])
+c.MaaSService.group_sync_interval = float(os.environ.get("MAAS_LOCAL_GROUP_SYNC_INTERVAL", "10"))

@@ -18,6 +18,7 @@ import pytest
 import requests
 from hubclient import HubUser
 from pg import free_port
+from webhook import WebhookReceiver
 
 PASSWORD = "stack-test-password"
 
@@ -72,8 +73,36 @@ class Stack:
     state_dir: Path
     log_path: Path
     proc: subprocess.Popen
+    clock_file: Path
+    webhook: WebhookReceiver
     issued_keys: list[str] = field(default_factory=list)
     processes: list[psutil.Process] = field(default_factory=list)
+    _admin: HubUser | None = None
+
+    @property
+    def admin(self) -> HubUser:
+        """The hub admin, signed in, with a token (``.token``)."""
+        if self._admin is None:
+            self._admin = self.user("admin")
+            self._admin.token = self._admin.create_token("admin tests")
+        return self._admin
+
+    def api(self, method: str, path: str, token: str | None = None, **kwargs):
+        """Call the MaaS service's API through the hub's proxy."""
+        headers = kwargs.pop("headers", {})
+        if token:
+            headers["Authorization"] = f"token {token}"
+        return requests.request(
+            method,
+            f"{self.hub_url}/services/maas/api/v1/{path}",
+            headers=headers,
+            timeout=30,
+            **kwargs,
+        )
+
+    def move_clock(self, seconds: float) -> None:
+        """Move the service's and gateway's clock (the MAAS_CLOCK_OFFSET_FILE seam)."""
+        self.clock_file.write_text(str(seconds))
 
     def user(self, name: str) -> HubUser:
         return HubUser(self.hub_url, name, PASSWORD).login()
@@ -107,8 +136,16 @@ class Stack:
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory, log_dir) -> Stack:
+def webhook():
+    with WebhookReceiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory, log_dir, webhook) -> Stack:
     state = tmp_path_factory.mktemp("stack")
+    clock_file = state / "clock-offset"
+    clock_file.write_text("0")
     hub_port = _two_free_ports()
     env = os.environ.copy()
     env.update(
@@ -121,6 +158,9 @@ def stack(tmp_path_factory, log_dir) -> Stack:
         MAAS_LOCAL_MODEL_PORT=str(free_port()),
         MAAS_LOCAL_EXTRA_MODELS=json.dumps(EXTRA_MODELS),
         MAAS_LOCAL_PROFILES=json.dumps(PROFILES),
+        MAAS_LOCAL_GROUP_SYNC_INTERVAL="1",
+        MAAS_CLOCK_OFFSET_FILE=str(clock_file),
+        MAAS_ALERT_WEBHOOK_URL=webhook.url,
     )
     env.pop("MAAS_DB_URL", None)
     log_path = log_dir / "stack.log"
@@ -141,6 +181,8 @@ def stack(tmp_path_factory, log_dir) -> Stack:
         state_dir=state,
         log_path=log_path,
         proc=proc,
+        clock_file=clock_file,
+        webhook=webhook,
     )
     deadline = time.monotonic() + 300
     while "is running at" not in log_path.read_text():

@@ -1,0 +1,445 @@
+"""Admin endpoints (``api/v1/admin/...``): the catalog, profiles, group and user
+overrides, effective policies, the audit log and chargeback.
+
+Callers need the ``custom:maas:admin`` scope (the hub config grants it to hub admins
+through the ``maas-admin`` role); everyone else gets 403. Every change is written to the
+audit log with its before and after.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+from sqlalchemy import func, select
+
+from . import catalog, keys, policy
+from .db import AuditEntry, CatalogModel, PolicyOverride, Profile, Usage, UserGroup
+from .handlers import APIError, APIHandler
+from .validation import MODEL_FIELDS, OVERRIDE_FIELDS, PROFILE_FIELDS, Invalid, validate
+
+ADMIN_SCOPE = "custom:maas:admin"
+
+
+def is_admin(model: dict) -> bool:
+    return model.get("kind", "user") == "user" and ADMIN_SCOPE in (model.get("scopes") or [])
+
+
+def model_admin(m: CatalogModel) -> dict:
+    """Everything about a model an admin may see (a backend key only by its
+    variable's name: the secret itself never enters the database)."""
+    return {
+        **catalog.model_public(m),
+        "provider_model": m.provider_model,
+        "api_base": m.api_base,
+        "api_key_env": m.api_key_env,
+        "extra_params": m.extra_params,
+        "created": keys.iso(m.created),
+        "updated": keys.iso(m.updated),
+    }
+
+
+def override_view(o: PolicyOverride) -> dict:
+    return {
+        "kind": o.kind,
+        "name": o.name,
+        "extra_models": o.extra_models,
+        "budget_usd": o.budget_usd,
+        "budget_period": o.budget_period,
+        "rpm_limit": o.rpm_limit,
+        "tpm_limit": o.tpm_limit,
+    }
+
+
+def _profile_columns(fields: dict) -> dict:
+    if "default" in fields:
+        fields["is_default"] = fields.pop("default")
+    return fields
+
+
+class AdminHandler(APIHandler):
+    """Admins only; every change is audited."""
+
+    def prepare(self):
+        super().prepare()
+        if not is_admin(self.current_user):
+            raise APIError(
+                403, f"Only MaaS admins may do this (the {ADMIN_SCOPE} scope is needed)."
+            )
+
+    def checked(self, fields, *, partial=False) -> dict:
+        try:
+            return validate(self.json_body(), fields, partial=partial)
+        except Invalid as e:
+            raise APIError(400, str(e)) from None
+
+    def audit(self, db, action: str, target_type: str, target: str, before, after) -> None:
+        db.add(
+            AuditEntry(
+                ts=self.now(),
+                actor=self.current_user["name"],
+                action=action,
+                target_type=target_type,
+                target=target,
+                before=before,
+                after=after,
+            )
+        )
+
+    def _known_models(self, db, names: list[str]) -> None:
+        known = set(db.scalars(select(CatalogModel.name)))
+        unknown = [n for n in names if n != catalog.ALL_MODELS and n not in known]
+        if unknown:
+            raise APIError(400, f"Unknown models {unknown}: add them to the catalog first.")
+
+
+class AdminModelsHandler(AdminHandler):
+    """GET: every catalog model, disabled ones included, with backend details.
+    POST: add a model (name, provider_model required; see the Model schema)."""
+
+    def get(self):
+        with self.db as db:
+            rows = db.scalars(select(CatalogModel).order_by(CatalogModel.name)).all()
+            self.write_json({"models": [model_admin(m) for m in rows]})
+
+    def post(self):
+        fields = self.checked(MODEL_FIELDS)
+        with self.db as db:
+            if db.scalar(select(CatalogModel).where(CatalogModel.name == fields["name"])):
+                raise APIError(409, f"A model named {fields['name']!r} exists: edit it instead.")
+            row = CatalogModel(**fields)
+            db.add(row)
+            db.flush()
+            view = model_admin(row)
+            self.audit(db, "create", "model", row.name, None, view)
+        self.write_json(view, status=201)
+
+
+class AdminModelHandler(AdminHandler):
+    """GET one model; PATCH some of its fields (``{"enabled": false}`` disables it);
+    DELETE it (its usage history stays)."""
+
+    def _get(self, db, name) -> CatalogModel:
+        row = db.scalar(select(CatalogModel).where(CatalogModel.name == name))
+        if row is None:
+            raise APIError(404, f"No model named {name!r}.")
+        return row
+
+    def get(self, name):
+        with self.db as db:
+            self.write_json(model_admin(self._get(db, name)))
+
+    def patch(self, name):
+        fields = self.checked(MODEL_FIELDS, partial=True)
+        with self.db as db:
+            row = self._get(db, name)
+            before = model_admin(row)
+            if "name" in fields and fields["name"] != name:
+                if db.scalar(select(CatalogModel).where(CatalogModel.name == fields["name"])):
+                    raise APIError(409, f"A model named {fields['name']!r} exists.")
+            for k, v in fields.items():
+                setattr(row, k, v)
+            row.updated = self.now()
+            db.flush()
+            after = model_admin(row)
+            self.audit(db, "update", "model", name, before, after)
+        self.write_json(after)
+
+    def delete(self, name):
+        with self.db as db:
+            row = self._get(db, name)
+            self.audit(db, "delete", "model", name, model_admin(row), None)
+            db.delete(row)
+        self.set_status(204)
+        self.finish()
+
+
+class AdminProfilesHandler(AdminHandler):
+    """GET: every profile. POST: add one (slug, display_name required)."""
+
+    def get(self):
+        with self.db as db:
+            rows = db.scalars(select(Profile).order_by(Profile.id)).all()
+            self.write_json({"profiles": [catalog.profile_public(p) for p in rows]})
+
+    def post(self):
+        fields = _profile_columns(self.checked(PROFILE_FIELDS))
+        with self.db as db:
+            if db.scalar(select(Profile).where(Profile.slug == fields["slug"])):
+                raise APIError(409, f"A profile {fields['slug']!r} exists: edit it instead.")
+            self._known_models(db, fields.get("models", []))
+            if fields.get("is_default"):
+                for p in db.scalars(select(Profile)):
+                    p.is_default = False
+            row = Profile(**fields)
+            db.add(row)
+            db.flush()
+            view = catalog.profile_public(row)
+            self.audit(db, "create", "profile", row.slug, None, view)
+        self.write_json(view, status=201)
+
+
+class AdminProfileHandler(AdminHandler):
+    """GET one profile; PATCH some of its fields; DELETE it."""
+
+    def _get(self, db, slug) -> Profile:
+        row = db.scalar(select(Profile).where(Profile.slug == slug))
+        if row is None:
+            raise APIError(404, f"No profile {slug!r}.")
+        return row
+
+    def get(self, slug):
+        with self.db as db:
+            self.write_json(catalog.profile_public(self._get(db, slug)))
+
+    def patch(self, slug):
+        fields = _profile_columns(self.checked(PROFILE_FIELDS, partial=True))
+        with self.db as db:
+            row = self._get(db, slug)
+            before = catalog.profile_public(row)
+            if "models" in fields:
+                self._known_models(db, fields["models"])
+            if fields.get("is_default"):
+                for p in db.scalars(select(Profile).where(Profile.id != row.id)):
+                    p.is_default = False
+            for k, v in fields.items():
+                setattr(row, k, v)
+            db.flush()
+            after = catalog.profile_public(row)
+            self.audit(db, "update", "profile", slug, before, after)
+        self.write_json(after)
+
+    def delete(self, slug):
+        with self.db as db:
+            row = self._get(db, slug)
+            self.audit(db, "delete", "profile", slug, catalog.profile_public(row), None)
+            db.delete(row)
+        self.set_status(204)
+        self.finish()
+
+
+class AdminOverridesHandler(AdminHandler):
+    """GET: every group and user override."""
+
+    def get(self):
+        with self.db as db:
+            rows = db.scalars(
+                select(PolicyOverride).order_by(PolicyOverride.kind, PolicyOverride.name)
+            ).all()
+            self.write_json({"overrides": [override_view(o) for o in rows]})
+
+
+class AdminOverrideHandler(AdminHandler):
+    """GET, PUT (replace) or DELETE the override of one hub group or user:
+    ``{"extra_models": [...], "budget_usd": 50, "budget_period": "month",
+    "rpm_limit": 60, "tpm_limit": 100000}`` (all optional)."""
+
+    def _find(self, db, kind, name):
+        return db.scalar(
+            select(PolicyOverride).where(PolicyOverride.kind == kind, PolicyOverride.name == name)
+        )
+
+    def get(self, kind, name):
+        with self.db as db:
+            row = self._find(db, kind, name)
+            if row is None:
+                raise APIError(404, f"No override for {kind} {name!r}.")
+            self.write_json(override_view(row))
+
+    def put(self, kind, name):
+        fields = self.checked(OVERRIDE_FIELDS, partial=True)
+        with self.db as db:
+            self._known_models(db, fields.get("extra_models", []))
+            row = self._find(db, kind, name)
+            before = override_view(row) if row else None
+            if row is None:
+                row = PolicyOverride(kind=kind, name=name)
+                db.add(row)
+            for attr in OVERRIDE_FIELDS:
+                setattr(row, attr, fields.get(attr, [] if attr == "extra_models" else None))
+            db.flush()
+            after = override_view(row)
+            self.audit(db, "update" if before else "create", kind, name, before, after)
+        self.write_json(after, status=200 if before else 201)
+
+    def delete(self, kind, name):
+        with self.db as db:
+            row = self._find(db, kind, name)
+            if row is None:
+                raise APIError(404, f"No override for {kind} {name!r}.")
+            self.audit(db, "delete", kind, name, override_view(row), None)
+            db.delete(row)
+        self.set_status(204)
+        self.finish()
+
+
+def _policy_answer(handler: APIHandler, user: str) -> None:
+    slug = handler.get_argument("profile", None)
+    with handler.db as db:
+        if slug is None:
+            default = catalog.default_profile(db)
+            slug = default.slug if default else None
+        elif db.scalar(select(Profile).where(Profile.slug == slug)) is None:
+            raise APIError(404, f"No profile {slug!r}.")
+        eff = policy.for_user(db, user, slug)
+        groups = db.scalars(select(UserGroup.group).where(UserGroup.user == user)).all()
+        models = db.scalars(select(CatalogModel)).all()
+        answer = {
+            "user": user,
+            "groups": sorted(groups),
+            **eff.as_dict(),
+            "allowed_models": catalog.allowed_model_names(eff.models, models),
+        }
+        if eff.budget_usd is not None:
+            start, end = policy.period_bounds(eff.budget_period, handler.now())
+            spent = db.scalar(
+                select(func.coalesce(func.sum(Usage.cost_usd), 0.0)).where(
+                    Usage.user == user, Usage.ts >= start
+                )
+            )
+            answer.update(
+                period_start=keys.iso(start), resets_at=keys.iso(end), spend_usd=float(spent)
+            )
+    handler.write_json(answer)
+
+
+class AdminPolicyHandler(AdminHandler):
+    """GET ``?profile=<slug>``: a user's effective policy (profile, then groups, then
+    user), which layer set what, and this period's spend."""
+
+    def get(self, user):
+        _policy_answer(self, user)
+
+
+class UserPolicyHandler(APIHandler):
+    """GET ``?profile=<slug>``: your effective policy and this period's spend."""
+
+    def get(self, user):
+        self.check_owner(user)
+        _policy_answer(self, user)
+
+
+class AdminAuditHandler(AdminHandler):
+    """GET ``?limit=100&target_type=model``: admin changes, newest first."""
+
+    def get(self):
+        try:
+            limit = int(self.get_argument("limit", "100"))
+        except ValueError:
+            raise APIError(400, "limit must be a whole number.") from None
+        limit = max(1, min(limit, 1000))
+        query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+        target_type = self.get_argument("target_type", None)
+        if target_type:
+            query = query.where(AuditEntry.target_type == target_type)
+        with self.db as db:
+            rows = db.scalars(query).all()
+            self.write_json(
+                {
+                    "entries": [
+                        {
+                            "ts": keys.iso(e.ts),
+                            "actor": e.actor,
+                            "action": e.action,
+                            "target_type": e.target_type,
+                            "target": e.target,
+                            "before": e.before,
+                            "after": e.after,
+                        }
+                        for e in rows
+                    ]
+                }
+            )
+
+
+CHARGEBACK_DIMENSIONS = ("user", "group", "profile", "model")
+
+
+def _parse_time(handler, name: str, default: dt.datetime) -> dt.datetime:
+    value = handler.get_argument(name, None)
+    if value is None:
+        return default
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise APIError(400, f"{name} must be an ISO date or time, e.g. 2026-11-01.") from None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return parsed
+
+
+class AdminChargebackHandler(AdminHandler):
+    """GET ``?by=user|group|profile|model&start=2026-11-01&end=2026-12-01&format=json|csv``:
+    requests, tokens and spend per user, hub group, profile or model over [start, end)
+    (default: the last 30 days). A user in two groups counts in both; users in none
+    count under ``(none)``."""
+
+    def get(self):
+        by = self.get_argument("by", "user")
+        if by not in CHARGEBACK_DIMENSIONS:
+            raise APIError(400, f"by must be one of: {', '.join(CHARGEBACK_DIMENSIONS)}.")
+        fmt = self.get_argument("format", "json")
+        if fmt not in ("json", "csv"):
+            raise APIError(400, "format must be json or csv.")
+        end = _parse_time(self, "end", self.now())
+        start = _parse_time(self, "start", end - dt.timedelta(days=30))
+        if start >= end:
+            raise APIError(400, "start must be before end.")
+        if by == "group":
+            key = func.coalesce(UserGroup.group, "(none)")
+        else:
+            key = func.coalesce(getattr(Usage, by), "(none)")
+        query = select(
+            key.label("key"),
+            func.count(Usage.id),
+            func.coalesce(func.sum(Usage.prompt_tokens), 0),
+            func.coalesce(func.sum(Usage.completion_tokens), 0),
+            func.coalesce(func.sum(Usage.cost_usd), 0.0),
+        ).where(Usage.ts >= start, Usage.ts < end)
+        if by == "group":
+            query = query.outerjoin(UserGroup, UserGroup.user == Usage.user)
+        query = query.group_by(key).order_by(func.sum(Usage.cost_usd).desc(), key)
+        with self.db as db:
+            rows = [
+                {
+                    by: k,
+                    "requests": n,
+                    "prompt_tokens": int(p),
+                    "completion_tokens": int(c),
+                    "cost_usd": round(float(cost), 10),
+                }
+                for k, n, p, c, cost in db.execute(query).all()
+            ]
+        if fmt == "csv":
+            out = io.StringIO()
+            writer = csv.DictWriter(
+                out, [by, "requests", "prompt_tokens", "completion_tokens", "cost_usd"]
+            )
+            writer.writeheader()
+            writer.writerows(rows)
+            self.set_header("Content-Type", "text/csv; charset=utf-8")
+            self.set_header(
+                "Content-Disposition",
+                f'attachment; filename="maas-chargeback-{by}-{start.date()}-{end.date()}.csv"',
+            )
+            self.finish(out.getvalue())
+            return
+        self.write_json(
+            {"by": by, "start": keys.iso(start), "end": keys.iso(end), "rows": rows},
+        )
+
+
+# route patterns (relative to api/v1/) and their handlers
+ADMIN_ROUTES = [
+    (r"admin/models", AdminModelsHandler),
+    (r"admin/models/(?P<name>[^/]+)", AdminModelHandler),
+    (r"admin/profiles", AdminProfilesHandler),
+    (r"admin/profiles/(?P<slug>[^/]+)", AdminProfileHandler),
+    (r"admin/overrides", AdminOverridesHandler),
+    (r"admin/overrides/(?P<kind>group|user)/(?P<name>[^/]+)", AdminOverrideHandler),
+    (r"admin/policy/(?P<user>[^/]+)", AdminPolicyHandler),
+    (r"admin/audit", AdminAuditHandler),
+    (r"admin/chargeback", AdminChargebackHandler),
+    (r"users/(?P<user>[^/]+)/policy", UserPolicyHandler),
+]

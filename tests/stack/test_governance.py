@@ -1,0 +1,324 @@
+"""Admins govern the catalog, profiles, groups and budgets through the service's API,
+and every rule holds at the running gateway (real hub, service, gateway)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import time
+
+import pytest
+
+ECHO_NEW = {
+    "name": "echo-new",
+    "provider_model": "openai/echo-new",
+    "mode": "chat",
+    "description": "Added by an admin while everything runs",
+    "input_cost_per_token": 1e-06,
+    "output_cost_per_token": 2e-06,
+    "capabilities": ["function_calling"],
+    "extra_params": {"mock_response": "first answer"},
+}
+
+ADMIN_CALLS = [
+    ("GET", "admin/models", None),
+    ("POST", "admin/models", ECHO_NEW),
+    ("GET", "admin/models/smollm2-135m", None),
+    ("PATCH", "admin/models/smollm2-135m", {"enabled": False}),
+    ("DELETE", "admin/models/smollm2-135m", None),
+    ("GET", "admin/profiles", None),
+    ("POST", "admin/profiles", {"slug": "x", "display_name": "X"}),
+    ("GET", "admin/profiles/cpu-standard", None),
+    ("PATCH", "admin/profiles/cpu-standard", {"budget_usd": 0}),
+    ("DELETE", "admin/profiles/cpu-standard", None),
+    ("GET", "admin/overrides", None),
+    ("GET", "admin/overrides/user/carol", None),
+    ("PUT", "admin/overrides/user/carol", {"budget_usd": 1000}),
+    ("DELETE", "admin/overrides/user/carol", None),
+    ("GET", "admin/policy/carol", None),
+    ("GET", "admin/audit", None),
+    ("GET", "admin/chargeback", None),
+]
+
+
+def until(check, timeout: float = 10.0, every: float = 0.25):
+    """Poll ``check`` until it returns neither False nor None (a refused Response is
+    falsy, so it is returned as is); return it and the seconds taken."""
+    start = time.monotonic()
+    while True:
+        value = check()
+        if value is not None and value is not False:
+            return value, time.monotonic() - start
+        if time.monotonic() - start > timeout:
+            raise AssertionError(f"not true after {timeout} s")
+        time.sleep(every)
+
+
+@pytest.fixture(scope="module")
+def admin(stack):
+    return stack.admin
+
+
+def personal_key(stack, name: str) -> str:
+    user = stack.user(name)
+    token = user.create_token()
+    r = stack.api("POST", f"users/{name}/keys", token, json={"name": "tests"})
+    assert r.status_code == 201, r.text
+    stack.issued_keys.append(r.json()["key"])
+    return r.json()["key"]
+
+
+def test_every_admin_endpoint_refuses_everyone_else(stack):
+    outsider = stack.user("olga")
+    token = outsider.create_token()
+    for method, path, body in ADMIN_CALLS:
+        r = stack.api(method, path, token, json=body)
+        assert r.status_code == 403, (method, path, r.status_code)
+        assert "MaaS admins" in r.json()["message"]
+    # nothing was changed by those attempts
+    models = stack.api("GET", "models", token).json()["models"]
+    assert "smollm2-135m" in [m["name"] for m in models]
+
+
+def test_bad_admin_input_gets_a_clear_400(stack, admin):
+    cases = [
+        ({"name": "x"}, "Missing required fields: provider_model"),
+        ({**ECHO_NEW, "name": "bad name!"}, "name 'bad name!' is not valid"),
+        ({**ECHO_NEW, "input_cost_per_token": -1}, "at least 0"),
+        ({**ECHO_NEW, "api_key": "sk-secret"}, "api_key is not accepted"),
+        ({**ECHO_NEW, "extra_params": {"api_key": "sk-secret"}}, "may not hold secrets"),
+        ({**ECHO_NEW, "colour": "red"}, "Unknown fields ['colour']"),
+    ]
+    for body, message in cases:
+        r = stack.api("POST", "admin/models", admin.token, json=body)
+        assert r.status_code == 400, body
+        assert message in r.json()["message"]
+        assert "sk-secret" not in r.text
+    r = stack.api(
+        "PATCH", "admin/profiles/cpu-standard", admin.token, json={"models": ["no-such-model"]}
+    )
+    assert r.status_code == 400 and "Unknown models" in r.json()["message"]
+
+
+def test_a_catalog_change_reaches_the_running_gateway_within_10s(stack, admin):
+    key = personal_key(stack, "erin")
+    assert stack.chat(key, model="echo-new").status_code == 404
+
+    r = stack.api("POST", "admin/models", admin.token, json=ECHO_NEW)
+    assert r.status_code == 201, r.text
+    assert r.json()["capabilities"] == ["function_calling"]
+    r = stack.api(
+        "PUT", "admin/overrides/user/erin", admin.token, json={"extra_models": ["echo-new"]}
+    )
+    assert r.status_code == 201, r.text
+
+    answer, took = until(lambda: (r := stack.chat(key, model="echo-new")).ok and r.json())
+    assert answer["choices"][0]["message"]["content"] == "first answer"
+    print(f"new model served after {took:.1f} s")
+
+    r = stack.api(
+        "PATCH",
+        "admin/models/echo-new",
+        admin.token,
+        json={"extra_params": {"mock_response": "second answer"}},
+    )
+    assert r.status_code == 200
+    until(
+        lambda: (
+            stack.chat(key, model="echo-new").json()["choices"][0]["message"]["content"]
+            == "second answer"
+        )
+    )
+
+
+def test_a_disabled_model_is_refused_saying_so_and_can_come_back(stack, admin):
+    key = personal_key(stack, "erin")
+    assert (
+        stack.api(
+            "PATCH", "admin/models/echo-new", admin.token, json={"enabled": False}
+        ).status_code
+        == 200
+    )
+    r, _ = until(lambda: (r := stack.chat(key, model="echo-new")).status_code == 403 and r)
+    assert "'echo-new' is disabled" in r.json()["error"]["message"]
+    # the public catalog no longer lists it
+    assert "echo-new" not in [
+        m["name"] for m in stack.api("GET", "models", admin.token).json()["models"]
+    ]
+    assert (
+        stack.api("PATCH", "admin/models/echo-new", admin.token, json={"enabled": True}).status_code
+        == 200
+    )
+    until(lambda: stack.chat(key, model="echo-new").ok)
+
+
+def test_a_group_override_changes_the_effective_policy(stack, admin):
+    key = personal_key(stack, "frank")
+    before = stack.api("GET", "admin/policy/frank", admin.token).json()
+    assert before["allowed_models"] == ["smollm2-135m"] and before["budget_usd"] is None
+
+    r = admin.hub_api("POST", "groups/research", json={"users": ["frank"]})
+    assert r.status_code == 201, r.text
+    r = stack.api(
+        "PUT",
+        "admin/overrides/group/research",
+        admin.token,
+        json={
+            "extra_models": ["echo-large"],
+            "budget_usd": 50,
+            "budget_period": "week",
+            "rpm_limit": 100,
+        },
+    )
+    assert r.status_code == 201
+
+    policy, _ = until(
+        lambda: (
+            (p := stack.api("GET", "admin/policy/frank", admin.token).json())["groups"]
+            == ["research"]
+            and p
+        )
+    )
+    assert policy["allowed_models"] == ["echo-large", "smollm2-135m"]
+    assert (policy["budget_usd"], policy["budget_period"], policy["rpm_limit"]) == (50, "week", 100)
+    assert policy["sources"]["budget_usd"] == "group:research"
+    assert policy["spend_usd"] == 0 and policy["resets_at"]
+    # frank sees the same through his own endpoint
+    token = stack.user("frank").create_token()
+    assert stack.api("GET", "users/frank/policy", token).json()["allowed_models"] == [
+        "echo-large",
+        "smollm2-135m",
+    ]
+    until(lambda: stack.chat(key, model="echo-large").ok)
+
+    # the user's own override wins over the group's
+    stack.api("PUT", "admin/overrides/user/frank", admin.token, json={"budget_usd": 5})
+    policy = stack.api("GET", "admin/policy/frank", admin.token).json()
+    assert (policy["budget_usd"], policy["budget_period"]) == (5, "month")
+    assert policy["sources"]["budget_usd"] == "user"
+
+
+def test_rpm_limits_answer_429_with_a_clear_message(stack, admin):
+    key = personal_key(stack, "ivan")
+    stack.api(
+        "PUT",
+        "admin/overrides/user/ivan",
+        admin.token,
+        json={"extra_models": ["echo-large"], "rpm_limit": 3},
+    )
+    until(lambda: stack.chat(key, model="echo-large").ok)  # the override is in force
+    time.sleep(0)  # one of the three already used
+    codes = [stack.chat(key, model="echo-large").status_code for _ in range(3)]
+    assert codes == [200, 200, 429]
+    r = stack.chat(key, model="echo-large")
+    assert r.status_code == 429
+    assert "at most 3 requests per minute" in r.json()["error"]["message"]
+
+
+def test_budget_exhaustion_gives_429_until_the_period_rolls_over(stack, admin):
+    key = personal_key(stack, "gina")
+    stack.api(
+        "PUT",
+        "admin/overrides/user/gina",
+        admin.token,
+        json={"extra_models": ["echo-large"], "budget_usd": 0.0001, "budget_period": "day"},
+    )
+    r, _ = until(lambda: (r := stack.chat(key, model="echo-large")).ok and r)  # spends ~$0.0002
+
+    r, _ = until(lambda: (r := stack.chat(key, model="echo-large")).status_code == 429 and r)
+    message = r.json()["error"]["message"]
+    assert "Budget exhausted" in message and "of your $0.000100 daily budget" in message
+    tomorrow = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1)).date()
+    assert f"resets at {tomorrow.isoformat()}T00:00:00Z" in message
+
+    now = dt.datetime.now(dt.timezone.utc)
+    next_day = dt.datetime.combine(tomorrow, dt.time(), tzinfo=dt.timezone.utc)
+    try:
+        stack.move_clock((next_day - now).total_seconds() + 60)
+        until(lambda: stack.chat(key, model="echo-large").ok)
+    finally:
+        stack.move_clock(0)
+
+
+def test_the_soft_threshold_alert_arrives_once(stack, admin, webhook):
+    key = personal_key(stack, "hana")
+    stack.api(
+        "PUT",
+        "admin/overrides/user/hana",
+        admin.token,
+        json={"extra_models": ["echo-large"], "budget_usd": 0.001},
+    )
+    until(lambda: stack.chat(key, model="echo-large").ok)
+    hana = lambda: [a for a in webhook.received if a["user"] == "hana"]  # noqa: E731
+    while not hana():
+        r = stack.chat(key, model="echo-large")
+        assert r.status_code in (200, 429), r.text
+        if r.status_code == 429:
+            until(hana, timeout=10)
+    until(lambda: stack.chat(key, model="echo-large").status_code == 429, timeout=15)
+    time.sleep(1)
+    [alert] = hana()
+    assert alert["event"] == "budget.threshold" and alert["budget_usd"] == 0.001
+    assert alert["spend_usd"] >= 0.8 * 0.001 and alert["threshold"] == 0.8
+    assert alert["period"] == "month" and alert["resets_at"]
+
+
+def test_the_audit_log_records_who_changed_what(stack, admin):
+    entries = stack.api("GET", "admin/audit?target_type=model", admin.token).json()["entries"]
+    disable = next(e for e in entries if e["after"] and e["after"]["enabled"] is False)
+    assert disable["actor"] == "admin" and disable["action"] == "update"
+    assert disable["target"] == "echo-new" and disable["before"]["enabled"] is True
+    created = next(e for e in entries if e["action"] == "create")
+    assert created["before"] is None and created["after"]["name"] == "echo-new"
+    groups = stack.api("GET", "admin/audit?target_type=group", admin.token).json()["entries"]
+    assert groups[0]["target"] == "research" and groups[0]["after"]["budget_usd"] == 50
+
+
+def test_chargeback_by_user_group_profile_and_model(stack, admin):
+    by_user = stack.api("GET", "admin/chargeback?by=user", admin.token).json()
+    spend = {r["user"]: r for r in by_user["rows"]}
+    assert spend["hana"]["cost_usd"] > 0 and spend["hana"]["requests"] >= 4
+    by_group = stack.api("GET", "admin/chargeback?by=group", admin.token).json()["rows"]
+    assert "research" in {r["group"] for r in by_group}
+    by_profile = stack.api("GET", "admin/chargeback?by=profile", admin.token).json()["rows"]
+    assert "cpu-standard" in {r["profile"] for r in by_profile}
+    r = stack.api("GET", "admin/chargeback?by=model&format=csv", admin.token)
+    assert r.headers["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    models = {row["model"]: float(row["cost_usd"]) for row in rows}
+    assert models["echo-large"] > 0 and models["smollm2-135m"] > 0
+    total = sum(models.values())
+    assert total == pytest.approx(sum(r["cost_usd"] for r in by_user["rows"]), rel=1e-6)
+    r = stack.api("GET", "admin/chargeback?by=planet", admin.token)
+    assert r.status_code == 400 and "by must be one of" in r.json()["message"]
+
+
+def test_the_spawn_form_offers_the_profiles_and_the_key_carries_the_choice(stack):
+    judy = stack.user("judy")
+    form = judy.session.get(f"{stack.hub_url}/hub/spawn").text
+    assert "CPU - Standard" in form and "GPU - ML/AI" in form
+    r = judy.session.post(
+        f"{stack.hub_url}/hub/spawn",
+        data={"profile": "gpu-ml-ai", "_xsrf": judy._xsrf()},
+    )
+    assert r.status_code < 400, r.status_code
+    judy.wait_server(ready=True, timeout=180)
+    judy.session.get(f"{stack.hub_url}/user/judy/lab")
+    kernel = judy.start_kernel()
+    out = judy.execute(
+        kernel,
+        "import os\nfrom openai import OpenAI\n"
+        "print(sorted(m.id for m in OpenAI().models.list()))\n"
+        "print(os.environ['OPENAI_API_KEY'])",
+    ).split("\n")
+    stack.issued_keys.append(out[1])
+    assert "echo-large" in out[0] and "smollm2-135m" in out[0]
+    token = judy.create_token()
+    [key] = [
+        k
+        for k in stack.api("GET", "users/judy/keys", token).json()["keys"]
+        if k["state"] == "active"
+    ]
+    assert key["profile"] == "gpu-ml-ai"
+    judy.stop_server()
