@@ -1,0 +1,100 @@
+"""Profiles for spawners. KubeSpawner is the real ``jupyterhub-kubespawner`` package;
+Kubernetes cannot run here, so it gets a kubeconfig naming a closed loopback port and
+its ``_mock`` switch: rendering the form and applying a profile make no API calls."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+from pg import free_port
+
+from hub_service.catalog import DEFAULT_PROFILES
+from hub_service.spawner import (
+    kubespawner_profile,
+    kubespawner_profile_list,
+    options_from_form,
+    profiles_options_form,
+)
+
+KUBECONFIG = """
+apiVersion: v1
+kind: Config
+clusters: [{name: none, cluster: {server: "https://127.0.0.1:9"}}]
+users: [{name: none, user: {token: none}}]
+contexts: [{name: none, context: {cluster: none, user: none}}]
+current-context: none
+"""
+# kubernetes_asyncio reads $KUBECONFIG when imported, so set it first.
+_kubeconfig = Path(tempfile.mkdtemp(prefix="maas-kube-")) / "config"
+_kubeconfig.write_text(KUBECONFIG)
+os.environ["KUBECONFIG"] = str(_kubeconfig)
+kubespawner = pytest.importorskip("kubespawner")
+
+
+def test_a_maas_profile_becomes_a_kubespawner_profile_with_its_overrides():
+    gpu = kubespawner_profile({**DEFAULT_PROFILES[2], "default": False})
+    assert gpu["slug"] == "gpu-ml-ai" and gpu["display_name"] == "GPU - ML/AI"
+    assert gpu["kubespawner_override"] == {
+        "cpu_limit": 4,
+        "cpu_guarantee": 2,
+        "mem_limit": "32G",
+        "mem_guarantee": "8G",
+        "extra_resource_limits": {"nvidia.com/gpu": "1"},
+        "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
+    }
+
+
+def _spawner(profile_list):
+    spawner = kubespawner.KubeSpawner(_mock=True)
+    spawner.profile_list = profile_list
+    return spawner
+
+
+def test_kubespawner_renders_the_profiles_and_applies_the_chosen_overrides():
+    profiles = [{**p, "default": p.get("is_default", False)} for p in DEFAULT_PROFILES]
+    source_list = [kubespawner_profile(p) for p in profiles]
+
+    async def go():
+        spawner = _spawner(lambda s: source_list)
+        form = await spawner.options_form(spawner)
+        for p in profiles:
+            assert p["display_name"] in form
+        spawner.user_options = {"profile": "gpu-ml-ai"}
+        await spawner.load_user_options()
+        return spawner
+
+    spawner = asyncio.run(go())
+    assert spawner.cpu_limit == 4 and spawner.cpu_guarantee == 2
+    assert spawner.mem_limit == 32 * 1024**3  # KubeSpawner reads "G" as GiB
+    assert spawner.extra_resource_limits == {"nvidia.com/gpu": "1"}
+    assert spawner.tolerations[0]["key"] == "nvidia.com/gpu"
+
+
+def test_the_profile_list_keeps_the_last_good_list_when_the_service_is_down():
+    """(Fetching from the real service through the hub is tested in tests/stack.)"""
+    down = f"http://127.0.0.1:{free_port()}/services/maas/"
+    profile_list = kubespawner_profile_list(down, token="not-checked")
+    source = profile_list.source
+
+    async def go():
+        # a list fetched earlier, now expired: the next call asks the (down) service
+        source._profiles = [{**p, "default": False} for p in DEFAULT_PROFILES]
+        source._fetched = float("-inf")
+        return await profile_list(None)
+
+    listed = asyncio.run(go())
+    assert [p["slug"] for p in listed] == ["cpu-standard", "cpu-large", "gpu-ml-ai"]
+
+
+def test_without_any_list_the_spawn_form_is_empty_rather_than_broken():
+    form = profiles_options_form(f"http://127.0.0.1:{free_port()}/services/maas/", "t")
+    assert asyncio.run(form(None)) == ""
+
+
+def test_the_form_choice_is_recorded_in_user_options():
+    assert options_from_form({"profile": ["cpu-large"]}) == {"profile": "cpu-large"}
+    assert options_from_form({}) == {}
