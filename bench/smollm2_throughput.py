@@ -18,7 +18,7 @@ import time
 import httpx
 from gateway_latency import free_port
 
-from hub_service.local import smollm2_path
+from hub_service.local import smollm2_server_command
 
 PROMPT = "Write a short paragraph about the history of the bicycle."
 
@@ -62,23 +62,7 @@ def main() -> int:
 
     port = free_port()
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "llama_cpp.server",
-            "--model",
-            smollm2_path(),
-            "--model_alias",
-            "smollm2-135m",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--n_ctx",
-            "2048",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        smollm2_server_command(port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     url = f"http://127.0.0.1:{port}"
     try:

@@ -27,6 +27,25 @@ def smollm2_path() -> str:
     return str(Path(next(iter(spec.submodule_search_locations))) / SMOLLM2_GGUF)
 
 
+def smollm2_server_command(port: int, python: str | None = None) -> list[str]:
+    """``llama_cpp.server`` serving SmolLM2 as ``smollm2-135m`` on 127.0.0.1:port.
+
+    Requests queue rather than interrupt each other (llama-cpp-python's default is to
+    abort the running request when a new one arrives).
+    """
+    import sys
+
+    return [
+        python or sys.executable, "-m", "llama_cpp.server",
+        "--model", smollm2_path(),
+        "--model_alias", "smollm2-135m",
+        "--host", "127.0.0.1",
+        "--port", str(port),
+        "--n_ctx", "2048",
+        "--interrupt_requests", "False",
+    ]  # fmt: skip
+
+
 @dataclass(frozen=True)
 class LocalSettings:
     """Where everything of one local stack lives."""

@@ -5,7 +5,7 @@ import secrets
 import sys
 from pathlib import Path
 
-from hub_service.local import HERE, LocalSettings, smollm2_path
+from hub_service.local import HERE, LocalSettings, smollm2_server_command
 from hub_service.spawner import options_from_form, profiles_options_form
 
 c = get_config()  # noqa: F821 - provided by traitlets
@@ -90,21 +90,7 @@ c.JupyterHub.services = [
     },
     {
         "name": "smollm2",
-        "command": [
-            python,
-            "-m",
-            "llama_cpp.server",
-            "--model",
-            smollm2_path(),
-            "--model_alias",
-            "smollm2-135m",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(settings.model_port),
-            "--n_ctx",
-            "2048",
-        ],
+        "command": smollm2_server_command(settings.model_port, python),
         "environment": {"PATH": service_env["PATH"]},
         "display": False,
     },

@@ -1,0 +1,489 @@
+"""``maas``: administer Model-as-a-Service from a terminal.
+
+It talks to the MaaS service's API (``--url`` or $MAAS_URL) with a JupyterHub token
+(``--token`` or $MAAS_TOKEN / $JUPYTERHUB_API_TOKEN) that carries the
+``custom:maas:admin`` scope; ``maas pricing seed`` and ``maas pricing measure`` without
+``--apply`` need neither.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import urllib.error
+import urllib.request
+from urllib.parse import quote, urlencode
+
+from . import pricing
+
+EXAMPLES = """
+examples:
+  export MAAS_URL=http://127.0.0.1:8000/services/maas/ MAAS_TOKEN=<an admin's hub token>
+  maas models list
+  maas models add llama3-8b --set provider_model=openai/llama3 \\
+      --set api_base=http://vllm:8000/v1 --set api_key_env=VLLM_KEY \\
+      --set input_cost_per_token=3e-6 --set output_cost_per_token=9e-6 --set context_window=8192
+  maas models disable llama3-8b
+  maas profiles edit cpu-standard --set budget_usd=20 --set budget_period=month --set rpm_limit=60
+  maas overrides set group research --set 'extra_models=["llama3-8b"]' --set budget_usd=100
+  maas policy alice --profile gpu-ml-ai
+  maas chargeback --by group --start 2026-11-01 --end 2026-12-01 --format csv > nov.csv
+  maas pricing seed --instance g5.2xlarge --throughput 35
+  maas pricing measure --base-url http://127.0.0.1:8090/v1 --model smollm2-135m \\
+      --hourly 0.08925 --apply smollm2-135m
+"""
+
+
+class CLIError(Exception):
+    """Something to tell the user, with the fix; exit status 1."""
+
+
+class Client:
+    def __init__(self, url: str, token: str):
+        if not url:
+            raise CLIError(
+                "No service URL: pass --url or set MAAS_URL "
+                "(e.g. http://127.0.0.1:8000/services/maas/)."
+            )
+        if not token:
+            raise CLIError(
+                "No token: pass --token or set MAAS_TOKEN to a JupyterHub token "
+                "of a MaaS admin (create one at <hub>/hub/token)."
+            )
+        self.base = url.rstrip("/") + "/api/v1/"
+        self.token = token
+
+    def call(self, method: str, path: str, body: dict | None = None, raw: bool = False):
+        req = urllib.request.Request(  # noqa: S310 - the URL the admin gave
+            self.base + path,
+            data=None if body is None else json.dumps(body).encode(),
+            headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"},
+            method=method,
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=60) as resp:  # noqa: S310
+                data = resp.read()
+        except urllib.error.HTTPError as e:
+            try:
+                message = json.loads(e.read())["message"]
+            except (ValueError, KeyError):
+                message = e.reason
+            raise CLIError(f"{method} {path}: HTTP {e.code}: {message}") from None
+        except OSError as e:
+            raise CLIError(f"Cannot reach the MaaS service at {self.base}: {e}") from None
+        if raw:
+            return data.decode()
+        return json.loads(data) if data else None
+
+
+def parse_sets(pairs: list[str] | None, file: str | None = None) -> dict:
+    """``--set field=value`` pairs (values read as JSON when they parse) and ``--file``."""
+    body: dict = {}
+    if file:
+        try:
+            with open(file) as f:
+                body.update(json.load(f))
+        except (OSError, ValueError) as e:
+            raise CLIError(f"Cannot read {file}: {e}") from None
+    for pair in pairs or []:
+        field, sep, value = pair.partition("=")
+        if not sep or not field:
+            raise CLIError(f"--set takes field=value, not {pair!r}.")
+        try:
+            body[field] = json.loads(value)
+        except ValueError:
+            body[field] = value
+    return body
+
+
+def table(rows: list[dict], columns: list[str]) -> str:
+    if not rows:
+        return "(none)"
+    cells = [[("" if r.get(c) is None else str(r.get(c))) for c in columns] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in cells]
+    return "\n".join(lines)
+
+
+def per_million(value: float) -> str:
+    """As the portal shows prices: '-' for 0, 4 decimals under $0.01, else 2."""
+    value *= 1_000_000
+    if value == 0:
+        return "-"
+    return f"${value:.4f}" if value < 0.01 else f"${value:.2f}"
+
+
+def show(args, data) -> None:
+    print(json.dumps(data, indent=2))
+
+
+# -- commands ---------------------------------------------------------------------------
+
+
+def cmd_models(args, client: Client) -> None:
+    name = quote(args.name or "", safe="")
+    if args.action == "list":
+        models = client.call("GET", "admin/models")["models"]
+        for m in models:
+            m["input/1M"] = per_million(m["input_cost_per_token"])
+            m["output/1M"] = per_million(m["output_cost_per_token"])
+        print(
+            table(
+                models,
+                [
+                    "name",
+                    "mode",
+                    "enabled",
+                    "provider_model",
+                    "input/1M",
+                    "output/1M",
+                    "context_window",
+                ],
+            )
+        )
+    elif args.action == "show":
+        show(args, client.call("GET", f"admin/models/{name}"))
+    elif args.action == "add":
+        show(
+            args,
+            client.call(
+                "POST", "admin/models", {"name": args.name, **parse_sets(args.set, args.file)}
+            ),
+        )
+    elif args.action == "edit":
+        show(args, client.call("PATCH", f"admin/models/{name}", parse_sets(args.set, args.file)))
+    elif args.action in ("enable", "disable"):
+        client.call("PATCH", f"admin/models/{name}", {"enabled": args.action == "enable"})
+        print(f"{args.name}: {args.action}d")
+    elif args.action == "remove":
+        client.call("DELETE", f"admin/models/{name}")
+        print(f"{args.name}: removed")
+
+
+def cmd_profiles(args, client: Client) -> None:
+    slug = quote(args.slug or "", safe="")
+    if args.action == "list":
+        profiles = client.call("GET", "admin/profiles")["profiles"]
+        for p in profiles:
+            p["models"] = ",".join(p["models"])
+        print(
+            table(
+                profiles,
+                [
+                    "slug",
+                    "display_name",
+                    "default",
+                    "models",
+                    "budget_usd",
+                    "budget_period",
+                    "rpm_limit",
+                    "tpm_limit",
+                ],
+            )
+        )
+    elif args.action == "show":
+        show(args, client.call("GET", f"admin/profiles/{slug}"))
+    elif args.action == "add":
+        show(
+            args,
+            client.call(
+                "POST", "admin/profiles", {"slug": args.slug, **parse_sets(args.set, args.file)}
+            ),
+        )
+    elif args.action == "edit":
+        show(args, client.call("PATCH", f"admin/profiles/{slug}", parse_sets(args.set, args.file)))
+    elif args.action == "remove":
+        client.call("DELETE", f"admin/profiles/{slug}")
+        print(f"{args.slug}: removed")
+
+
+def cmd_overrides(args, client: Client) -> None:
+    if args.action == "list":
+        rows = client.call("GET", "admin/overrides")["overrides"]
+        print(
+            table(
+                rows,
+                [
+                    "kind",
+                    "name",
+                    "extra_models",
+                    "budget_usd",
+                    "budget_period",
+                    "rpm_limit",
+                    "tpm_limit",
+                ],
+            )
+        )
+        return
+    if not (args.kind and args.name):
+        raise CLIError(f"maas overrides {args.action} needs KIND (group or user) and NAME.")
+    path = f"admin/overrides/{args.kind}/{quote(args.name, safe='')}"
+    if args.action == "set":
+        show(args, client.call("PUT", path, parse_sets(args.set, args.file)))
+    else:
+        client.call("DELETE", path)
+        print(f"{args.kind} {args.name}: override removed")
+
+
+def cmd_policy(args, client: Client) -> None:
+    query = f"?{urlencode({'profile': args.profile})}" if args.profile else ""
+    show(args, client.call("GET", f"admin/policy/{quote(args.user, safe='')}{query}"))
+
+
+def cmd_audit(args, client: Client) -> None:
+    params = {"limit": args.limit, **({"target_type": args.type} if args.type else {})}
+    entries = client.call("GET", f"admin/audit?{urlencode(params)}")["entries"]
+    if args.json:
+        show(args, entries)
+    else:
+        print(table(entries, ["ts", "actor", "action", "target_type", "target"]))
+
+
+def cmd_chargeback(args, client: Client) -> None:
+    params = {"by": args.by, "format": args.format}
+    params.update({k: v for k, v in (("start", args.start), ("end", args.end)) if v})
+    data = client.call("GET", f"admin/chargeback?{urlencode(params)}", raw=True)
+    print(data if args.format == "csv" else json.dumps(json.loads(data), indent=2))
+
+
+def _hourly(args) -> float:
+    prices = pricing.load_instance_prices(args.prices_file)
+    if args.instance:
+        try:
+            hourly = prices["instances"][args.instance]["hourly"]
+        except KeyError:
+            known = ", ".join(sorted(prices["instances"]))
+            raise CLIError(f"Unknown instance {args.instance!r}; known: {known}.") from None
+    elif args.hourly:
+        hourly = args.hourly
+    else:
+        raise CLIError("Say what the instance costs: --instance NAME or --hourly USD.")
+    if args.spot:
+        hourly *= prices.get("spot_factor", 0.35)
+    return hourly
+
+
+def cmd_pricing(args, client_factory) -> None:
+    if args.action == "instances":
+        prices = pricing.load_instance_prices(args.prices_file)
+        rows = [{"instance": k, **v} for k, v in prices["instances"].items()]
+        print(f"{prices.get('source', '')} (as of {prices.get('date', '?')})")
+        print(table(rows, ["instance", "hourly", "accelerators"]))
+        return
+    if args.action == "seed":
+        if not args.throughput:
+            raise CLIError("maas pricing seed needs --throughput (tokens/s).")
+        hourly = _hourly(args)
+        p = pricing.seed_prices(hourly, args.throughput, args.input_share)
+        print(f"instance cost ${hourly:.4f}/h at {args.throughput:g} tokens/s")
+        print(f"total per 1M tokens:  ${p.total_per_million}")
+        print(
+            f"input per 1M tokens:  ${p.input_per_million}  "
+            f"(input_cost_per_token {p.input_cost_per_token:.4g})"
+        )
+        print(
+            f"output per 1M tokens: ${p.output_per_million}  "
+            f"(output_cost_per_token {p.output_cost_per_token:.4g})"
+        )
+        return
+    # measure
+    if not (args.base_url and args.model):
+        raise CLIError("maas pricing measure needs --base-url and --model.")
+    try:
+        levels = tuple(int(c) for c in args.concurrency.split(","))
+    except ValueError:
+        raise CLIError(
+            "--concurrency takes whole numbers separated by commas, e.g. 1,2,4."
+        ) from None
+    hourly = _hourly(args)
+    try:
+        results = asyncio.run(
+            pricing.measure(
+                args.base_url, args.model, args.api_key, levels, args.requests, args.max_tokens
+            )
+        )
+    except (RuntimeError, OSError) as e:
+        raise CLIError(f"Measuring {args.base_url} failed: {e}") from None
+    except Exception as e:  # noqa: BLE001 - httpx errors and friends, said plainly
+        raise CLIError(f"Measuring {args.base_url} failed: {type(e).__name__}: {e}") from None
+    print(
+        table(
+            [
+                {
+                    "concurrency": r.concurrency,
+                    "requests": r.requests,
+                    "ttft_s": f"{r.ttft_s:.3f}",
+                    "prefill_tok/s": f"{r.prefill_tps:.1f}",
+                    "decode_tok/s": f"{r.decode_tps:.1f}",
+                }
+                for r in results
+            ],
+            ["concurrency", "requests", "ttft_s", "prefill_tok/s", "decode_tok/s"],
+        )
+    )
+    best, input_price, output_price = pricing.measured_prices(results, hourly, args.utilisation)
+    print(
+        f"\nat ${hourly:.4f}/h, {args.utilisation:.0%} utilisation, concurrency "
+        f"{best.concurrency}: input {input_price:.4g}/token "
+        f"({per_million(input_price)}/1M), output {output_price:.4g}/token "
+        f"({per_million(output_price)}/1M)"
+    )
+    if args.apply is None:
+        print("(dry run: add --apply CATALOG_MODEL to write these prices)")
+        return
+    client = client_factory()
+    path = f"admin/models/{quote(args.apply, safe='')}"
+    current = client.call("GET", path)
+    new = {"input_cost_per_token": input_price, "output_cost_per_token": output_price}
+    for field, value in new.items():
+        print(f"{args.apply}.{field}: {current[field]:.4g} -> {value:.4g}")
+    client.call("PATCH", path, new)
+    print(f"{args.apply}: prices written to the catalog")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="maas",
+        description="Administer Model-as-a-Service for JupyterHub: the model catalog, "
+        "notebook profiles, group and user overrides, audit, chargeback and pricing.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--url",
+        default=os.environ.get("MAAS_URL", ""),
+        help="the MaaS service, e.g. http://127.0.0.1:8000/services/maas/ (default: $MAAS_URL)",
+    )
+    parser.add_argument(
+        "--token",
+        default=os.environ.get("MAAS_TOKEN") or os.environ.get("JUPYTERHUB_API_TOKEN", ""),
+        help="a MaaS admin's JupyterHub token (default: $MAAS_TOKEN)",
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON rather than tables")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def editable(p, key: str, help_text: str):
+        p.add_argument(key, nargs="?", help=help_text)
+        p.add_argument(
+            "--set",
+            action="append",
+            metavar="FIELD=VALUE",
+            help="a field to set (JSON values: numbers, true/false, lists); repeat",
+        )
+        p.add_argument("--file", help="a JSON file of fields")
+
+    p = sub.add_parser(
+        "models",
+        help="the model catalog",
+        description="List, add, edit, enable, disable or remove catalog models. "
+        "Fields: provider_model, api_base, api_key_env (the NAME of the "
+        "gateway's variable holding the backend key), mode, description, "
+        "context_window, max_output_tokens, capabilities, "
+        "input_cost_per_token, output_cost_per_token, enabled, extra_params.",
+    )
+    p.add_argument("action", choices=["list", "show", "add", "edit", "enable", "disable", "remove"])
+    editable(p, "name", "the model's public name")
+    p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser(
+        "profiles",
+        help="notebook profiles",
+        description="List, add, edit or remove profiles. Fields: display_name, "
+        "description, resources (JSON: cpu_limit, cpu_guarantee, mem_limit, "
+        "mem_guarantee, gpu, image, node_selector, tolerations), default, "
+        "models, budget_usd, budget_period (day, week, month), rpm_limit, "
+        "tpm_limit.",
+    )
+    p.add_argument("action", choices=["list", "show", "add", "edit", "remove"])
+    editable(p, "slug", "the profile's slug")
+    p.set_defaults(func=cmd_profiles)
+
+    p = sub.add_parser(
+        "overrides",
+        help="per-group and per-user policy",
+        description="A hub group's or user's extra models, budget and limits. "
+        "Fields: extra_models, budget_usd, budget_period, rpm_limit, tpm_limit. "
+        "'set' replaces the whole override.",
+    )
+    p.add_argument("action", choices=["list", "set", "remove"])
+    p.add_argument("kind", nargs="?", choices=["group", "user"])
+    editable(p, "name", "the group's or user's name")
+    p.set_defaults(func=cmd_overrides)
+
+    p = sub.add_parser("policy", help="a user's effective policy")
+    p.add_argument("user")
+    p.add_argument("--profile", help="the server's profile (default: the default profile)")
+    p.set_defaults(func=cmd_policy)
+
+    p = sub.add_parser("audit", help="who changed what, newest first")
+    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--type", help="model, profile, group or user")
+    p.set_defaults(func=cmd_audit)
+
+    p = sub.add_parser("chargeback", help="spend per user, group, profile or model")
+    p.add_argument("--by", choices=["user", "group", "profile", "model"], default="user")
+    p.add_argument("--start", help="ISO date or time (default: 30 days before --end)")
+    p.add_argument("--end", help="ISO date or time (default: now)")
+    p.add_argument("--format", choices=["json", "csv"], default="json")
+    p.set_defaults(func=cmd_chargeback)
+
+    p = sub.add_parser(
+        "pricing",
+        help="per-token prices from instance costs",
+        description=pricing.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("action", choices=["seed", "measure", "instances"])
+    p.add_argument("--instance", help="an instance from the price table (maas pricing instances)")
+    p.add_argument("--hourly", type=float, help="or the instance's USD per hour")
+    p.add_argument("--spot", action="store_true", help="apply the spot factor (0.35)")
+    p.add_argument("--prices-file", help="a JSON instance price table of your own")
+    p.add_argument("--throughput", type=float, help="seed: tokens per second")
+    p.add_argument("--input-share", type=float, default=0.25, help="seed: input's share")
+    p.add_argument("--base-url", help="measure: the endpoint's OpenAI base URL (…/v1)")
+    p.add_argument("--model", help="measure: the model name the endpoint serves")
+    p.add_argument(
+        "--api-key",
+        default=os.environ.get("OPENAI_API_KEY", "none"),
+        help="measure: the endpoint's key (default: $OPENAI_API_KEY)",
+    )
+    p.add_argument("--concurrency", default="1,2,4", help="measure: levels, e.g. 1,2,4")
+    p.add_argument("--requests", type=int, default=8, help="measure: requests per level")
+    p.add_argument("--max-tokens", type=int, default=128, help="measure: tokens per answer")
+    p.add_argument(
+        "--utilisation",
+        type=float,
+        default=0.6,
+        help="measure: share of the hours the instance is busy (default 0.6)",
+    )
+    p.add_argument(
+        "--apply",
+        metavar="CATALOG_MODEL",
+        help="measure: write the prices to this catalog model (else a dry run)",
+    )
+    p.set_defaults(func=cmd_pricing)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.func is cmd_pricing:
+            args.func(args, lambda: Client(args.url, args.token))
+        else:
+            args.func(args, Client(args.url, args.token))
+    except CLIError as e:
+        print(f"maas: {e}", file=sys.stderr)
+        return 1
+    except ValueError as e:
+        print(f"maas: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
