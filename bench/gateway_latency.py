@@ -2,7 +2,12 @@
 same run, once with our auth + usage plugin and once with only a master key.
 
     .venv/bin/python bench/gateway_latency.py [--requests 2000] [--concurrency 8]
+        [--users 1000] [--models 50] [--profiles 10] [--history 50000]
 
+The database holds ``--users`` users (each with a key, spread over ``--profiles``
+profiles with budgets and rate limits, a fifth of them in groups with overrides),
+``--models`` catalog models and ``--history`` usage rows; requests go round-robin
+through every user's key, so each one exercises the key, policy and spend lookups.
 Prints p50, p99 and requests/s for both and their ratios (target: p50 ratio <= 1.10).
 Load alternates between the two gateways in rounds, so drift on a shared machine hits
 both alike.
@@ -13,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import itertools
 import json
 import os
 import secrets
@@ -24,17 +30,87 @@ import time
 from pathlib import Path
 
 import httpx
+from sqlalchemy import insert
 
 from hub_service import catalog, db, keys
 
-MODEL = {
-    "name": "bench-mock",
-    "provider_model": "openai/bench-mock",
-    "extra_params": {"mock_response": "A short mock answer from the benchmark backend."},
-    "input_cost_per_token": 1e-06,
-    "output_cost_per_token": 2e-06,
-}
-PROFILE = {"slug": "bench", "display_name": "Bench", "is_default": True, "models": ["*"]}
+MODEL = "bench-mock"
+
+
+def seed_database(sessions, users: int, models: int, profiles: int, history: int) -> list[str]:
+    """Fill the catalog, profiles, groups, overrides and usage history; return one key
+    per user."""
+    names = [MODEL] + [f"bench-mock-{i}" for i in range(1, models)]
+    catalog_rows = [
+        {
+            "name": name,
+            "provider_model": f"openai/{name}",
+            "extra_params": {"mock_response": "A short mock answer from the benchmark backend."},
+            "input_cost_per_token": 1e-06,
+            "output_cost_per_token": 2e-06,
+        }
+        for name in names
+    ]
+    profile_rows = [
+        {
+            "slug": f"profile-{p}",
+            "display_name": f"Profile {p}",
+            "is_default": p == 0,
+            "models": [MODEL, *names[1 + p * 3 : 4 + p * 3]],
+            # budgets high enough never to run out, so every request checks one
+            "budget_usd": 1_000_000.0,
+            "budget_period": "month",
+            "rpm_limit": 1_000_000,
+        }
+        for p in range(profiles)
+    ]
+    now = db.utcnow()
+    keys_out = []
+    with db.session_scope(sessions) as s:
+        catalog.seed(s, catalog_rows, profile_rows)
+        for g in range(max(1, users // 50)):
+            s.add(
+                db.PolicyOverride(
+                    kind="group",
+                    name=f"group-{g}",
+                    extra_models=names[-2:],
+                    budget_usd=2_000_000.0,
+                    budget_period="month",
+                )
+            )
+        for u in range(users):
+            user = f"user-{u:04d}"
+            if u % 5 == 0:
+                s.add(db.UserGroup(user=user, group=f"group-{u % max(1, users // 50)}"))
+            _, key = keys.issue(
+                s,
+                user=user,
+                server_name="",
+                name="bench",
+                profile_slug=f"profile-{u % profiles}",
+                lifetime=dt.timedelta(hours=4),
+                now=now,
+            )
+            keys_out.append(key)
+    with sessions() as s:
+        s.execute(
+            insert(db.Usage),
+            [
+                {
+                    "user": f"user-{i % users:04d}",
+                    "model": names[i % models],
+                    "ts": now - dt.timedelta(minutes=i % 10_000),
+                    "prompt_tokens": 10,
+                    "completion_tokens": 20,
+                    "cost_usd": 5e-05,
+                    "latency_ms": 10.0,
+                    "status_code": 200,
+                }
+                for i in range(history)
+            ],
+        )
+        s.commit()
+    return keys_out
 
 
 def free_port() -> int:
@@ -72,14 +148,15 @@ def start(db_url: str, plugin: bool, log: Path, env: dict) -> tuple[subprocess.P
     raise SystemExit(f"gateway did not start; see {log}")
 
 
-async def load(url: str, key: str, n: int, concurrency: int) -> list[float]:
+async def load(url: str, keys_: list[str], n: int, concurrency: int) -> list[float]:
+    """``n`` chat completions at ``concurrency``, cycling through ``keys_``."""
     latencies: list[float] = []
-    body = {"model": MODEL["name"], "messages": [{"role": "user", "content": "hello"}]}
-    headers = {"Authorization": f"Bearer {key}"}
+    body = {"model": MODEL, "messages": [{"role": "user", "content": "hello"}]}
     queue: asyncio.Queue[int] = asyncio.Queue()
     for i in range(n):
         queue.put_nowait(i)
 
+    cycle = itertools.cycle(keys_)
     async with httpx.AsyncClient(timeout=60) as client:
 
         async def worker():
@@ -88,6 +165,7 @@ async def load(url: str, key: str, n: int, concurrency: int) -> list[float]:
                     queue.get_nowait()
                 except asyncio.QueueEmpty:
                     return
+                headers = {"Authorization": f"Bearer {next(cycle)}"}
                 t0 = time.perf_counter()
                 r = await client.post(f"{url}/v1/chat/completions", json=body, headers=headers)
                 latencies.append(time.perf_counter() - t0)
@@ -108,6 +186,10 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=2000, help="per gateway")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--users", type=int, default=1000)
+    parser.add_argument("--models", type=int, default=50)
+    parser.add_argument("--profiles", type=int, default=10)
+    parser.add_argument("--history", type=int, default=50_000, help="usage rows")
     parser.add_argument("--out", default="bench/results/gateway_latency.json")
     args = parser.parse_args()
 
@@ -116,40 +198,37 @@ def main() -> int:
     engine = db.make_engine(db_url)
     db.upgrade(engine)
     sessions = db.make_session_factory(engine)
-    with db.session_scope(sessions) as s:
-        catalog.seed(s, [MODEL], [PROFILE])
-        _, maas_key = keys.issue(
-            s,
-            user="bench",
-            server_name=None,
-            profile_slug="bench",
-            name="bench",
-            lifetime=dt.timedelta(hours=2),
-            now=db.utcnow(),
-        )
+    t0 = time.perf_counter()
+    maas_keys = seed_database(sessions, args.users, args.models, args.profiles, args.history)
+    print(
+        f"seeded {args.users} users, {args.models} models, {args.profiles} profiles, "
+        f"{args.history} usage rows in {time.perf_counter() - t0:.1f} s"
+    )
+    with sessions() as s:
+        before = s.query(db.Usage).count()
     master_key = "sk-" + secrets.token_hex(32)
 
     ours, ours_url = start(db_url, True, work / "plugin.log", {})
     base, base_url = start(db_url, False, work / "master.log", {"LITELLM_MASTER_KEY": master_key})
     try:
-        targets = {"plugin": (ours_url, maas_key), "master_key": (base_url, master_key)}
-        for url, key in targets.values():  # warm up
-            asyncio.run(load(url, key, 50, args.concurrency))
+        targets = {"plugin": (ours_url, maas_keys), "master_key": (base_url, [master_key])}
+        for url, keys_ in targets.values():  # warm up: every key once
+            asyncio.run(load(url, keys_, max(50, len(keys_)), args.concurrency))
         per_round = max(1, args.requests // args.rounds)
         lat: dict[str, list[float]] = {name: [] for name in targets}
         elapsed: dict[str, float] = dict.fromkeys(targets, 0.0)
         for _ in range(args.rounds):
-            for name, (url, key) in targets.items():
+            for name, (url, keys_) in targets.items():
                 t0 = time.perf_counter()
-                lat[name] += asyncio.run(load(url, key, per_round, args.concurrency))
+                lat[name] += asyncio.run(load(url, keys_, per_round, args.concurrency))
                 elapsed[name] += time.perf_counter() - t0
     finally:
         for proc in (ours, base):
             proc.terminate()
             proc.wait(timeout=60)
 
-    with db.session_scope(sessions) as s:
-        recorded = s.query(db.Usage).count()
+    with sessions() as s:
+        recorded = s.query(db.Usage).count() - before
 
     result = {
         name: {

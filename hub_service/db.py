@@ -126,6 +126,11 @@ class ApiKey(Base):
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     revoked_reason: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # Any change (issue, renewal, revocation): the gateway reads keys changed since its
+    # last look.
+    updated: Mapped[dt.datetime] = mapped_column(
+        DateTime, default=utcnow, onupdate=utcnow, index=True
+    )
 
     @property
     def masked(self) -> str:

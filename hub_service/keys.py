@@ -61,6 +61,7 @@ def issue(
         name=name,
         profile_slug=profile_slug,
         created=now,
+        updated=now,
         expires_at=now + lifetime,
     )
     session.add(row)
@@ -73,7 +74,7 @@ def revoke_where(session: Session, criteria: Iterable, *, reason: str, now: dt.d
     result = session.execute(
         update(ApiKey)
         .where(*criteria, ApiKey.revoked_at.is_(None))
-        .values(revoked_at=now, revoked_reason=reason)
+        .values(revoked_at=now, revoked_reason=reason, updated=now)
         .execution_options(synchronize_session=False)
     )
     return result.rowcount or 0
@@ -99,6 +100,7 @@ def revoke_stopped_servers(
     for row in stopped:
         row.revoked_at = now
         row.revoked_reason = "server stopped"
+        row.updated = now
     session.flush()
     return stopped
 

@@ -1,15 +1,16 @@
 """Our plugin inside the LiteLLM proxy: keys, entitlements, budgets, rate limits, usage.
 
 LiteLLM loads ``user_api_key_auth`` as ``general_settings.custom_auth`` and
-``usage_logger`` as a ``litellm_settings.callbacks`` entry. Both read the service's
-database (``$MAAS_DB_URL``): keys by their SHA-256 and each key's effective policy
-behind a short cache, the catalog (whose changes are pushed into LiteLLM's router
-within seconds, without a restart), and the period's spend. Usage rows are queued and
-written in batches by a background thread, so a request never waits on the database;
-the queue is drained at exit.
+``usage_logger`` as a ``litellm_settings.callbacks`` entry. Both work from an in-memory
+copy of the service's database (``$MAAS_DB_URL``) that a background task refreshes by
+deltas every couple of seconds: keys by their SHA-256, the policy tables (profiles,
+group and user overrides, group membership), the catalog (whose changes are pushed into
+LiteLLM's router without a restart) and each user's spend per day. Usage rows are
+queued and written in batches by a background thread. So a request never waits on the
+database, and the queue is drained at exit.
 
-Settings (environment): ``MAAS_KEY_CACHE_TTL`` and ``MAAS_CATALOG_CACHE_TTL`` (5 s),
-``MAAS_SPEND_CACHE_TTL`` (2 s), ``MAAS_ALERT_WEBHOOK_URL`` and ``MAAS_ALERT_THRESHOLD``
+Settings (environment): ``MAAS_REFRESH_INTERVAL`` (2 s: how often keys, policies, the
+catalog and spend are re-read), ``MAAS_ALERT_WEBHOOK_URL`` and ``MAAS_ALERT_THRESHOLD``
 (0.8: the share of a budget that sends one alert per user and period).
 """
 
@@ -42,7 +43,10 @@ from ..db import (
     ApiKey,
     BudgetAlert,
     CatalogModel,
+    PolicyOverride,
+    Profile,
     Usage,
+    UserGroup,
     make_engine,
     make_session_factory,
     utcnow,
@@ -60,6 +64,7 @@ LLM_ROUTE = re.compile(
 MODEL_ROUTE = re.compile(r"/models(?:/.+)?$")
 
 ADJECTIVE = {"day": "daily", "week": "weekly", "month": "monthly"}
+KEY_OVERLAP = dt.timedelta(seconds=10)
 BATCH_WINDOW = 0.2  # seconds the usage writer waits to batch rows
 RATE_WINDOW = 60.0  # seconds: rpm and tpm are per minute
 
@@ -82,7 +87,7 @@ class KeyInfo:
     id: str
     user: str
     server_name: str | None
-    policy: policies.Policy
+    profile: str | None
     expires_at: dt.datetime
     revoked_at: dt.datetime | None
     revoked_reason: str | None
@@ -100,111 +105,195 @@ def _money(value: float) -> str:
     return f"${value:,.2f}" if value >= 0.01 or value == 0 else f"${value:.6f}"
 
 
-class Spend:
-    """A user's spend in the current budget period: the database's sum, refreshed every
-    few seconds, plus what this process recorded since."""
+def _fingerprint(policy_inputs) -> tuple:
+    """A comparable summary of the policy tables, to rebuild policies only on change."""
+    profiles, overrides, groups = policy_inputs
 
-    def __init__(self, period_start: dt.datetime, db_spend: float):
-        self.period_start = period_start
-        self.db_spend = db_spend
-        self.local = 0.0
-        self.loaded = time.monotonic()
+    def columns(obj) -> tuple:
+        return tuple(repr(getattr(obj, c.key)) for c in obj.__table__.columns)
 
-    @property
-    def total(self) -> float:
-        return self.db_spend + self.local
+    return (
+        sorted(columns(p) for p in profiles.values()),
+        sorted(columns(o) for o in overrides.values()),
+        sorted((u, tuple(sorted(g))) for u, g in groups.items()),
+    )
+
+
+def _key_info(row: ApiKey) -> KeyInfo:
+    return KeyInfo(
+        id=row.id,
+        user=row.user,
+        server_name=row.server_name,
+        profile=row.profile_slug,
+        expires_at=row.expires_at,
+        revoked_at=row.revoked_at,
+        revoked_reason=row.revoked_reason,
+    )
 
 
 class GatewayState:
-    """Caches, limits and the usage writer of one gateway process."""
+    """What one gateway process knows, kept in memory so a request touches no database.
+
+    A background task refreshes it every ``refresh_interval`` seconds: keys changed
+    since the last look, the (small) policy tables, the catalog, and spend from the usage
+    rows added since. A key not yet seen is looked up once directly, so a new key works
+    at once; a revocation is seen at the next refresh.
+    """
 
     def __init__(
         self,
         db_url: str,
-        key_ttl: float = 5.0,
-        catalog_ttl: float = 5.0,
-        spend_ttl: float = 2.0,
+        refresh_interval: float = 2.0,
         alert_webhook_url: str = "",
         alert_threshold: float = 0.8,
     ):
         self.engine = make_engine(db_url)
         self.sessions = make_session_factory(self.engine)
-        self.key_ttl = key_ttl
-        self.catalog_ttl = catalog_ttl
-        self.spend_ttl = spend_ttl
+        self.refresh_interval = refresh_interval
         self.alert_webhook_url = alert_webhook_url
         self.alert_threshold = alert_threshold
-        self._keys: dict[str, tuple[float, KeyInfo | None]] = {}
-        self._policy_by_key: dict[str, policies.Policy] = {}
+        # keys
+        self._keys: dict[str, KeyInfo] = {}
+        self._unknown: dict[str, float] = {}  # hash -> when a direct look found nothing
+        self._keys_seen_at: dt.datetime | None = None
+        # policy inputs and the policies built from them
+        self._profiles: dict[str, Profile] = {}
+        self._overrides: dict[tuple[str, str], PolicyOverride] = {}
+        self._groups: dict[str, list[str]] = {}
+        self._policy_inputs: tuple | None = None
+        self._policies: dict[tuple[str, str | None], policies.Policy] = {}
+        # catalog
         self._catalog: dict[str, ModelInfo] = {}
         self._deployments: list[dict] | None = None
-        self._catalog_at = float("-inf")
-        self._catalog_lock = asyncio.Lock()
         self._allowed: dict[tuple[str, ...], list[str]] = {}
-        self._spend: dict[str, Spend] = {}
+        # spend per (user, day), from usage rows up to id _usage_seen
+        self._spend_days: dict[tuple[str, dt.date], float] = collections.defaultdict(float)
+        self._spend_since: dt.datetime | None = None
+        self._usage_seen = 0
+        # rate limits and alerts
         self._requests: dict[str, collections.deque] = collections.defaultdict(collections.deque)
         self._tokens: dict[str, collections.deque] = collections.defaultdict(collections.deque)
         self._alerted: set[tuple[str, dt.datetime]] = set()
         self._tasks: set[asyncio.Task] = set()
+        self._ready: asyncio.Event | None = None
+        self._refresher: asyncio.Task | None = None
         self.usage: queue.Queue[dict | None] = queue.Queue()
         self._writer = threading.Thread(target=self._write_usage, name="maas-usage", daemon=True)
         self._writer.start()
         atexit.register(self.close)
 
-    # -- keys and their policy ----------------------------------------------------
+    # -- the refresh loop ----------------------------------------------------------
 
-    def _load_key(self, key_hash: str) -> KeyInfo | None:
+    async def ready(self) -> None:
+        """Start the refresher on first use (inside LiteLLM's event loop) and wait for
+        its first pass."""
+        if self._ready is None:
+            self._ready = asyncio.Event()
+            self._refresher = asyncio.get_running_loop().create_task(self._refresh_forever())
+        await self._ready.wait()
+
+    async def _refresh_forever(self) -> None:
+        backoff = self.refresh_interval
+        while True:
+            try:
+                loaded = await asyncio.to_thread(self._load_changes)
+                self._apply_changes(*loaded)
+                self._ready.set()
+                backoff = self.refresh_interval
+            except Exception:  # noqa: BLE001 - keep serving from what we know
+                log.exception("Refreshing from the database failed; retrying")
+                backoff = min(backoff * 2, 30)
+            await asyncio.sleep(backoff)
+
+    def _load_changes(self):
+        """(in a thread) Everything that changed since the last pass."""
+        now = utcnow()
         with self.sessions() as session:
-            row = session.scalar(select(ApiKey).where(ApiKey.key_hash == key_hash))
-            if row is None:
-                return None
-            return KeyInfo(
-                id=row.id,
-                user=row.user,
-                server_name=row.server_name,
-                policy=policies.for_user(session, row.user, row.profile_slug),
-                expires_at=row.expires_at,
-                revoked_at=row.revoked_at,
-                revoked_reason=row.revoked_reason,
-            )
-
-    async def key(self, key_hash: str) -> KeyInfo | None:
-        now = time.monotonic()
-        hit = self._keys.get(key_hash)
-        if hit is not None and hit[0] > now:
-            return hit[1]
-        info = await asyncio.to_thread(self._load_key, key_hash)
-        if len(self._keys) > 100_000:  # bound memory against floods of random keys
-            self._keys.clear()
-        self._keys[key_hash] = (now + self.key_ttl, info)
-        if info is not None:
-            self._policy_by_key[info.id] = info.policy
-        return info
-
-    # -- the catalog, and LiteLLM's router kept in step with it ---------------------
-
-    def _load_catalog(self) -> tuple[dict[str, ModelInfo], list[dict]]:
-        with self.sessions() as session:
-            rows = session.scalars(select(CatalogModel).order_by(CatalogModel.name)).all()
-            models = {
+            query = select(ApiKey)
+            if self._keys_seen_at is not None:
+                # a few seconds of overlap covers transactions that committed late
+                query = query.where(ApiKey.updated >= self._keys_seen_at - KEY_OVERLAP)
+            keys = [(row.key_hash, _key_info(row)) for row in session.scalars(query)]
+            profiles = {p.slug: p for p in session.scalars(select(Profile))}
+            overrides = {(o.kind, o.name): o for o in session.scalars(select(PolicyOverride))}
+            groups: dict[str, list[str]] = collections.defaultdict(list)
+            for user, group in session.execute(select(UserGroup.user, UserGroup.group)):
+                groups[user].append(group)
+            catalog_rows = session.scalars(select(CatalogModel).order_by(CatalogModel.name)).all()
+            catalog = {
                 m.name: ModelInfo(
                     m.name, m.enabled, m.input_cost_per_token, m.output_cost_per_token
                 )
-                for m in rows
+                for m in catalog_rows
             }
-            return models, [deployment(m) for m in rows if m.enabled]
+            deployments = [deployment(m) for m in catalog_rows if m.enabled]
+            spend, usage_seen, since = self._load_spend(session, now)
+        return (
+            now,
+            keys,
+            (profiles, overrides, dict(groups)),
+            catalog,
+            deployments,
+            spend,
+            usage_seen,
+            since,
+        )
 
-    async def catalog(self) -> dict[str, ModelInfo]:
-        if time.monotonic() - self._catalog_at > self.catalog_ttl:
-            async with self._catalog_lock:
-                if time.monotonic() - self._catalog_at > self.catalog_ttl:
-                    models, deployments = await asyncio.to_thread(self._load_catalog)
-                    self._catalog = models
-                    self._allowed = {}
-                    if deployments != self._deployments:
-                        self._apply_deployments(deployments)
-                    self._catalog_at = time.monotonic()
-        return self._catalog
+    def _load_spend(self, session, now: dt.datetime):
+        """Spend per (user, day) since the start of the oldest period that can be
+        running (a week may start in the previous month), from the rows not yet read."""
+        since = min(policies.period_bounds(p, now)[0] for p in policies.PERIODS)
+        if self._spend_since is not None and self._spend_since <= since:
+            since, start_id = self._spend_since, self._usage_seen
+        else:
+            start_id = 0  # first pass, or a new month: read the period again
+        rows = session.execute(
+            select(Usage.id, Usage.user, Usage.profile, Usage.ts, Usage.cost_usd).where(
+                Usage.id > start_id, Usage.ts >= since, Usage.cost_usd > 0
+            )
+        ).all()
+        spend: dict[tuple[str, dt.date], float] = collections.defaultdict(float)
+        spenders: set[tuple[str, str | None]] = set()
+        last = start_id
+        for row_id, user, profile, ts, cost in rows:
+            spend[(user, ts.date())] += cost
+            spenders.add((user, profile))
+            last = max(last, row_id)
+        if start_id == 0:
+            last = max(last, session.scalar(select(func.coalesce(func.max(Usage.id), 0))))
+        return (spend, spenders), (last, start_id == 0), since
+
+    def _apply_changes(
+        self, now, keys, policy_inputs, catalog, deployments, spend, usage_seen, since
+    ) -> None:
+        """(on the event loop) Swap the new state in between two requests."""
+        for key_hash, info in keys:
+            self._keys[key_hash] = info
+            self._unknown.pop(key_hash, None)
+        self._keys_seen_at = now
+        fingerprint = _fingerprint(policy_inputs)
+        if fingerprint != self._policy_inputs:
+            self._profiles, self._overrides, self._groups = policy_inputs
+            self._policy_inputs = fingerprint
+            self._policies = {}
+        if catalog != self._catalog:
+            self._catalog = catalog
+            self._allowed = {}
+        if deployments != self._deployments:
+            self._apply_deployments(deployments)
+        last, reset = usage_seen
+        spend, spenders = spend
+        if reset:
+            self._spend_days = collections.defaultdict(float)
+        for bucket, cost in spend.items():
+            self._spend_days[bucket] += cost
+        self._usage_seen = last
+        self._spend_since = since
+        if self.alert_webhook_url:
+            for user, profile in spenders:
+                policy = self.policy(user, profile)
+                if policy.budget_usd:
+                    self.schedule(self._alert_once(user, policy))
 
     def _apply_deployments(self, deployments: list[dict]) -> None:
         """Give LiteLLM's router the catalog's model list (synchronously, between two
@@ -217,8 +306,43 @@ class GatewayState:
             log.info("Catalog changed: the gateway now serves %d model(s)", len(deployments))
         self._deployments = deployments
 
+    # -- lookups on the request path -----------------------------------------------
+
+    def _load_key(self, key_hash: str) -> KeyInfo | None:
+        with self.sessions() as session:
+            row = session.scalar(select(ApiKey).where(ApiKey.key_hash == key_hash))
+            return None if row is None else _key_info(row)
+
+    async def key(self, key_hash: str) -> KeyInfo | None:
+        info = self._keys.get(key_hash)
+        if info is not None:
+            return info
+        missed = self._unknown.get(key_hash)
+        if missed is not None and time.monotonic() - missed < self.refresh_interval:
+            return None
+        info = await asyncio.to_thread(self._load_key, key_hash)
+        if info is None:
+            if len(self._unknown) > 100_000:  # bound memory against floods of random keys
+                self._unknown.clear()
+            self._unknown[key_hash] = time.monotonic()
+        else:
+            self._keys[key_hash] = info
+        return info
+
+    def policy(self, user: str, profile: str | None) -> policies.Policy:
+        found = self._policies.get((user, profile))
+        if found is None:
+            groups = self._groups.get(user, [])
+            found = policies.effective(
+                self._profiles.get(profile) if profile else None,
+                [o for g in groups if (o := self._overrides.get(("group", g)))],
+                self._overrides.get(("user", user)),
+            )
+            self._policies[(user, profile)] = found
+        return found
+
     def allowed(self, entitlement: tuple[str, ...]) -> list[str]:
-        """The enabled models an entitlement grants (memoised per catalog load)."""
+        """The enabled models an entitlement grants (memoised per catalog)."""
         names = self._allowed.get(entitlement)
         if names is None:
             names = self._allowed[entitlement] = [
@@ -228,44 +352,24 @@ class GatewayState:
             ]
         return names
 
-    # -- budgets -------------------------------------------------------------------
-
-    def _load_spend(self, user: str, start: dt.datetime) -> float:
-        with self.sessions() as session:
-            return float(
-                session.scalar(
-                    select(func.coalesce(func.sum(Usage.cost_usd), 0.0)).where(
-                        Usage.user == user, Usage.ts >= start
-                    )
-                )
-            )
-
-    async def spend(self, user: str, period: str) -> tuple[Spend, dt.datetime]:
+    def spend(self, user: str, period: str) -> tuple[float, dt.datetime, dt.datetime]:
+        """(spend, period start, reset instant) of the current period."""
         start, end = policies.period_bounds(period, utcnow())
-        entry = self._spend.get(user)
-        if (
-            entry is None
-            or entry.period_start != start
-            or time.monotonic() - entry.loaded > self.spend_ttl
-        ):
-            entry = Spend(start, await asyncio.to_thread(self._load_spend, user, start))
-            self._spend[user] = entry
-        return entry, end
-
-    def _add_spend(self, user: str, cost: float) -> None:
-        entry = self._spend.get(user)
-        if entry is not None:
-            entry.local += cost
+        day, total = start.date(), 0.0
+        while day < end.date():
+            total += self._spend_days.get((user, day), 0.0)
+            day += dt.timedelta(days=1)
+        return total, start, end
 
     async def _alert_once(self, user: str, policy: policies.Policy) -> None:
         """Send the soft-threshold alert for this user and period, once (the database
         row's primary key decides between processes)."""
         if not (self.alert_webhook_url and policy.budget_usd):
             return
-        entry, end = await self.spend(user, policy.budget_period)
-        if entry.total < self.alert_threshold * policy.budget_usd:
+        spent, start, end = self.spend(user, policy.budget_period)
+        if spent < self.alert_threshold * policy.budget_usd:
             return
-        marker = (user, entry.period_start)
+        marker = (user, start)
         if marker in self._alerted:
             return
         self._alerted.add(marker)
@@ -276,9 +380,9 @@ class GatewayState:
                     conn.execute(
                         insert(BudgetAlert).values(
                             user=user,
-                            period_start=entry.period_start,
+                            period_start=start,
                             sent_at=utcnow(),
-                            spend_usd=entry.total,
+                            spend_usd=spent,
                             budget_usd=policy.budget_usd,
                         )
                     )
@@ -292,11 +396,11 @@ class GatewayState:
             "event": "budget.threshold",
             "user": user,
             "profile": policy.profile,
-            "spend_usd": round(entry.total, 6),
+            "spend_usd": round(spent, 6),
             "budget_usd": policy.budget_usd,
             "threshold": self.alert_threshold,
             "period": policy.budget_period,
-            "period_start": entry.period_start.isoformat() + "Z",
+            "period_start": start.isoformat() + "Z",
             "resets_at": end.isoformat() + "Z",
         }
         try:
@@ -424,9 +528,7 @@ def state() -> GatewayState:
         env = os.environ
         _state = GatewayState(
             env["MAAS_DB_URL"],
-            key_ttl=float(env.get("MAAS_KEY_CACHE_TTL", "5")),
-            catalog_ttl=float(env.get("MAAS_CATALOG_CACHE_TTL", "5")),
-            spend_ttl=float(env.get("MAAS_SPEND_CACHE_TTL", "2")),
+            refresh_interval=float(env.get("MAAS_REFRESH_INTERVAL", "2")),
             alert_webhook_url=env.get("MAAS_ALERT_WEBHOOK_URL", ""),
             alert_threshold=float(env.get("MAAS_ALERT_THRESHOLD", "0.8")),
         )
@@ -456,6 +558,7 @@ async def user_api_key_auth(request: Request, api_key: str | None) -> UserAPIKey
 
 async def _authenticate(request: Request, api_key: str | None) -> UserAPIKeyAuth:
     st = state()
+    await st.ready()
     api_key = (api_key or "").strip()
     if api_key.lower().startswith("bearer "):
         api_key = api_key[7:].strip()
@@ -476,8 +579,8 @@ async def _authenticate(request: Request, api_key: str | None) -> UserAPIKeyAuth
     if not LLM_ROUTE.match(route):
         raise _deny(403, f"{route} is not available with a MaaS key.")
 
-    models = await st.catalog()
-    policy = info.policy
+    models = st._catalog
+    policy = st.policy(info.user, info.profile)
     allowed = st.allowed(policy.models)
     if not MODEL_ROUTE.search(route):
         body = await read_request_body(request)
@@ -486,7 +589,7 @@ async def _authenticate(request: Request, api_key: str | None) -> UserAPIKeyAuth
             raise _deny(400, f"Say which model to use ('model'); yours: {', '.join(allowed)}.")
         denial = (
             _check_model(policy, models, model, allowed)
-            or await _check_budget(st, info)
+            or _check_budget(st, info.user, policy)
             or st.check_rate(info.user, policy)
         )
         if denial is not None:
@@ -515,8 +618,8 @@ def _auth_metadata(info: KeyInfo) -> dict[str, str]:
     meta = {"maas_key_id": info.id}
     if info.server_name is not None:  # "" is the default server, absent a personal key
         meta["maas_server"] = info.server_name
-    if info.policy.profile:
-        meta["maas_profile"] = info.policy.profile
+    if info.profile:
+        meta["maas_profile"] = info.profile
     return meta
 
 
@@ -538,16 +641,15 @@ def _check_model(
     return None
 
 
-async def _check_budget(st: GatewayState, info: KeyInfo) -> HTTPException | None:
-    policy = info.policy
+def _check_budget(st: GatewayState, user: str, policy: policies.Policy) -> HTTPException | None:
     if policy.budget_usd is None:
         return None
-    entry, end = await st.spend(info.user, policy.budget_period)
-    if entry.total < policy.budget_usd:
+    spent, _, end = st.spend(user, policy.budget_period)
+    if spent < policy.budget_usd:
         return None
     return _deny(
         429,
-        f"Budget exhausted: you have spent {_money(entry.total)} of your "
+        f"Budget exhausted: you have spent {_money(spent)} of your "
         f"{_money(policy.budget_usd)} {ADJECTIVE[policy.budget_period]} budget. "
         f"It resets at {end.isoformat()}Z.",
     )
@@ -600,11 +702,7 @@ class UsageLogger(CustomLogger):
                 error=error,
                 request_id=(slo.get("id") or "")[:64] or None,
             )
-            st._add_spend(user, cost)
             st.add_tokens(user, prompt + completion)
-            policy = st._policy_by_key.get(key_id)
-            if policy is not None and policy.budget_usd and cost:
-                st.schedule(st._alert_once(user, policy))
         except Exception:  # noqa: BLE001 - logging must never break a request
             log.exception("Could not record usage")
 
