@@ -43,6 +43,23 @@ def test_spot_and_explicit_hourly_prices():
     assert r.returncode == 0 and "total per 1M tokens:  $3.37" in r.stdout  # x 0.35
 
 
+def test_other_instance_prices_can_be_given(tmp_path):
+    prices = tmp_path / "prices.json"
+    prices.write_text('{"date": "2027-01-01", "instances": {"my.box": {"hourly": 2.52}}}')
+    r = maas(
+        "pricing",
+        "seed",
+        "--prices-file",
+        str(prices),
+        "--instance",
+        "my.box",
+        "--throughput",
+        "70",
+    )
+    assert r.returncode == 0, r.stderr
+    assert "total per 1M tokens:  $10.00" in r.stdout  # 2.52 / (70 x 3600) x 1e6
+
+
 def test_the_instance_table_ships_with_its_date():
     r = maas("pricing", "instances")
     assert r.returncode == 0

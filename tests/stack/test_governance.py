@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import threading
 import time
 
 import pytest
@@ -117,6 +118,15 @@ def test_a_catalog_change_reaches_the_running_gateway_within_10s(stack, admin):
     assert answer["choices"][0]["message"]["content"] == "first answer"
     print(f"new model served after {took:.1f} s")
 
+    # requests keep flowing while the router takes the change: none is dropped
+    codes: list[int] = []
+
+    def traffic():
+        for _ in range(30):
+            codes.append(stack.chat(key, model="echo-new").status_code)
+
+    worker = threading.Thread(target=traffic)
+    worker.start()
     r = stack.api(
         "PATCH",
         "admin/models/echo-new",
@@ -130,6 +140,8 @@ def test_a_catalog_change_reaches_the_running_gateway_within_10s(stack, admin):
             == "second answer"
         )
     )
+    worker.join()
+    assert codes == [200] * 30
 
 
 def test_a_disabled_model_is_refused_saying_so_and_can_come_back(stack, admin):
@@ -214,6 +226,20 @@ def test_rpm_limits_answer_429_with_a_clear_message(stack, admin):
     r = stack.chat(key, model="echo-large")
     assert r.status_code == 429
     assert "at most 3 requests per minute" in r.json()["error"]["message"]
+
+
+def test_tpm_limits_answer_429_once_the_minutes_tokens_are_used(stack, admin):
+    key = personal_key(stack, "kurt")
+    stack.api(
+        "PUT",
+        "admin/overrides/user/kurt",
+        admin.token,
+        json={"extra_models": ["echo-large"], "tpm_limit": 20},
+    )
+    until(lambda: stack.chat(key, model="echo-large").ok)  # ~30 tokens: over the limit
+    r, _ = until(lambda: (r := stack.chat(key, model="echo-large")).status_code == 429 and r)
+    assert "Token rate limit reached" in r.json()["error"]["message"]
+    assert "of 20 tokens per minute" in r.json()["error"]["message"]
 
 
 def test_budget_exhaustion_gives_429_until_the_period_rolls_over(stack, admin):
