@@ -101,6 +101,38 @@ class ModelInfo:
     output_cost_per_token: float
 
 
+class SlidingWindow:
+    """A count over the last minute, in constant time and memory: the current minute's
+    count plus the previous minute's, weighted by how much of it is still in the window
+    (the approximation nginx and Cloudflare use)."""
+
+    __slots__ = ("minute", "current", "previous")
+
+    def __init__(self):
+        self.minute = -1
+        self.current = 0.0
+        self.previous = 0.0
+
+    def _roll(self, now: float) -> None:
+        minute = int(now // RATE_WINDOW)
+        if minute != self.minute:
+            self.previous = self.current if minute == self.minute + 1 else 0.0
+            self.current = 0.0
+            self.minute = minute
+
+    def total(self, now: float) -> float:
+        self._roll(now)
+        elapsed = (now % RATE_WINDOW) / RATE_WINDOW
+        return self.current + self.previous * (1 - elapsed)
+
+    def add(self, now: float, amount: float) -> None:
+        self._roll(now)
+        self.current += amount
+
+    def retry_after(self, now: float) -> int:
+        return max(1, int(RATE_WINDOW - now % RATE_WINDOW) + 1)
+
+
 def _money(value: float) -> str:
     return f"${value:,.2f}" if value >= 0.01 or value == 0 else f"${value:.6f}"
 
@@ -169,10 +201,11 @@ class GatewayState:
         # spend per (user, day), from usage rows up to id _usage_seen
         self._spend_days: dict[tuple[str, dt.date], float] = collections.defaultdict(float)
         self._spend_since: dt.datetime | None = None
+        self._spend_totals: dict[tuple, float] = {}
         self._usage_seen = 0
         # rate limits and alerts
-        self._requests: dict[str, collections.deque] = collections.defaultdict(collections.deque)
-        self._tokens: dict[str, collections.deque] = collections.defaultdict(collections.deque)
+        self._requests: dict[str, SlidingWindow] = collections.defaultdict(SlidingWindow)
+        self._tokens: dict[str, SlidingWindow] = collections.defaultdict(SlidingWindow)
         self._alerted: set[tuple[str, dt.datetime]] = set()
         self._tasks: set[asyncio.Task] = set()
         self._ready: asyncio.Event | None = None
@@ -289,6 +322,7 @@ class GatewayState:
             self._spend_days[bucket] += cost
         self._usage_seen = last
         self._spend_since = since
+        self._spend_totals = {}
         if self.alert_webhook_url:
             for user, profile in spenders:
                 policy = self.policy(user, profile)
@@ -353,12 +387,16 @@ class GatewayState:
         return names
 
     def spend(self, user: str, period: str) -> tuple[float, dt.datetime, dt.datetime]:
-        """(spend, period start, reset instant) of the current period."""
+        """(spend, period start, reset instant) of the current period (summed once per
+        refresh)."""
         start, end = policies.period_bounds(period, utcnow())
-        day, total = start.date(), 0.0
-        while day < end.date():
-            total += self._spend_days.get((user, day), 0.0)
-            day += dt.timedelta(days=1)
+        total = self._spend_totals.get((user, start, end))
+        if total is None:
+            day, total = start.date(), 0.0
+            while day < end.date():
+                total += self._spend_days.get((user, day), 0.0)
+                day += dt.timedelta(days=1)
+            self._spend_totals[(user, start, end)] = total
         return total, start, end
 
     async def _alert_once(self, user: str, policy: policies.Policy) -> None:
@@ -420,39 +458,32 @@ class GatewayState:
 
     # -- rate limits ---------------------------------------------------------------
 
-    def _window(self, dq: collections.deque, now: float) -> collections.deque:
-        while dq and dq[0][0] <= now - RATE_WINDOW:
-            dq.popleft()
-        return dq
-
     def check_rate(self, user: str, policy: policies.Policy) -> HTTPException | None:
         now = time.monotonic()
         if policy.rpm_limit is not None:
-            reqs = self._window(self._requests[user], now)
-            if len(reqs) >= policy.rpm_limit:
-                wait = max(1, int(reqs[0][0] + RATE_WINDOW - now + 1))
+            window = self._requests[user]
+            if window.total(now) >= policy.rpm_limit:
                 return _deny(
                     429,
                     f"Rate limit reached: at most {policy.rpm_limit} requests per minute "
-                    f"for you; retry in {wait} s.",
+                    f"for you; retry in {window.retry_after(now)} s.",
                 )
         if policy.tpm_limit is not None:
-            toks = self._window(self._tokens[user], now)
-            used = sum(n for _, n in toks)
+            window = self._tokens[user]
+            used = int(window.total(now))
             if used >= policy.tpm_limit:
-                wait = max(1, int(toks[0][0] + RATE_WINDOW - now + 1))
                 return _deny(
                     429,
                     f"Token rate limit reached: {used} of {policy.tpm_limit} tokens per "
-                    f"minute used; retry in {wait} s.",
+                    f"minute used; retry in {window.retry_after(now)} s.",
                 )
         if policy.rpm_limit is not None:
-            self._requests[user].append((now, 1))
+            self._requests[user].add(now, 1)
         return None
 
     def add_tokens(self, user: str, tokens: int) -> None:
         if tokens:
-            self._tokens[user].append((time.monotonic(), tokens))
+            self._tokens[user].add(time.monotonic(), tokens)
 
     # -- usage -------------------------------------------------------------------
 

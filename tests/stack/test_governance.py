@@ -220,9 +220,10 @@ def test_rpm_limits_answer_429_with_a_clear_message(stack, admin):
         json={"extra_models": ["echo-large"], "rpm_limit": 3},
     )
     until(lambda: stack.chat(key, model="echo-large").ok)  # the override is in force
-    time.sleep(0)  # one of the three already used
     codes = [stack.chat(key, model="echo-large").status_code for _ in range(3)]
-    assert codes == [200, 200, 429]
+    # the window slides over two one-minute buckets: across a minute boundary one
+    # more request may pass, never fewer
+    assert codes[:2] == [200, 200] and codes[2] in (200, 429)
     r = stack.chat(key, model="echo-large")
     assert r.status_code == 429
     assert "at most 3 requests per minute" in r.json()["error"]["message"]
