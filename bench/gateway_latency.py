@@ -33,6 +33,7 @@ import httpx
 from sqlalchemy import insert
 
 from hub_service import catalog, db, keys
+from hub_service.local import wait_for_url
 
 MODEL = "bench-mock"
 
@@ -139,15 +140,10 @@ def start(db_url: str, plugin: bool, log: Path, env: dict) -> tuple[subprocess.P
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/health/liveliness", timeout=2).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    proc.kill()
-    raise SystemExit(f"gateway did not start; see {log}")
+    if not wait_for_url(f"{url}/health/liveliness", proc, timeout=120):
+        proc.kill()
+        raise SystemExit(f"gateway did not start; see {log}")
+    return proc, url
 
 
 async def load(url: str, keys_: list[str], n: int, concurrency: int) -> list[float]:

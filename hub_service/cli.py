@@ -124,81 +124,76 @@ def show(args, data) -> None:
 # -- commands ---------------------------------------------------------------------------
 
 
+def _crud(args, client: Client, collection: str, key_field: str, key: str | None) -> bool:
+    """show / add / edit / remove of one admin collection; False if not one of those."""
+    path = f"admin/{collection}/{quote(key or '', safe='')}"
+    if args.action in ("show", "add", "edit", "remove") and not key:
+        raise CLIError(f"maas {collection} {args.action} needs the {key_field}.")
+    if args.action == "show":
+        show(args, client.call("GET", path))
+    elif args.action == "add":
+        body = {key_field: key, **parse_sets(args.set, args.file)}
+        show(args, client.call("POST", f"admin/{collection}", body))
+    elif args.action == "edit":
+        show(args, client.call("PATCH", path, parse_sets(args.set, args.file)))
+    elif args.action == "remove":
+        client.call("DELETE", path)
+        print(f"{key}: removed")
+    else:
+        return False
+    return True
+
+
 def cmd_models(args, client: Client) -> None:
-    name = quote(args.name or "", safe="")
+    if _crud(args, client, "models", "name", args.name):
+        return
     if args.action == "list":
         models = client.call("GET", "admin/models")["models"]
         for m in models:
             m["input/1M"] = per_million(m["input_cost_per_token"])
             m["output/1M"] = per_million(m["output_cost_per_token"])
-        print(
-            table(
-                models,
-                [
-                    "name",
-                    "mode",
-                    "enabled",
-                    "provider_model",
-                    "input/1M",
-                    "output/1M",
-                    "context_window",
-                ],
-            )
-        )
-    elif args.action == "show":
-        show(args, client.call("GET", f"admin/models/{name}"))
-    elif args.action == "add":
-        show(
-            args,
-            client.call(
-                "POST", "admin/models", {"name": args.name, **parse_sets(args.set, args.file)}
-            ),
-        )
-    elif args.action == "edit":
-        show(args, client.call("PATCH", f"admin/models/{name}", parse_sets(args.set, args.file)))
-    elif args.action in ("enable", "disable"):
-        client.call("PATCH", f"admin/models/{name}", {"enabled": args.action == "enable"})
+        columns = [
+            "name",
+            "mode",
+            "enabled",
+            "provider_model",
+            "input/1M",
+            "output/1M",
+            "context_window",
+        ]
+        print(json.dumps(models, indent=2) if args.json else table(models, columns))
+    else:  # enable / disable
+        if not args.name:
+            raise CLIError(f"maas models {args.action} needs the name.")
+        path = f"admin/models/{quote(args.name, safe='')}"
+        client.call("PATCH", path, {"enabled": args.action == "enable"})
         print(f"{args.name}: {args.action}d")
-    elif args.action == "remove":
-        client.call("DELETE", f"admin/models/{name}")
-        print(f"{args.name}: removed")
 
 
 def cmd_profiles(args, client: Client) -> None:
-    slug = quote(args.slug or "", safe="")
-    if args.action == "list":
-        profiles = client.call("GET", "admin/profiles")["profiles"]
-        for p in profiles:
-            p["models"] = ",".join(p["models"])
-        print(
-            table(
-                profiles,
-                [
-                    "slug",
-                    "display_name",
-                    "default",
-                    "models",
-                    "budget_usd",
-                    "budget_period",
-                    "rpm_limit",
-                    "tpm_limit",
-                ],
-            )
+    if _crud(args, client, "profiles", "slug", args.slug):
+        return
+    profiles = client.call("GET", "admin/profiles")["profiles"]
+    if args.json:
+        show(args, profiles)
+        return
+    for p in profiles:
+        p["models"] = ",".join(p["models"])
+    print(
+        table(
+            profiles,
+            [
+                "slug",
+                "display_name",
+                "default",
+                "models",
+                "budget_usd",
+                "budget_period",
+                "rpm_limit",
+                "tpm_limit",
+            ],
         )
-    elif args.action == "show":
-        show(args, client.call("GET", f"admin/profiles/{slug}"))
-    elif args.action == "add":
-        show(
-            args,
-            client.call(
-                "POST", "admin/profiles", {"slug": args.slug, **parse_sets(args.set, args.file)}
-            ),
-        )
-    elif args.action == "edit":
-        show(args, client.call("PATCH", f"admin/profiles/{slug}", parse_sets(args.set, args.file)))
-    elif args.action == "remove":
-        client.call("DELETE", f"admin/profiles/{slug}")
-        print(f"{args.slug}: removed")
+    )
 
 
 def cmd_overrides(args, client: Client) -> None:

@@ -6,12 +6,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import requests
 from pg import free_port
+
+from hub_service.local import wait_for_url
 
 
 @dataclass
@@ -52,14 +53,7 @@ def start_gateway(db_url: str, log_path: Path, *, plugin: bool = True, env=None)
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            if requests.get(f"{url}/health/liveliness", timeout=2).ok:
-                return Gateway(url, proc, log_path)
-        except requests.ConnectionError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError(f"gateway did not start; see {log_path}")
-        time.sleep(0.3)
+    if not wait_for_url(f"{url}/health/liveliness", proc, timeout=120):
+        proc.kill()
+        raise RuntimeError(f"gateway did not start; see {log_path}")
+    return Gateway(url, proc, log_path)

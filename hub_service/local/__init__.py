@@ -27,6 +27,22 @@ def smollm2_path() -> str:
     return str(Path(next(iter(spec.submodule_search_locations))) / SMOLLM2_GGUF)
 
 
+def wait_for_url(url: str, proc=None, timeout: float = 60.0) -> bool:
+    """Poll ``url`` until it answers 2xx; give up when ``proc`` (a Popen) exits or
+    ``timeout`` seconds pass."""
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and (proc is None or proc.poll() is None):
+        try:
+            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - our loopback URLs
+                return True
+        except OSError:
+            time.sleep(0.3)
+    return False
+
+
 def smollm2_server_command(port: int, python: str | None = None) -> list[str]:
     """``llama_cpp.server`` serving SmolLM2 as ``smollm2-135m`` on 127.0.0.1:port.
 

@@ -8,11 +8,9 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
-from . import HERE, LocalSettings
+from . import HERE, LocalSettings, wait_for_url
 
 
 def shared_password(state_dir: Path) -> str:
@@ -24,17 +22,6 @@ def shared_password(state_dir: Path) -> str:
         path.write_text(secrets.token_urlsafe(12) + "\n")
         path.chmod(0o600)
     return path.read_text().strip()
-
-
-def wait_for(url: str, proc: subprocess.Popen, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - our own loopback URL
-                return True
-        except OSError:
-            time.sleep(0.5)
-    return False
 
 
 def main() -> int:
@@ -61,7 +48,7 @@ def main() -> int:
     )
     url = f"http://127.0.0.1:{settings.hub_port}"
     try:
-        if wait_for(f"{url}/hub/health", hub, timeout=120) and wait_for(
+        if wait_for_url(f"{url}/hub/health", hub, timeout=120) and wait_for_url(
             f"{settings.gateway_url}/health/liveliness", hub, timeout=180
         ):
             print(
