@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import json
 import os
 import urllib.error
 import urllib.request
 from urllib.parse import quote
 
+from tornado.ioloop import IOLoop
 from traitlets import Float, Unicode, default
 from traitlets.config import LoggingConfigurable
 
@@ -47,7 +50,15 @@ class MaaSExtension(LoggingConfigurable):
     def _default_service_url(self):
         return os.environ.get("MAAS_SERVICE_URL", "")
 
-    timeout = Float(10.0, help="Seconds to wait for the MaaS service.").tag(config=True)
+    timeout = Float(
+        1.5,
+        help="Seconds the first attempt at server start may take; after that the server "
+        "starts anyway and later attempts run in the background.",
+    ).tag(config=True)
+
+    retry_max_interval = Float(
+        60.0, help="Longest wait, in seconds, between attempts while the service is away."
+    ).tag(config=True)
 
     user = Unicode(help="This server's user. Default: $JUPYTERHUB_USER.").tag(config=True)
 
@@ -73,6 +84,8 @@ class MaaSExtension(LoggingConfigurable):
         }
 
     def start(self) -> None:
+        """Try once, briefly; if the service is away, keep trying in the background so
+        that the server starts on time and kernels started later get the key."""
         if not (self.service_url and self.hub_api_token and self.user):
             self.state = "disabled"
             self.message = (
@@ -82,13 +95,54 @@ class MaaSExtension(LoggingConfigurable):
             self.log.info("jupyterlab-maas: %s", self.message)
             return
         try:
-            issued = self.request_key()
+            self.apply(self.request_key(self.timeout))
         except MaaSServiceError as e:
-            self.state = "error"
-            self.message = str(e)
-            self.log.warning("jupyterlab-maas: %s", e)
+            self._failed(e, retry_in=2.0)
+            IOLoop.current().add_callback(self._retry, 2.0)
+
+    def _failed(self, error: MaaSServiceError, retry_in: float) -> None:
+        self.state = "error"
+        self.message = f"{error} Retrying in {retry_in:g} s."
+        self.log.warning("jupyterlab-maas: %s", self.message)
+
+    async def _retry(self, wait: float) -> None:
+        while True:
+            await asyncio.sleep(wait)
+            try:
+                issued = await asyncio.to_thread(self.request_key, 10.0)
+            except MaaSServiceError as e:
+                wait = min(wait * 2, self.retry_max_interval)
+                self._failed(e, retry_in=wait)
+                continue
+            self.apply(issued)
             return
-        self.apply(issued)
+
+    def _schedule_renewal(self, issued: dict) -> None:
+        """Renew the key when half its remaining life has passed: same key, later
+        expiry, so running kernels keep working."""
+        expires = dt.datetime.fromisoformat(issued["expires_at"])
+        remaining = (expires - dt.datetime.now(dt.timezone.utc)).total_seconds()
+        IOLoop.current().call_later(max(1.0, remaining / 2), self._renew)
+
+    async def _renew(self) -> None:
+        url = (
+            self.service_url.rstrip("/")
+            + f"/api/v1/users/{quote(self.user, safe='')}/keys/{self.key_id}/renew"
+        )
+        try:
+            renewed = await asyncio.to_thread(self._post, url, None, 10.0)
+        except MaaSServiceError as e:
+            if e.status == 409:  # revoked or expired meanwhile: new kernels get a new key
+                self.log.warning("jupyterlab-maas: %s; obtaining a new key", e)
+                await self._retry(0.0)
+            else:
+                self.log.warning("jupyterlab-maas: renewing the key failed (%s); retrying", e)
+                IOLoop.current().call_later(30.0, self._renew)
+            return
+        self.log.info(
+            "jupyterlab-maas: key %s renewed until %s", self.key_id, renewed["expires_at"]
+        )
+        self._schedule_renewal(renewed)
 
     def apply(self, issued: dict) -> None:
         os.environ["OPENAI_API_KEY"] = issued["key"]
@@ -102,6 +156,7 @@ class MaaSExtension(LoggingConfigurable):
             self.message = "LLM credentials are set in new kernels."
         else:
             self.message = "Your profile allows no models: ask your JupyterHub admin."
+        self._schedule_renewal(issued)
         self.log.info(
             "jupyterlab-maas: key %s obtained; kernels get OPENAI_BASE_URL=%s, models: %s",
             self.key_id,
@@ -109,11 +164,15 @@ class MaaSExtension(LoggingConfigurable):
             ", ".join(self.models) or "none",
         )
 
-    def request_key(self) -> dict:
+    def request_key(self, timeout: float) -> dict:
         url = self.service_url.rstrip("/") + f"/api/v1/users/{quote(self.user, safe='')}/keys"
+        return self._post(url, {"server_name": self.server_name}, timeout)
+
+    def _post(self, url: str, body: dict | None, timeout: float) -> dict:
+        """POST to the service with this server's hub token; MaaSServiceError on failure."""
         req = urllib.request.Request(  # noqa: S310 - the configured service URL
             url,
-            data=json.dumps({"server_name": self.server_name}).encode(),
+            data=json.dumps(body or {}).encode(),
             headers={
                 "Authorization": f"token {self.hub_api_token}",
                 "Content-Type": "application/json",
@@ -121,7 +180,7 @@ class MaaSExtension(LoggingConfigurable):
             method="POST",
         )
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310
+            with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310
                 return json.loads(resp.read())
         except urllib.error.HTTPError as e:
             try:
@@ -129,11 +188,18 @@ class MaaSExtension(LoggingConfigurable):
             except ValueError:
                 detail = ""
             raise MaaSServiceError(
-                f"The MaaS service refused this server's key request (HTTP {e.code}): {detail}"
+                f"The MaaS service refused this server's request (HTTP {e.code}): {detail}",
+                status=e.code,
             ) from None
         except (OSError, ValueError) as e:
-            raise MaaSServiceError(f"MaaS service unreachable at {self.service_url}: {e}") from None
+            raise MaaSServiceError(
+                f"MaaS service unreachable at {self.service_url}: {e}."
+            ) from None
 
 
 class MaaSServiceError(Exception):
-    """The MaaS service could not issue a key; the message says why."""
+    """The MaaS service could not issue or renew a key; the message says why."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status

@@ -15,3 +15,5 @@ c.MaaSService.seed_models = [smollm2_catalog_entry(settings)] + json.loads(
 if os.environ.get("MAAS_LOCAL_PROFILES"):
     c.MaaSService.seed_profiles = json.loads(os.environ["MAAS_LOCAL_PROFILES"])
 c.MaaSService.group_sync_interval = float(os.environ.get("MAAS_LOCAL_GROUP_SYNC_INTERVAL", "10"))
+if os.environ.get("MAAS_LOCAL_SERVER_KEY_LIFETIME"):
+    c.MaaSService.server_key_lifetime = int(os.environ["MAAS_LOCAL_SERVER_KEY_LIFETIME"])

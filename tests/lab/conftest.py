@@ -33,5 +33,5 @@ def jp_server_config(maas_env, jp_server_config):
             "jpserver_extensions": {"jupyterlab_maas": True},
             "allow_unauthenticated_access": False,
         },
-        "MaaSExtension": {"timeout": 2.0},
+        "MaaSExtension": {"timeout": 1.0},
     }

@@ -44,6 +44,7 @@ async def test_the_server_starts_and_explains_when_the_service_is_down(service_d
     status = json.loads(r.body)
     assert status["state"] == "error"
     assert "MaaS service unreachable" in status["message"]
+    assert "Retrying in" in status["message"]
     assert status["base_url"] is None
     assert "OPENAI_API_KEY" not in os.environ  # nothing half-set for kernels
     assert "hub-token-for-tests" not in r.body.decode()

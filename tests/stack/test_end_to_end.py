@@ -4,6 +4,7 @@ priced from the catalog, and keys that die with their server."""
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 import time
 
@@ -107,6 +108,32 @@ def test_streaming_model_list_and_the_legacy_style_work_in_a_cell(stack, people)
     ).splitlines()
     # the default profile allows SmolLM2 only, so that is all the list shows
     assert out == ["['smollm2-135m']", "True"]
+
+
+def test_a_running_server_renews_its_key_and_the_kernel_keeps_working(stack, people):
+    """Server keys live 20 s in this stack; the extension renews them at half-life."""
+    alice = people["alice"]
+    token = alice.create_token()
+    [key] = [
+        k
+        for k in stack.api("GET", "users/alice/keys", token).json()["keys"]
+        if k["state"] == "active"
+    ]
+    first_expiry = dt.datetime.fromisoformat(key["expires_at"])
+    deadline = time.monotonic() + 30
+    while dt.datetime.now(dt.timezone.utc) < first_expiry + dt.timedelta(seconds=1):
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
+    [renewed] = [
+        k
+        for k in stack.api("GET", "users/alice/keys", token).json()["keys"]
+        if k["state"] == "active"
+    ]
+    assert renewed["id"] == key["id"]  # the same key ...
+    assert dt.datetime.fromisoformat(renewed["expires_at"]) > first_expiry  # ... lives on
+    out = alice.execute(alice.kernel, "import os; print(os.environ['OPENAI_API_KEY'])")
+    assert out.strip() == alice.key
+    assert alice.execute(alice.kernel, CHAT_CELL).strip()
 
 
 def test_a_random_key_is_refused_with_401(stack):
