@@ -17,7 +17,7 @@ from traitlets.config import LoggingConfigurable
 from . import __version__
 
 # What kernels inherit. OPENAI_API_BASE is the legacy name many notebooks still read.
-ENV_VARS = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_API_BASE")
+ENV_VARS = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_API_BASE", "MAAS_DEFAULT_MODEL")
 
 
 class MaaSExtension(LoggingConfigurable):
@@ -73,6 +73,8 @@ class MaaSExtension(LoggingConfigurable):
         self.base_url: str | None = None
         self.models: list[str] = []
         self.key_id: str | None = None
+        self.profile: str | None = None
+        self.default_model: str | None = os.environ.get("MAAS_DEFAULT_MODEL") or None
 
     def status(self) -> dict:
         return {
@@ -81,7 +83,18 @@ class MaaSExtension(LoggingConfigurable):
             "message": self.message,
             "base_url": self.base_url,
             "models": self.models,
+            "profile": self.profile,
+            "default_model": self.default_model,
         }
+
+    def set_default_model(self, model: str) -> None:
+        """The model new kernels find in MAAS_DEFAULT_MODEL."""
+        if model not in self.models:
+            raise ValueError(
+                f"{model!r} is not one of this server's models: {', '.join(self.models) or 'none'}."
+            )
+        self.default_model = model
+        os.environ["MAAS_DEFAULT_MODEL"] = model
 
     def start(self) -> None:
         """Try once, briefly; if the service is away, keep trying in the background so
@@ -151,6 +164,11 @@ class MaaSExtension(LoggingConfigurable):
         self.base_url = issued["base_url"]
         self.models = issued.get("models", [])
         self.key_id = issued["id"]
+        self.profile = issued.get("profile")
+        if self.default_model not in self.models:
+            self.default_model = self.models[0] if self.models else None
+        if self.default_model:
+            os.environ["MAAS_DEFAULT_MODEL"] = self.default_model
         self.state = "ready"
         if self.models:
             self.message = "LLM credentials are set in new kernels."
@@ -168,16 +186,23 @@ class MaaSExtension(LoggingConfigurable):
         url = self.service_url.rstrip("/") + f"/api/v1/users/{quote(self.user, safe='')}/keys"
         return self._post(url, {"server_name": self.server_name}, timeout)
 
+    def get(self, path: str, timeout: float = 10.0) -> dict:
+        """GET a service API path (under api/v1/) with this server's hub token."""
+        return self._call(self.service_url.rstrip("/") + "/api/v1/" + path, None, timeout, "GET")
+
     def _post(self, url: str, body: dict | None, timeout: float) -> dict:
-        """POST to the service with this server's hub token; MaaSServiceError on failure."""
+        return self._call(url, body or {}, timeout, "POST")
+
+    def _call(self, url: str, body: dict | None, timeout: float, method: str) -> dict:
+        """Call the service with this server's hub token; MaaSServiceError on failure."""
         req = urllib.request.Request(  # noqa: S310 - the configured service URL
             url,
-            data=json.dumps(body or {}).encode(),
+            data=None if body is None else json.dumps(body).encode(),
             headers={
                 "Authorization": f"token {self.hub_api_token}",
                 "Content-Type": "application/json",
             },
-            method="POST",
+            method=method,
         )
         try:
             with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310

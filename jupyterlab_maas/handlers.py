@@ -1,25 +1,109 @@
-"""The server extension's REST API, under ``{base_url}jupyterlab-maas/``."""
+"""The server extension's REST API, under ``{base_url}jupyterlab-maas/``.
+
+Every handler requires the server's authentication; errors are JSON with a message.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
+from urllib.parse import quote, urlencode
 
 import tornado
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
+from .extension import MaaSServiceError
+
 NAMESPACE = "jupyterlab-maas"
 
 
-class StatusHandler(APIHandler):
+class MaaSHandler(APIHandler):
+    @property
+    def maas(self):
+        return self.settings["maas_extension"]
+
+    async def service(self, path: str) -> dict:
+        """GET from the MaaS service; a clear 503/502 if it cannot answer."""
+        if self.maas.state == "disabled":
+            raise tornado.web.HTTPError(503, self.maas.message)
+        try:
+            return await asyncio.to_thread(self.maas.get, path)
+        except MaaSServiceError as e:
+            raise tornado.web.HTTPError(503 if e.status is None else 502, str(e)) from None
+
+
+class StatusHandler(MaaSHandler):
     """GET: the extension's version and the state of this server's credentials
     (never the key itself)."""
 
     @tornado.web.authenticated
     def get(self):
-        self.finish(json.dumps(self.settings["maas_extension"].status()))
+        self.finish(json.dumps(self.maas.status()))
+
+
+class ModelsHandler(MaaSHandler):
+    """GET: the catalog models this server's profile allows, with prices, and the
+    default model new kernels get."""
+
+    @tornado.web.authenticated
+    async def get(self):
+        catalog = await self.service("models")
+        allowed = set(self.maas.models)
+        models = [m for m in catalog["models"] if m["name"] in allowed]
+        self.finish(json.dumps({"models": models, "default": self.maas.default_model}))
+
+
+class DefaultModelHandler(MaaSHandler):
+    """PUT ``{"model": "<name>"}``: the model new kernels find in MAAS_DEFAULT_MODEL."""
+
+    @tornado.web.authenticated
+    def put(self):
+        try:
+            model = json.loads(self.request.body or b"{}").get("model")
+        except (ValueError, AttributeError):
+            raise tornado.web.HTTPError(400, 'Send JSON: {"model": "<name>"}.') from None
+        if not isinstance(model, str):
+            raise tornado.web.HTTPError(400, 'Send JSON: {"model": "<name>"}.')
+        try:
+            self.maas.set_default_model(model)
+        except ValueError as e:
+            raise tornado.web.HTTPError(400, str(e)) from None
+        self.finish(json.dumps({"default": model}))
+
+
+class UsageHandler(MaaSHandler):
+    """GET: this period's spend against the budget, spend by model and the last
+    requests of this server's user."""
+
+    @tornado.web.authenticated
+    async def get(self):
+        user = quote(self.maas.user, safe="")
+        query = f"?{urlencode({'profile': self.maas.profile})}" if self.maas.profile else ""
+        policy = await self.service(f"users/{user}/policy{query}")
+        usage = await self.service(f"users/{user}/usage?days=31")
+        self.finish(
+            json.dumps(
+                {
+                    "spend_usd": policy.get("spend_usd", usage["total_cost_usd"]),
+                    "budget_usd": policy.get("budget_usd"),
+                    "budget_period": policy.get("budget_period"),
+                    "resets_at": policy.get("resets_at"),
+                    "by_model": usage["by_model"],
+                    "recent": usage["recent"],
+                }
+            )
+        )
 
 
 def setup_handlers(web_app) -> None:
     base_url = web_app.settings["base_url"]
-    web_app.add_handlers(".*$", [(url_path_join(base_url, NAMESPACE, "status"), StatusHandler)])
+    routes = [
+        ("status", StatusHandler),
+        ("models", ModelsHandler),
+        ("default-model", DefaultModelHandler),
+        ("usage", UsageHandler),
+    ]
+    web_app.add_handlers(
+        ".*$", [(url_path_join(base_url, NAMESPACE, path), cls) for path, cls in routes]
+    )

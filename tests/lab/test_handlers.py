@@ -54,3 +54,46 @@ async def test_unknown_routes_of_the_namespace_are_404(jp_fetch):
     with pytest.raises(HTTPClientError) as e:
         await jp_fetch("jupyterlab-maas", "nope")
     assert e.value.code == 404
+
+
+@pytest.mark.parametrize(
+    "method, path, body",
+    [("GET", "models", None), ("GET", "usage", None), ("PUT", "default-model", "{}")],
+)
+async def test_every_handler_requires_authentication(jp_fetch, method, path, body):
+    with pytest.raises(HTTPClientError) as e:
+        await jp_fetch(
+            "jupyterlab-maas", path, method=method, body=body, headers={"Authorization": ""}
+        )
+    assert e.value.code == 403
+
+
+async def test_models_and_usage_say_why_when_there_is_no_service(jp_fetch):
+    for path in ("models", "usage"):
+        with pytest.raises(HTTPClientError) as e:
+            await jp_fetch("jupyterlab-maas", path)
+        assert e.value.code == 503
+        assert "No MaaS service is configured" in json.loads(e.value.response.body)["message"]
+
+
+async def test_models_say_the_service_is_unreachable_when_it_is_down(service_down, jp_fetch):
+    with pytest.raises(HTTPClientError) as e:
+        await jp_fetch("jupyterlab-maas", "models")
+    assert e.value.code == 503
+    assert "MaaS service unreachable" in json.loads(e.value.response.body)["message"]
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ("not json", "Send JSON"),
+        ('{"model": 3}', "Send JSON"),
+        ('{"model": "gpt-17"}', "is not one of this server's models"),
+    ],
+)
+async def test_a_bad_default_model_is_a_400_with_a_message(jp_fetch, body, message):
+    with pytest.raises(HTTPClientError) as e:
+        await jp_fetch("jupyterlab-maas", "default-model", method="PUT", body=body)
+    assert e.value.code == 400
+    assert message in json.loads(e.value.response.body)["message"]
+    assert "MAAS_DEFAULT_MODEL" not in os.environ

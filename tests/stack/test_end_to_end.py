@@ -136,6 +136,32 @@ def test_a_running_server_renews_its_key_and_the_kernel_keeps_working(stack, peo
     assert alice.execute(alice.kernel, CHAT_CELL).strip()
 
 
+def test_the_lab_extension_lists_models_sets_the_default_and_shows_usage(stack, people):
+    alice = people["alice"]
+    r = alice.server_api("GET", "jupyterlab-maas/models")
+    assert r.status_code == 200
+    body = r.json()
+    [model] = body["models"]
+    assert model["name"] == "smollm2-135m" and model["output_cost_per_token"] > 0
+    assert body["default"] == "smollm2-135m"
+    assert "api_base" not in model
+
+    r = alice.server_api("PUT", "jupyterlab-maas/default-model", json={"model": "echo-large"})
+    assert r.status_code == 400 and "not one of this server's models" in r.json()["message"]
+    r = alice.server_api("PUT", "jupyterlab-maas/default-model", json={"model": "smollm2-135m"})
+    assert r.status_code == 200
+    kernel = alice.start_kernel()  # a new kernel finds the default
+    assert alice.execute(kernel, "import os; print(os.environ['MAAS_DEFAULT_MODEL'])").strip() == (
+        "smollm2-135m"
+    )
+
+    usage = alice.server_api("GET", "jupyterlab-maas/usage").json()
+    assert usage["budget_usd"] is None  # this stack's cpu-standard has no budget
+    assert usage["by_model"][0]["model"] == "smollm2-135m" and usage["by_model"][0]["cost_usd"] > 0
+    assert usage["recent"] and usage["recent"][0]["model"] == "smollm2-135m"
+    assert alice.key not in str(usage)
+
+
 def test_a_random_key_is_refused_with_401(stack):
     r = stack.chat("sk-maas-" + secrets.token_urlsafe(32))
     assert r.status_code == 401
