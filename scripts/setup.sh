@@ -44,7 +44,7 @@ if [ ! -d node_modules ] || ! stamp_ok npm "$want"; then
   stamp_set npm "$want"
 fi
 
-want=$(fingerprint package.json tsconfig.json src/* style/*)
+want=$(fingerprint package.json tsconfig.json src/*.ts style/* schema/*)
 if [ ! -f jupyterlab_maas/labextension/package.json ] || ! stamp_ok lab "$want"; then
   echo "setup: building the JupyterLab extension"
   npm run --silent build:prod

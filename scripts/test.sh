@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set up whatever is missing, then run every check: lint, the frontend's type check,
+# Set up whatever is missing, then run every check: lint, the frontend's type check and
+# jest tests,
 # the service/gateway/end-to-end tests (real hub, gateway, model, PostgreSQL) and the
 # lab extension's tests (pytest-jupyter runs in its own pytest session).
 set -euo pipefail
@@ -11,6 +12,9 @@ echo "== lint"
 ruff check .
 ruff format --check .
 npm run --silent lint:check
+
+echo "== frontend unit tests"
+npm test --silent
 
 rm -rf test-artifacts/logs
 echo "== hub service, gateway and end to end"

@@ -1,0 +1,5 @@
+module.exports = {
+  testEnvironment: 'node',
+  testRegex: 'src/.*/.*\\.spec\\.ts$',
+  transform: { '^.+\\.tsx?$': ['ts-jest', { tsconfig: 'tsconfig.test.json' }] }
+};
