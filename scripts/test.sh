@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Set up whatever is missing, then run every check: lint, the frontend's type check and
-# jest tests,
-# the service/gateway/end-to-end tests (real hub, gateway, model, PostgreSQL) and the
-# lab extension's tests (pytest-jupyter runs in its own pytest session).
+# jest tests, the service/gateway/end-to-end tests (real hub, gateway, model,
+# PostgreSQL) and the lab extension's tests (pytest-jupyter runs in its own session).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
