@@ -75,6 +75,7 @@ class Stack:
     proc: subprocess.Popen
     clock_file: Path
     webhook: WebhookReceiver
+    password: str = PASSWORD
     issued_keys: list[str] = field(default_factory=list)
     processes: list[psutil.Process] = field(default_factory=list)
     _admin: HubUser | None = None
