@@ -52,6 +52,8 @@ c.Spawner.environment = {
     # where the lab extension asks for this server's key
     "MAAS_SERVICE_URL": f"{settings.service_url}/services/maas/",
     "PATH": f"{bindir}:{os.environ.get('PATH', '')}",
+    # the LiteLLM SDK in notebooks: use its bundled cost map, no fetch from the internet
+    "LITELLM_LOCAL_MODEL_COST_MAP": "True",
 }
 
 service_env = {

@@ -162,6 +162,18 @@ def test_the_lab_extension_lists_models_sets_the_default_and_shows_usage(stack, 
     assert alice.key not in str(usage)
 
 
+def test_the_litellm_sdk_works_with_the_injected_credentials_too(stack, people):
+    alice = people["alice"]
+    out = alice.execute(
+        alice.kernel,
+        "import litellm\n"
+        "r = litellm.completion(model='openai/smollm2-135m', max_tokens=16, "
+        "messages=[{'role': 'user', 'content': 'Say hi'}])\n"
+        "print(bool(r.choices[0].message.content))",
+    )
+    assert out.strip().splitlines()[-1] == "True"
+
+
 def test_a_random_key_is_refused_with_401(stack):
     r = stack.chat("sk-maas-" + secrets.token_urlsafe(32))
     assert r.status_code == 401

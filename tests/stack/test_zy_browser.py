@@ -36,6 +36,16 @@ def test_a_person_picks_a_model_runs_its_snippet_and_sees_the_spend(stack, brows
     shots = log_dir.parent / "screenshots"
     shots.mkdir(parents=True, exist_ok=True)
     page = browser.new_page(viewport={"width": 1400, "height": 900})
+    try:
+        walk_through(stack, page, shots)
+    except Exception:
+        page.screenshot(path=shots / "failure.png")
+        raise
+    finally:
+        page.close()
+
+
+def walk_through(stack, page, shots):
     page.goto(f"{stack.hub_url}/hub/login")
     page.fill("#username_input", "rosa")
     page.fill("#password_input", stack.password)
@@ -59,13 +69,16 @@ def test_a_person_picks_a_model_runs_its_snippet_and_sees_the_spend(stack, brows
     page.screenshot(path=shots / "picker.png")
 
     page.locator(".jp-LauncherCard[data-category='Notebook']").first.click()
-    page.wait_for_selector(
-        ".jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000
+    # the notebook's kernel is up when the status bar says so
+    expect(page.locator(".jp-StatusBar-Widget", has_text="Idle").first).to_be_visible(
+        timeout=120_000
     )
     card.get_by_role("button", name="Insert snippet").click()
     cell = page.locator(".jp-NotebookPanel .jp-Cell").nth(1)
     expect(cell).to_contain_text('model="smollm2-135m"')
-    cell.locator(".cm-content").click()
+    # the inserted cell is the active one: run it from command mode
+    page.locator(".jp-NotebookPanel .jp-Notebook").first.focus()
+    page.keyboard.press("Escape")
     page.keyboard.press("Shift+Enter")
     answer = cell.locator(".jp-OutputArea-output")
     expect(answer).not_to_be_empty(timeout=120_000)
@@ -76,4 +89,3 @@ def test_a_person_picks_a_model_runs_its_snippet_and_sees_the_spend(stack, brows
     assert re.search(r"\$0\.0000\d+ this month", status.inner_text())
     page.screenshot(path=shots / "notebook-and-status-bar.png")
     status.screenshot(path=shots / "status-bar.png")
-    page.close()
