@@ -33,7 +33,7 @@ import httpx
 from sqlalchemy import insert
 
 from hub_service import catalog, db, keys
-from hub_service.local import wait_for_url
+from hub_service.gateway.app import spawn
 
 MODEL = "bench-mock"
 
@@ -125,25 +125,10 @@ def free_port() -> int:
 
 
 def start(db_url: str, plugin: bool, log: Path, env: dict) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "hub_service.gateway",
-            "--port",
-            str(port),
-            f"--MaaSGateway.plugin={plugin}",
-        ],
-        env={**os.environ, "MAAS_DB_URL": db_url, **env},
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    if not wait_for_url(f"{url}/health/liveliness", proc, timeout=120):
-        proc.kill()
-        raise SystemExit(f"gateway did not start; see {log}")
-    return proc, url
+    try:
+        return spawn(db_url, free_port(), log, plugin=plugin, env=env)
+    except RuntimeError as e:
+        raise SystemExit(str(e)) from None
 
 
 async def load(url: str, keys_: list[str], n: int, concurrency: int) -> list[float]:

@@ -123,4 +123,33 @@ class MaaSGateway(Application):
         os.execvpe(argv[0], argv, env)  # noqa: S606 - become the proxy (see module doc)
 
 
+def spawn(
+    db_url: str, port: int, log_path, *, plugin: bool = True, env: dict | None = None
+) -> tuple:
+    """Start ``python -m hub_service.gateway`` as the hub does, logging to ``log_path``;
+    return (the process, its URL) once it answers, or raise RuntimeError."""
+    import subprocess
+
+    from ..local import wait_for_url
+
+    proc = subprocess.Popen(  # noqa: S603 - our own module
+        [
+            sys.executable,
+            "-m",
+            "hub_service.gateway",
+            "--port",
+            str(port),
+            f"--MaaSGateway.plugin={plugin}",
+        ],
+        env={**os.environ, "MAAS_DB_URL": db_url, **(env or {})},
+        stdout=open(log_path, "w"),  # noqa: SIM115 - the process owns it
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    if not wait_for_url(f"{url}/health/liveliness", proc, timeout=120):
+        proc.kill()
+        raise RuntimeError(f"the gateway did not start; see {log_path}")
+    return proc, url
+
+
 main = MaaSGateway.launch_instance
