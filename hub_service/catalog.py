@@ -117,8 +117,9 @@ def entitled(allowed: Iterable[str], model_name: str) -> bool:
     return ALL_MODELS in allowed or model_name in allowed
 
 
-def allowed_model_names(allowed: Iterable[str], catalog: Iterable[CatalogModel]) -> list[str]:
-    """The enabled catalog models a profile's model list grants, sorted."""
+def allowed_model_names(allowed: Iterable[str], catalog: Iterable) -> list[str]:
+    """The enabled catalog models (anything with ``name`` and ``enabled``) a list of
+    entitlements grants, sorted."""
     allowed = list(allowed)
     return sorted(m.name for m in catalog if m.enabled and entitled(allowed, m.name))
 

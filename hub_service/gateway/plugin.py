@@ -379,11 +379,9 @@ class GatewayState:
         """The enabled models an entitlement grants (memoised per catalog)."""
         names = self._allowed.get(entitlement)
         if names is None:
-            names = self._allowed[entitlement] = [
-                name
-                for name, m in sorted(self._catalog.items())
-                if m.enabled and catalog_rules.entitled(entitlement, name)
-            ]
+            names = self._allowed[entitlement] = catalog_rules.allowed_model_names(
+                entitlement, self._catalog.values()
+            )
         return names
 
     def spend(self, user: str, period: str) -> tuple[float, dt.datetime, dt.datetime]:
