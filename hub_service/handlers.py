@@ -12,7 +12,7 @@ from jupyterhub.services.auth import HubOAuthenticated
 from sqlalchemy import func, select
 from tornado import web
 
-from . import __version__, catalog, keys
+from . import __version__, catalog, keys, policy
 from .db import ApiKey, CatalogModel, Profile, Usage, session_scope
 from .hub import HubAPIError
 from .openapi import openapi_document
@@ -301,17 +301,25 @@ class UserKeyRenewHandler(UserKeyHandler):
 
 
 class UserUsageHandler(APIHandler):
-    """GET ``?days=N`` (1-366, default 30): your spend, tokens and recent requests."""
+    """GET ``?period=day|week|month`` (the current budget period, from its start) or
+    ``?days=N`` (1-366, default 30): your spend, tokens and recent requests."""
 
     def get(self, user):
         self.check_owner(user)
-        try:
-            days = int(self.get_argument("days", "30"))
-        except ValueError:
-            raise APIError(400, "days must be a whole number from 1 to 366.") from None
-        if not 1 <= days <= 366:
-            raise APIError(400, "days must be a whole number from 1 to 366.")
-        since = self.now() - dt.timedelta(days=days)
+        period = self.get_argument("period", None)
+        if period is not None:
+            if period not in policy.PERIODS:
+                raise APIError(400, f"period must be one of {', '.join(policy.PERIODS)}.")
+            since, _ = policy.period_bounds(period, self.now())
+            days = None
+        else:
+            try:
+                days = int(self.get_argument("days", "30"))
+            except ValueError:
+                raise APIError(400, "days must be a whole number from 1 to 366.") from None
+            if not 1 <= days <= 366:
+                raise APIError(400, "days must be a whole number from 1 to 366.")
+            since = self.now() - dt.timedelta(days=days)
         with self.db as db:
             where = (Usage.user == user, Usage.ts >= since)
             by_model = db.execute(
@@ -341,7 +349,9 @@ class UserUsageHandler(APIHandler):
             ]
             self.write_json(
                 {
+                    "period": period,
                     "days": days,
+                    "since": keys.iso(since),
                     "total_cost_usd": sum(m["cost_usd"] for m in models),
                     "total_requests": sum(m["requests"] for m in models),
                     "by_model": models,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from . import __version__
+from .policy import PERIODS
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 
@@ -217,7 +218,7 @@ def openapi_document(prefix: str) -> dict:
                         "default": {"type": "boolean"},
                         "models": {"type": "array", "items": {"type": "string"}},
                         "budget_usd": {"type": ["number", "null"]},
-                        "budget_period": {"type": "string", "enum": ["day", "week", "month"]},
+                        "budget_period": {"type": "string", "enum": list(PERIODS)},
                         "rpm_limit": {"type": ["integer", "null"]},
                         "tpm_limit": {"type": ["integer", "null"]},
                     },
@@ -418,6 +419,13 @@ def openapi_document(prefix: str) -> dict:
             "/users/{user}/usage": {
                 "parameters": [
                     USER,
+                    {
+                        "name": "period",
+                        "in": "query",
+                        "description": "The current budget period, from its start "
+                        "(takes precedence over days)",
+                        "schema": {"type": "string", "enum": list(PERIODS)},
+                    },
                     {
                         "name": "days",
                         "in": "query",

@@ -19,7 +19,9 @@ def _load_jupyter_server_extension(server_app):
     from .extension import MaaSExtension
     from .handlers import setup_handlers
 
-    extension = MaaSExtension(parent=server_app, log=server_app.log)
+    extension = MaaSExtension(
+        parent=server_app, log=server_app.log, kernel_manager=server_app.kernel_manager
+    )
     server_app.web_app.settings["maas_extension"] = extension
     extension.start()
     setup_handlers(server_app.web_app)

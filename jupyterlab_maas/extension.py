@@ -11,7 +11,7 @@ import urllib.request
 from urllib.parse import quote
 
 from tornado.ioloop import IOLoop
-from traitlets import Float, Unicode, default
+from traitlets import Any, Float, Unicode, default
 from traitlets.config import LoggingConfigurable
 
 from . import __version__
@@ -66,6 +66,13 @@ class MaaSExtension(LoggingConfigurable):
     def _default_user(self):
         return os.environ.get("JUPYTERHUB_USER", "")
 
+    kernel_manager = Any(
+        None,
+        allow_none=True,
+        help="The server's kernel manager, whose running kernels get changed values at "
+        "their next restart.",
+    )
+
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.state = "pending"
@@ -94,7 +101,17 @@ class MaaSExtension(LoggingConfigurable):
                 f"{model!r} is not one of this server's models: {', '.join(self.models) or 'none'}."
             )
         self.default_model = model
-        os.environ["MAAS_DEFAULT_MODEL"] = model
+        self._export({"MAAS_DEFAULT_MODEL": model})
+
+    def _export(self, values: dict[str, str]) -> None:
+        """Set ``values`` for new kernels (they inherit this process's environment) and
+        for restarts of running ones: jupyter_client restarts a kernel with the
+        environment it was first launched with, unless told otherwise."""
+        os.environ.update(values)
+        km = self.kernel_manager
+        if km is not None:
+            for kernel_id in km.list_kernel_ids():
+                km.update_env(kernel_id=kernel_id, env=values)
 
     def start(self) -> None:
         """Try once, briefly; if the service is away, keep trying in the background so
@@ -158,17 +175,20 @@ class MaaSExtension(LoggingConfigurable):
         self._schedule_renewal(renewed)
 
     def apply(self, issued: dict) -> None:
-        os.environ["OPENAI_API_KEY"] = issued["key"]
-        os.environ["OPENAI_BASE_URL"] = issued["base_url"]
-        os.environ["OPENAI_API_BASE"] = issued["base_url"]
         self.base_url = issued["base_url"]
         self.models = issued.get("models", [])
         self.key_id = issued["id"]
         self.profile = issued.get("profile")
         if self.default_model not in self.models:
             self.default_model = self.models[0] if self.models else None
+        values = {
+            "OPENAI_API_KEY": issued["key"],
+            "OPENAI_BASE_URL": issued["base_url"],
+            "OPENAI_API_BASE": issued["base_url"],
+        }
         if self.default_model:
-            os.environ["MAAS_DEFAULT_MODEL"] = self.default_model
+            values["MAAS_DEFAULT_MODEL"] = self.default_model
+        self._export(values)
         self.state = "ready"
         if self.models:
             self.message = "LLM credentials are set in new kernels."

@@ -81,13 +81,16 @@ class UsageHandler(MaaSHandler):
         user = quote(self.maas.user, safe="")
         query = f"?{urlencode({'profile': self.maas.profile})}" if self.maas.profile else ""
         policy = await self.service(f"users/{user}/policy{query}")
-        usage = await self.service(f"users/{user}/usage?days=31")
+        # This period: the budget's, or the calendar month when there is no budget.
+        period = policy.get("budget_period") or "month"
+        usage = await self.service(f"users/{user}/usage?period={period}")
         self.finish(
             json.dumps(
                 {
                     "spend_usd": policy.get("spend_usd", usage["total_cost_usd"]),
                     "budget_usd": policy.get("budget_usd"),
-                    "budget_period": policy.get("budget_period"),
+                    "budget_period": period,
+                    "period_start": usage["since"],
                     "resets_at": policy.get("resets_at"),
                     "by_model": usage["by_model"],
                     "recent": usage["recent"],

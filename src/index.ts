@@ -9,23 +9,14 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
 import { Widget } from '@lumino/widgets';
 
-import { money, snippet } from './format';
+import { snippet } from './format';
 import { ModelPicker } from './picker';
 import { requestAPI } from './request';
+import { describeStatus, ICredentialsStatus, versionMismatch } from './status';
 import { BudgetStatus } from './statusbar';
 import { IModelList, IUsage } from './tokens';
+import { usageView } from './usage';
 
-/** What the server extension says about this server's credentials. */
-export interface ICredentialsStatus {
-  version: string;
-  state: 'ready' | 'pending' | 'error' | 'disabled';
-  message: string;
-  base_url: string | null;
-  models: string[];
-}
-
-/** The frontend's version, checked against the server extension's. */
-const VERSION = '0.1.0';
 const PLUGIN_ID = 'jupyterlab-maas:plugin';
 
 const CommandIDs = {
@@ -35,41 +26,6 @@ const CommandIDs = {
   insert: 'maas:insert-snippet',
   copy: 'maas:copy-model-id'
 };
-
-/** Turn a status into one sentence a user can act on. */
-export function describeStatus(status: ICredentialsStatus): string {
-  if (status.version !== VERSION) {
-    return (
-      `The jupyterlab-maas server extension is version ${status.version} but this ` +
-      `page runs ${VERSION}: reinstall jupyterlab-maas and restart the server.`
-    );
-  }
-  if (status.state === 'ready') {
-    const models = status.models.length ? status.models.join(', ') : 'none';
-    return `LLM credentials are set in new kernels (gateway ${status.base_url}; models: ${models}).`;
-  }
-  return status.message;
-}
-
-function usageBody(usage: IUsage): Widget {
-  const node = document.createElement('div');
-  node.className = 'jp-maas-usage';
-  const rows = usage.recent
-    .map(
-      r =>
-        `<tr><td>${new Date(r.ts).toLocaleString()}</td><td>${r.model}</td>` +
-        `<td>${r.prompt_tokens + r.completion_tokens}</td><td>${money(r.cost_usd)}</td></tr>`
-    )
-    .join('');
-  const byModel = usage.by_model
-    .map(m => `<tr><td>${m.model}</td><td>${m.requests}</td><td>${money(m.cost_usd)}</td></tr>`)
-    .join('');
-  node.innerHTML =
-    '<h4>Spend by model</h4><table><tr><th>Model</th><th>Requests</th><th>Cost</th></tr>' +
-    `${byModel}</table><h4>Last requests</h4><table><tr><th>Time</th><th>Model</th>` +
-    `<th>Tokens</th><th>Cost</th></tr>${rows}</table>`;
-  return new Widget({ node });
-}
 
 const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
@@ -97,21 +53,29 @@ const plugin: JupyterFrontEndPlugin<void> = {
       copyId: model => void app.commands.execute(CommandIDs.copy, { model })
     });
 
+    // Set when the server extension is of another version: every view says so.
+    let mismatch: string | null = null;
+
     async function refreshModels(): Promise<void> {
       try {
         const list = await requestAPI<IModelList>('models');
-        picker.render(list.models, list.default);
+        if (mismatch) {
+          picker.showMessage(mismatch);
+        } else {
+          picker.render(list.models, list.default);
+        }
       } catch (error) {
-        picker.showMessage((error as Error).message);
+        picker.showMessage(mismatch ?? (error as Error).message);
       }
     }
 
     const status = new BudgetStatus(() => void app.commands.execute(CommandIDs.usage));
     async function refreshUsage(): Promise<void> {
       try {
-        status.update_(await requestAPI<IUsage>('usage'));
+        const usage = await requestAPI<IUsage>('usage');
+        status.update_(mismatch ? null : usage, mismatch ?? undefined);
       } catch (error) {
-        status.update_(null, (error as Error).message);
+        status.update_(null, mismatch ?? (error as Error).message);
       }
     }
 
@@ -143,8 +107,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
           const usage = await requestAPI<IUsage>('usage');
           status.update_(usage);
           await showDialog({
-            title: `LLM usage: ${status.node.textContent?.replace(/^LLM /, '')}`,
-            body: usageBody(usage),
+            title: 'LLM usage this period',
+            body: new Widget({ node: usageView(usage) }),
             buttons: [Dialog.okButton()]
           });
         } catch (error) {
@@ -181,7 +145,6 @@ const plugin: JupyterFrontEndPlugin<void> = {
     }
 
     app.shell.add(picker, 'left', { rank: 900 });
-    void refreshModels();
     if (statusBar) {
       statusBar.registerStatusItem('jupyterlab-maas:budget', {
         item: status,
@@ -193,7 +156,6 @@ const plugin: JupyterFrontEndPlugin<void> = {
       await refreshUsage();
       window.setTimeout(() => void tick(), refreshSeconds * 1000);
     };
-    void tick();
 
     if (settingRegistry) {
       void settingRegistry.load(PLUGIN_ID).then(loaded => {
@@ -215,9 +177,17 @@ const plugin: JupyterFrontEndPlugin<void> = {
       });
     }
 
+    // Check the server extension's version first, so that every view can say so.
     requestAPI<ICredentialsStatus>('status')
-      .then(s => console.info(`jupyterlab-maas: ${describeStatus(s)}`))
-      .catch(error => console.warn(`jupyterlab-maas: ${(error as Error).message}`));
+      .then(s => {
+        mismatch = versionMismatch(s);
+        console.info(`jupyterlab-maas: ${describeStatus(s)}`);
+      })
+      .catch(error => console.warn(`jupyterlab-maas: ${(error as Error).message}`))
+      .finally(() => {
+        void refreshModels();
+        void tick();
+      });
   }
 };
 

@@ -20,8 +20,15 @@ export interface IUsage {
   spend_usd: number;
   budget_usd: number | null;
   budget_period: string | null;
+  period_start: string | null;
   resets_at: string | null;
-  by_model: { model: string; requests: number; cost_usd: number }[];
+  by_model: {
+    model: string;
+    requests: number;
+    prompt_tokens: number;
+    completion_tokens: number;
+    cost_usd: number;
+  }[];
   recent: {
     ts: string;
     model: string;

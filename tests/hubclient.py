@@ -103,6 +103,20 @@ class HubUser:
         assert r.status_code == 201, (r.status_code, r.text)
         return r.json()["id"]
 
+    def open_notebook(self, path: str) -> str:
+        """Start a kernel the way JupyterLab does for a notebook (a session); its id."""
+        r = self.server_api(
+            "POST",
+            "api/sessions",
+            json={"path": path, "name": path, "type": "notebook", "kernel": {"name": "python3"}},
+        )
+        assert r.status_code == 201, (r.status_code, r.text)
+        return r.json()["kernel"]["id"]
+
+    def restart_kernel(self, kernel_id: str) -> None:
+        r = self.server_api("POST", f"api/kernels/{kernel_id}/restart")
+        assert r.status_code == 200, (r.status_code, r.text)
+
     def execute(self, kernel_id: str, code: str, timeout: float = 180) -> str:
         """Run ``code`` in the kernel; return its stdout; raise on an error."""
         ws_url = self.hub_url.replace("http", "ws", 1) + (

@@ -156,7 +156,12 @@ def test_the_lab_extension_lists_models_sets_the_default_and_shows_usage(stack, 
     )
 
     usage = alice.server_api("GET", "jupyterlab-maas/usage").json()
-    assert usage["budget_usd"] is None  # this stack's cpu-standard has no budget
+    assert usage["budget_usd"] is None  # this stack's cpu-standard has no budget ...
+    month = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m")
+    assert (usage["budget_period"], usage["period_start"]) == (
+        "month",
+        f"{month}-01T00:00:00+00:00",
+    )
     assert usage["by_model"][0]["model"] == "smollm2-135m" and usage["by_model"][0]["cost_usd"] > 0
     assert usage["recent"] and usage["recent"][0]["model"] == "smollm2-135m"
     assert alice.key not in str(usage)

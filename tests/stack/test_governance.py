@@ -261,9 +261,18 @@ def test_budget_exhaustion_gives_429_until_the_period_rolls_over(stack, admin):
 
     now = dt.datetime.now(dt.timezone.utc)
     next_day = dt.datetime.combine(tomorrow, dt.time(), tzinfo=dt.timezone.utc)
+    token = stack.user("gina").create_token()
     try:
         stack.move_clock((next_day - now).total_seconds() + 60)
         until(lambda: stack.chat(key, model="echo-large").ok)
+
+        # her usage view of this period counts the new day's request alone
+        def usage(query):
+            return stack.api("GET", f"users/gina/usage?{query}", token).json()
+
+        today, _ = until(lambda: (u := usage("period=day"))["total_requests"] >= 1 and u)
+        assert today["since"] == f"{tomorrow.isoformat()}T00:00:00+00:00"
+        assert today["total_requests"] < usage("days=2")["total_requests"]
     finally:
         stack.move_clock(0)
 
@@ -349,4 +358,17 @@ def test_the_spawn_form_offers_the_profiles_and_the_key_carries_the_choice(stack
         if k["state"] == "active"
     ]
     assert key["profile"] == "gpu-ml-ai"
+
+    # A notebook's kernel, restarted after the user picks another default, gets the
+    # new value (and the same key); JupyterLab restarts kernels of open notebooks.
+    notebook_kernel = judy.open_notebook("restart.ipynb")
+    show = "import os; print(os.environ['MAAS_DEFAULT_MODEL'], os.environ['OPENAI_API_KEY'])"
+    first, key_in_kernel = judy.execute(notebook_kernel, show).split()
+    assert key_in_kernel == out[1]
+    [other] = {"smollm2-135m", "echo-large"} - {first}
+    r = judy.server_api("PUT", "jupyterlab-maas/default-model", json={"model": other})
+    assert r.status_code == 200, r.text
+    assert judy.execute(notebook_kernel, show).split()[0] == first  # until it restarts
+    judy.restart_kernel(notebook_kernel)
+    assert judy.execute(notebook_kernel, show).split() == [other, out[1]]
     judy.stop_server()

@@ -129,6 +129,8 @@ def test_bad_input_gets_400_with_a_message(api, carol):
     assert r.status_code == 400
     r = api("GET", "users/carol/usage?days=abc", carol.token)
     assert r.status_code == 400 and "days" in r.json()["message"]
+    r = api("GET", "users/carol/usage?period=year", carol.token)
+    assert r.status_code == 400 and "period must be one of day, week, month" in r.json()["message"]
     r = api("GET", "no/such/thing", carol.token)
     assert r.status_code == 404 and "No such API endpoint" in r.json()["message"]
 

@@ -1,10 +1,16 @@
 """A person in a real browser (Debian's Chromium, driven by Playwright) against the real
 local stack: log in, open JupyterLab, find SmolLM2 with its prices in the model picker,
-insert its snippet into a notebook, run it, read the answer, and see the status bar's
-spend go up. Screenshots land in test-artifacts/screenshots/."""
+insert its snippet into a notebook, run it, read the answer, see the status bar's
+spend go up and open this period's usage. Screenshots land in test-artifacts/screenshots/.
+
+The version-mismatch check alone alters one response (the server extension's status,
+rewritten to another version with Playwright's routing), since installing a second
+version of the package beside the first is not what a test should do to the stack."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
 import re
 from pathlib import Path
@@ -89,3 +95,49 @@ def walk_through(stack, page, shots):
     assert re.search(r"\$0\.0000\d+ this month", status.inner_text())
     page.screenshot(path=shots / "notebook-and-status-bar.png")
     status.screenshot(path=shots / "status-bar.png")
+
+    # a click on the status bar opens this period's spend by model and the last requests
+    status.click()
+    dialog = page.locator(".jp-Dialog")
+    expect(dialog).to_contain_text("Spend by model this period", timeout=15_000)
+    month = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m")
+    expect(dialog).to_contain_text(f"this month since {month}-01")
+    expect(dialog.locator("table").first).to_contain_text("smollm2-135m")
+    expect(dialog.locator("table").nth(1).locator("tr")).not_to_have_count(1)  # header only
+    dialog.locator(".jp-Dialog-content").screenshot(path=shots / "usage.png")
+    page.keyboard.press("Escape")
+
+
+def test_the_picker_says_so_when_the_server_extension_is_another_version(stack, browser, log_dir):
+    """Logs in as a user whose server another test may or may not have started."""
+    context = browser.new_context(viewport={"width": 1200, "height": 800})
+    page = context.new_page()
+    console: list[str] = []
+    page.on("console", lambda msg: console.append(msg.text))
+
+    def older_server_extension(route):
+        status = json.loads(route.fetch().text())
+        route.fulfill(json={**status, "version": "0.0.9"})
+
+    # JupyterLab adds a cache-busting query string
+    page.route(re.compile(r".*/jupyterlab-maas/status(\?.*)?$"), older_server_extension)
+    try:
+        page.goto(f"{stack.hub_url}/hub/login?next=/hub/spawn")
+        page.fill("#username_input", "rosa")
+        page.fill("#password_input", stack.password)
+        page.click("#login_submit")
+        page.wait_for_url(re.compile(r".*/(hub/spawn|user/rosa/lab).*"))
+        if "/hub/spawn" in page.url:
+            page.click("form input[type=submit], form button[type=submit]")
+        page.wait_for_url(re.compile(r".*/user/rosa/lab.*"), timeout=180_000)
+        page.click("li[data-id='jp-maas-picker']", timeout=60_000)
+        picker = page.locator("#jp-maas-picker")
+        expect(picker).to_contain_text("server extension is version 0.0.9", timeout=30_000)
+        expect(picker).to_contain_text("restart the server")
+        expect(picker.locator(".jp-maas-model")).to_have_count(0)
+        picker.screenshot(path=log_dir.parent / "screenshots" / "version-mismatch.png")
+    except Exception:
+        print("browser console:", *console, sep="\n  ")
+        raise
+    finally:
+        context.close()
