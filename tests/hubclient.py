@@ -117,8 +117,9 @@ class HubUser:
         r = self.server_api("POST", f"api/kernels/{kernel_id}/restart")
         assert r.status_code == 200, (r.status_code, r.text)
 
-    def execute(self, kernel_id: str, code: str, timeout: float = 180) -> str:
-        """Run ``code`` in the kernel; return its stdout; raise on an error."""
+    def execute(self, kernel_id: str, code: str, timeout: float = 180, results=False) -> str:
+        """Run ``code`` in the kernel; return its stdout (and, with ``results``, the
+        plain text of what it displays); raise on an error."""
         ws_url = self.hub_url.replace("http", "ws", 1) + (
             f"/user/{quote(self.name)}/api/kernels/{kernel_id}/channels"
         )
@@ -152,6 +153,8 @@ class HubUser:
                 kind = msg["msg_type"]
                 if kind == "stream":
                     out.append(msg["content"]["text"])
+                elif results and kind in ("execute_result", "display_data"):
+                    out.append(msg["content"]["data"].get("text/plain", ""))
                 elif kind == "error":
                     raise KernelError("\n".join(msg["content"]["traceback"]))
                 elif kind == "status" and msg["content"]["execution_state"] == "idle":

@@ -179,6 +179,20 @@ def test_the_litellm_sdk_works_with_the_injected_credentials_too(stack, people):
     assert out.strip().splitlines()[-1] == "True"
 
 
+def test_jupyter_ai_magics_reach_the_gateway_with_the_injected_credentials(stack, people):
+    """jupyter-ai 3's %%ai magic (jupyter-ai-magic-commands, which calls LiteLLM),
+    configured exactly as the README says: an alias for the catalog model, nothing else."""
+    alice = people["alice"]
+    before = len(usage_rows(stack, "alice"))
+    alice.execute(
+        alice.kernel, "%load_ext jupyter_ai_magic_commands\n%ai alias smollm openai/smollm2-135m"
+    )
+    answer = alice.execute(alice.kernel, "%%ai smollm -f text\nSay hello.", results=True)
+    assert answer.strip() and "rror" not in answer, answer
+    rows = wait_rows(stack, "alice", before + 1)
+    assert [(r.model, r.status_code) for r in rows[before:]] == [("smollm2-135m", 200)]
+
+
 def test_a_random_key_is_refused_with_401(stack):
     r = stack.chat("sk-maas-" + secrets.token_urlsafe(32))
     assert r.status_code == 401
