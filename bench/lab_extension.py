@@ -1,20 +1,24 @@
 """The lab extension's cost: server start time with it against without it, and the size
 of its built JavaScript.
 
-    .venv/bin/python bench/lab_extension.py [--runs 5]
+    .venv/bin/python bench/lab_extension.py [--runs 5] [--no-stack]
 
 Start time is from launching ``jupyter server`` to its first answer on /api/status,
-median of ``--runs``, measured in the same run for: the extension off (baseline), on
-with no MaaS service configured, on with the service refusing connections, and on with
-a service that accepts connections but never answers (the first attempt's timeout,
-MaaSExtension.timeout = 1.5 s, is the most the extension may add). The service-up case
-runs in tests/stack against the real service.
+median of ``--runs``, measured in the same run for: the extension off (baseline); on
+with the real service up (the local stack: hub, service, gateway, SmolLM2, started
+here; the server runs as a hub user's server would, with a token scoped to that user's
+running server, and the extension must report "ready" with a key); on with no MaaS
+service configured; on with the service refusing connections; and on with a service
+that accepts connections but never answers (the first attempt's timeout,
+MaaSExtension.timeout = 1.5 s, is the most the extension may add).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import signal
 import socket
 import statistics
 import subprocess
@@ -25,6 +29,7 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
 
 
 def free_port() -> int:
@@ -33,7 +38,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_time(env: dict, enabled: bool) -> float:
+def get(url: str, token: str, timeout: float = 1) -> dict:
+    req = urllib.request.Request(url, headers={"Authorization": f"token {token}"})  # noqa: S310
+    with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - loopback
+        return json.loads(resp.read() or b"{}")
+
+
+def start_time(env: dict, enabled: bool, expect_state: str | None = None) -> float:
+    """Seconds from launch to the first answer; with ``expect_state``, the extension
+    must then report that state (else the figure would measure something else)."""
     port = free_port()
     token = "bench-token"
     argv = [
@@ -54,24 +67,53 @@ def start_time(env: dict, enabled: bool) -> float:
     try:
         while True:
             try:
-                req = urllib.request.Request(
-                    f"http://127.0.0.1:{port}/api/status",
-                    headers={"Authorization": f"token {token}"},
-                )
-                with urllib.request.urlopen(req, timeout=1):  # noqa: S310 - loopback
-                    return time.perf_counter() - t0
+                get(f"http://127.0.0.1:{port}/api/status", token)
+                elapsed = time.perf_counter() - t0
+                break
             except OSError:
                 if proc.poll() is not None:
                     raise SystemExit("jupyter server exited") from None
                 time.sleep(0.02)
+        if expect_state:
+            status = get(f"http://127.0.0.1:{port}/jupyterlab-maas/status", token)
+            if status["state"] != expect_state:
+                raise SystemExit(f"the extension says {status['state']}: {status['message']}")
+        return elapsed
     finally:
         proc.terminate()
         proc.wait(timeout=30)
 
 
+def start_stack() -> dict:
+    """The local stack, a hub user "bench" with a running server, and the environment
+    the hub gives such a server: a token scoped to that server, and the service URL."""
+    from hubclient import HubUser
+    from localstack import launch
+
+    state = Path(tempfile.mkdtemp(prefix="maas-bench-"))
+    print(f"starting the local stack (log: {state / 'stack.log'}) ...", flush=True)
+    stack = launch(state, state / "stack.log", "bench-password")
+    user = HubUser(stack["hub_url"], "bench", "bench-password").login()
+    user.start_server()  # the service issues keys to running servers only
+    token = user.create_token(
+        "lab extension bench",
+        scopes=["access:servers!server=bench/", "access:services!service=maas"],
+    )
+    stack["server_env"] = {
+        "JUPYTERHUB_API_TOKEN": token,
+        "JUPYTERHUB_USER": "bench",
+        "JUPYTERHUB_SERVER_NAME": "",
+        "MAAS_SERVICE_URL": stack["service_url"],
+    }
+    return stack
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--no-stack", action="store_true", help="skip the service-up case (no local stack)"
+    )
     args = parser.parse_args()
 
     base = {k: v for k, v in os.environ.items() if not k.startswith(("MAAS_", "JUPYTERHUB_"))}
@@ -81,17 +123,29 @@ def main() -> int:
     silent.bind(("127.0.0.1", 0))
     silent.listen(16)  # accepts into the backlog, never answers
     unresponsive = f"http://127.0.0.1:{silent.getsockname()[1]}/services/maas/"
-    scenarios = {
-        "extension off": (base, False),
-        "on, no service configured": (base, True),
-        "on, service refusing": ({**base, **hub, "MAAS_SERVICE_URL": refused}, True),
-        "on, service not answering": ({**base, **hub, "MAAS_SERVICE_URL": unresponsive}, True),
+    stack = None if args.no_stack else start_stack()
+    scenarios = {"extension off": (base, False, None)}
+    if stack:
+        scenarios["on, service up"] = ({**base, **stack["server_env"]}, True, "ready")
+    scenarios |= {
+        "on, no service configured": (base, True, None),
+        "on, service refusing": ({**base, **hub, "MAAS_SERVICE_URL": refused}, True, None),
+        "on, service not answering": (
+            {**base, **hub, "MAAS_SERVICE_URL": unresponsive},
+            True,
+            None,
+        ),
     }
     times: dict[str, list[float]] = {name: [] for name in scenarios}
-    for _ in range(args.runs):  # interleaved, so drift hits all alike
-        for name, (env, enabled) in scenarios.items():
-            times[name].append(start_time(env, enabled))
-    silent.close()
+    try:
+        for _ in range(args.runs):  # interleaved, so drift hits all alike
+            for name, (env, enabled, state) in scenarios.items():
+                times[name].append(start_time(env, enabled, state))
+    finally:
+        silent.close()
+        if stack:
+            stack["proc"].send_signal(signal.SIGINT)
+            stack["proc"].wait(timeout=90)
 
     baseline = statistics.median(times["extension off"])
     print(f"server start, median of {args.runs}:")

@@ -4,12 +4,8 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import socket
 import subprocess
-import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +13,7 @@ import psutil
 import pytest
 import requests
 from hubclient import HubUser
-from pg import free_port
+from localstack import launch
 from webhook import WebhookReceiver
 
 PASSWORD = "stack-test-password"
@@ -50,17 +46,6 @@ PROFILES = [
         "resources": {"cpu_limit": 4, "mem_limit": "32G", "gpu": 1},
     },
 ]
-
-
-def _two_free_ports() -> int:
-    while True:
-        port = free_port()
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-        return port
 
 
 @dataclass
@@ -147,60 +132,21 @@ def stack(tmp_path_factory, log_dir, webhook) -> Stack:
     state = tmp_path_factory.mktemp("stack")
     clock_file = state / "clock-offset"
     clock_file.write_text("0")
-    hub_port = _two_free_ports()
-    env = os.environ.copy()
-    env.update(
-        MAAS_LOCAL_STATE_DIR=str(state),
-        MAAS_LOCAL_PASSWORD=PASSWORD,
-        MAAS_LOCAL_HUB_PORT=str(hub_port),
-        MAAS_LOCAL_HUB_API_PORT=str(free_port()),
-        MAAS_LOCAL_SERVICE_PORT=str(free_port()),
-        MAAS_LOCAL_GATEWAY_PORT=str(free_port()),
-        MAAS_LOCAL_MODEL_PORT=str(free_port()),
-        MAAS_LOCAL_EXTRA_MODELS=json.dumps(EXTRA_MODELS),
-        MAAS_LOCAL_PROFILES=json.dumps(PROFILES),
-        MAAS_LOCAL_GROUP_SYNC_INTERVAL="1",
-        # short-lived server keys, so the lab extension's renewal is exercised
-        MAAS_LOCAL_SERVER_KEY_LIFETIME="20",
-        MAAS_CLOCK_OFFSET_FILE=str(clock_file),
-        MAAS_ALERT_WEBHOOK_URL=webhook.url,
-    )
-    env.pop("MAAS_DB_URL", None)
-    log_path = log_dir / "stack.log"
-    log = open(log_path, "w")  # noqa: SIM115 - closed at teardown
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "hub_service.local"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
     s = Stack(
-        hub_url=f"http://127.0.0.1:{hub_port}",
-        gateway_url=f"http://127.0.0.1:{env['MAAS_LOCAL_GATEWAY_PORT']}",
-        service_url=f"http://127.0.0.1:{env['MAAS_LOCAL_SERVICE_PORT']}/services/maas/",
-        model_url=f"http://127.0.0.1:{env['MAAS_LOCAL_MODEL_PORT']}/v1",
-        db_url=f"sqlite:///{state / 'maas.sqlite'}",
-        state_dir=state,
-        log_path=log_path,
-        proc=proc,
+        **launch(
+            state,
+            log_dir / "stack.log",
+            PASSWORD,
+            MAAS_LOCAL_EXTRA_MODELS=json.dumps(EXTRA_MODELS),
+            MAAS_LOCAL_PROFILES=json.dumps(PROFILES),
+            MAAS_LOCAL_GROUP_SYNC_INTERVAL="1",
+            # short-lived server keys, so the lab extension's renewal is exercised
+            MAAS_LOCAL_SERVER_KEY_LIFETIME="20",
+            MAAS_CLOCK_OFFSET_FILE=str(clock_file),
+            MAAS_ALERT_WEBHOOK_URL=webhook.url,
+        ),
         clock_file=clock_file,
         webhook=webhook,
     )
-    deadline = time.monotonic() + 300
-    while "is running at" not in log_path.read_text():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"the local stack did not start; see {log_path}")
-        time.sleep(0.5)
-    while True:  # the model loads in the background
-        try:
-            if requests.get(f"{s.model_url}/models", timeout=2).ok:
-                break
-        except requests.ConnectionError:
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"SmolLM2 did not start; see {log_path}")
-        time.sleep(0.5)
     yield s
     s.stop()
-    log.close()
