@@ -76,11 +76,23 @@ async def test_models_and_usage_say_why_when_there_is_no_service(jp_fetch):
         assert "No MaaS service is configured" in json.loads(e.value.response.body)["message"]
 
 
-async def test_models_say_the_service_is_unreachable_when_it_is_down(service_down, jp_fetch):
+async def test_models_and_usage_say_the_service_is_unreachable_when_it_is_down(
+    service_down, jp_fetch
+):
+    for path in ("models", "usage"):
+        with pytest.raises(HTTPClientError) as e:
+            await jp_fetch("jupyterlab-maas", path)
+        assert e.value.code == 503
+        body = e.value.response.body.decode()
+        assert "MaaS service unreachable" in json.loads(body)["message"]
+        assert "hub-token-for-tests" not in body
+
+
+async def test_no_default_model_can_be_chosen_before_a_key_is_obtained(service_down, jp_fetch):
     with pytest.raises(HTTPClientError) as e:
-        await jp_fetch("jupyterlab-maas", "models")
-    assert e.value.code == 503
-    assert "MaaS service unreachable" in json.loads(e.value.response.body)["message"]
+        await jp_fetch("jupyterlab-maas", "default-model", method="PUT", body='{"model": "m"}')
+    assert e.value.code == 400
+    assert "this server's models: none" in json.loads(e.value.response.body)["message"]
 
 
 @pytest.mark.parametrize(
