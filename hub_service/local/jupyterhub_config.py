@@ -5,6 +5,7 @@ import secrets
 import sys
 from pathlib import Path
 
+from hub_service.hublog import quiet_service_polls
 from hub_service.local import HERE, LocalSettings, smollm2_server_command
 from hub_service.spawner import options_from_form, profiles_options_form
 
@@ -25,6 +26,8 @@ c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{settings.hub_port + 1}"
 # Ctrl-C stops everything: servers, services and the proxy.
 c.JupyterHub.cleanup_servers = True
 c.JupyterHub.cleanup_proxy = True
+# The service's polls of users and groups (every few seconds) show only with --debug.
+quiet_service_polls("maas")
 
 # Any user name with the shared password; "admin" is a hub admin.
 c.JupyterHub.authenticator_class = "dummy"

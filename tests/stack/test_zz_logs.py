@@ -3,6 +3,16 @@ nothing is left running and that no log the suite produced holds a key."""
 
 from __future__ import annotations
 
+import re
+
+
+def test_the_hub_log_is_not_flooded_by_the_services_polls(stack):
+    """The service reads users every 2 s and groups every second in this stack; the
+    hub logs neither at INFO, while the service's other calls still show."""
+    log = stack.log_path.read_text(errors="replace")
+    assert re.search(r"GET /hub/api/users/\w+ \(maas@", log)
+    assert not re.search(r"200 GET /hub/api/(users|groups)\?\S* \(maas@", log)
+
 
 def test_ctrl_c_stops_everything(stack):
     left = stack.stop()
