@@ -65,6 +65,13 @@ MODEL_ROUTE = re.compile(r"/models(?:/.+)?$")
 
 ADJECTIVE = {"day": "daily", "week": "weekly", "month": "monthly"}
 KEY_OVERLAP = dt.timedelta(seconds=10)
+# Usage rows get their ids when inserted but become visible when committed, and several
+# gateway processes write: a row may appear after rows with higher ids. A missing id is
+# waited for this long (seconds) before it is taken for a rolled-back insert.
+USAGE_GAP_TIMEOUT = 120.0
+# At the first pass (and when a month starts) the last this many ids are scanned for
+# such gaps too.
+USAGE_GAP_WINDOW = 10_000
 BATCH_WINDOW = 0.2  # seconds the usage writer waits to batch rows
 RATE_WINDOW = 60.0  # seconds: rpm and tpm are per minute
 
@@ -198,11 +205,15 @@ class GatewayState:
         self._catalog: dict[str, ModelInfo] = {}
         self._deployments: list[dict] | None = None
         self._allowed: dict[tuple[str, ...], list[str]] = {}
-        # spend per (user, day), from usage rows up to id _usage_seen
+        # spend per (user, day) from the usage rows counted so far: every row with an id
+        # up to _usage_low, and those in _usage_above; ids missing above _usage_low wait
+        # in _usage_gaps (id -> when first missed) for a late commit
         self._spend_days: dict[tuple[str, dt.date], float] = collections.defaultdict(float)
         self._spend_since: dt.datetime | None = None
         self._spend_totals: dict[tuple, float] = {}
-        self._usage_seen = 0
+        self._usage_low = 0
+        self._usage_above: set[int] = set()
+        self._usage_gaps: dict[int, float] = {}
         # rate limits and alerts
         self._requests: dict[str, SlidingWindow] = collections.defaultdict(SlidingWindow)
         self._tokens: dict[str, SlidingWindow] = collections.defaultdict(SlidingWindow)
@@ -260,7 +271,7 @@ class GatewayState:
                 for m in catalog_rows
             }
             deployments = [deployment(m) for m in catalog_rows if m.enabled]
-            spend, usage_seen, since = self._load_spend(session, now)
+            spend, reset, since = self._load_spend(session, now)
         return (
             now,
             keys,
@@ -268,36 +279,66 @@ class GatewayState:
             catalog,
             deployments,
             spend,
-            usage_seen,
+            reset,
             since,
         )
 
     def _load_spend(self, session, now: dt.datetime):
         """Spend per (user, day) since the start of the oldest period that can be
-        running (a week may start in the previous month), from the rows not yet read."""
+        running (a week may start in the previous month), from the rows not yet counted.
+
+        Rows are read by id above a low-water mark, below which every row is counted
+        or known absent; a gap above it (a row another gateway has inserted but not yet
+        committed) holds the mark until the row appears or USAGE_GAP_TIMEOUT passes."""
         since = min(policies.period_bounds(p, now)[0] for p in policies.PERIODS)
-        if self._spend_since is not None and self._spend_since <= since:
-            since, start_id = self._spend_since, self._usage_seen
-        else:
-            start_id = 0  # first pass, or a new month: read the period again
-        rows = session.execute(
-            select(Usage.id, Usage.user, Usage.profile, Usage.ts, Usage.cost_usd).where(
-                Usage.id > start_id, Usage.ts >= since, Usage.cost_usd > 0
-            )
-        ).all()
+        reset = self._spend_since is None or self._spend_since > since
         spend: dict[tuple[str, dt.date], float] = collections.defaultdict(float)
         spenders: set[tuple[str, str | None]] = set()
-        last = start_id
-        for row_id, user, profile, ts, cost in rows:
-            spend[(user, ts.date())] += cost
-            spenders.add((user, profile))
-            last = max(last, row_id)
-        if start_id == 0:
-            last = max(last, session.scalar(select(func.coalesce(func.max(Usage.id), 0))))
-        return (spend, spenders), (last, start_id == 0), since
+
+        def count(user, profile, ts, cost):
+            if ts >= since and cost > 0:
+                spend[(user, ts.date())] += cost
+                spenders.add((user, profile))
+
+        columns = (Usage.id, Usage.user, Usage.profile, Usage.ts, Usage.cost_usd)
+        if reset:  # first pass, or a new month: read the period again
+            top = session.scalar(select(func.coalesce(func.max(Usage.id), 0)))
+            self._usage_low = max(0, top - USAGE_GAP_WINDOW)
+            self._usage_above, self._usage_gaps = set(), {}
+            for _, user, profile, ts, cost in session.execute(
+                select(*columns).where(
+                    Usage.id <= self._usage_low, Usage.ts >= since, Usage.cost_usd > 0
+                )
+            ):
+                count(user, profile, ts, cost)
+        else:
+            since = self._spend_since
+        for row_id, user, profile, ts, cost in session.execute(
+            select(*columns).where(Usage.id > self._usage_low)
+        ):
+            if row_id not in self._usage_above:
+                self._usage_above.add(row_id)
+                count(user, profile, ts, cost)
+        self._advance_usage_low()
+        return (spend, spenders), reset, since
+
+    def _advance_usage_low(self) -> None:
+        """Note the ids missing below the highest one read; move the low-water mark up
+        to just below the oldest gap still awaited (or to the highest id)."""
+        top = max(self._usage_above, default=self._usage_low)
+        clock = time.monotonic()
+        for missing in set(range(self._usage_low + 1, top)) - self._usage_above:
+            self._usage_gaps.setdefault(missing, clock)
+        self._usage_gaps = {
+            i: first
+            for i, first in self._usage_gaps.items()
+            if i not in self._usage_above and clock - first < USAGE_GAP_TIMEOUT
+        }
+        self._usage_low = min(self._usage_gaps) - 1 if self._usage_gaps else top
+        self._usage_above = {i for i in self._usage_above if i > self._usage_low}
 
     def _apply_changes(
-        self, now, keys, policy_inputs, catalog, deployments, spend, usage_seen, since
+        self, now, keys, policy_inputs, catalog, deployments, spend, reset, since
     ) -> None:
         """(on the event loop) Swap the new state in between two requests."""
         for key_hash, info in keys:
@@ -314,13 +355,11 @@ class GatewayState:
             self._allowed = {}
         if deployments != self._deployments:
             self._apply_deployments(deployments)
-        last, reset = usage_seen
         spend, spenders = spend
         if reset:
             self._spend_days = collections.defaultdict(float)
         for bucket, cost in spend.items():
             self._spend_days[bucket] += cost
-        self._usage_seen = last
         self._spend_since = since
         self._spend_totals = {}
         if self.alert_webhook_url:
