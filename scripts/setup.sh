@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Set up what the local MaaS and its tests need, skipping whatever is already in place:
 # a virtualenv (.venv) with jupyterlab-maas and its extras, configurable-http-proxy,
-# the npm dependencies and the built JupyterLab extension.
+# the npm dependencies and the built JupyterLab extension. With --with-notebook-image,
+# also the Python layer of the users' image (notebook-image/) in .venv-notebook-image,
+# which the tests run the image's notebook in.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -53,4 +55,20 @@ fi
 
 if [ ! -e "$VENV/share/jupyter/labextensions/jupyterlab-maas" ]; then
   jupyter labextension develop --overwrite . >/dev/null
+fi
+
+if [ "${1:-}" = "--with-notebook-image" ]; then
+  IMAGE_VENV=.venv-notebook-image
+  want=$(fingerprint notebook-image/requirements.txt pyproject.toml)
+  if [ ! -x "$IMAGE_VENV/bin/python" ] || ! stamp_ok notebook-image "$want"; then
+    echo "setup: installing the notebook image's Python packages into $IMAGE_VENV"
+    rm -rf "$IMAGE_VENV"
+    "$PYTHON" -m venv "$IMAGE_VENV"
+    "$IMAGE_VENV/bin/pip" install --quiet --upgrade pip
+    # as the Dockerfile does: the image's requirements with jupyterlab-maas, plus the
+    # kernel that the base image brings
+    SKIP_JUPYTER_BUILDER=1 "$IMAGE_VENV/bin/pip" install --quiet \
+      -r notebook-image/requirements.txt . ipykernel
+    stamp_set notebook-image "$want"
+  fi
 fi

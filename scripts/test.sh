@@ -4,7 +4,7 @@
 # PostgreSQL) and the lab extension's tests (pytest-jupyter runs in its own session).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh --with-notebook-image
 export PATH="$PWD/.venv/bin:$PATH"
 
 echo "== lint"
