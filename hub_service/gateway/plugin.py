@@ -170,6 +170,25 @@ def _key_info(row: ApiKey) -> KeyInfo:
     )
 
 
+def _advance_usage_mark(
+    low: int, above: set[int], gaps: dict[int, float]
+) -> tuple[int, set[int], dict[int, float]]:
+    """The usage low-water mark after a read: note the ids missing below the highest one
+    read, drop the gaps filled or given up on, and move the mark up to just below the
+    oldest gap still awaited (or to the highest id)."""
+    top = max(above, default=low)
+    clock = time.monotonic()
+    for missing in set(range(low + 1, top)) - above:
+        gaps.setdefault(missing, clock)
+    gaps = {
+        i: first
+        for i, first in gaps.items()
+        if i not in above and clock - first < USAGE_GAP_TIMEOUT
+    }
+    low = min(gaps) - 1 if gaps else top
+    return low, {i for i in above if i > low}, gaps
+
+
 class GatewayState:
     """What one gateway process knows, kept in memory so a request touches no database.
 
@@ -271,7 +290,7 @@ class GatewayState:
                 for m in catalog_rows
             }
             deployments = [deployment(m) for m in catalog_rows if m.enabled]
-            spend, reset, since = self._load_spend(session, now)
+            spend, reset, since, usage_mark = self._load_spend(session, now)
         return (
             now,
             keys,
@@ -281,6 +300,7 @@ class GatewayState:
             spend,
             reset,
             since,
+            usage_mark,
         )
 
     def _load_spend(self, session, now: dt.datetime):
@@ -289,7 +309,8 @@ class GatewayState:
 
         Rows are read by id above a low-water mark, below which every row is counted
         or known absent; a gap above it (a row another gateway has inserted but not yet
-        committed) holds the mark until the row appears or USAGE_GAP_TIMEOUT passes."""
+        committed) holds the mark until the row appears or USAGE_GAP_TIMEOUT passes.
+        The new mark is returned, not kept: it takes effect with the spend it counted."""
         since = min(policies.period_bounds(p, now)[0] for p in policies.PERIODS)
         reset = self._spend_since is None or self._spend_since > since
         spend: dict[tuple[str, dt.date], float] = collections.defaultdict(float)
@@ -303,44 +324,34 @@ class GatewayState:
         columns = (Usage.id, Usage.user, Usage.profile, Usage.ts, Usage.cost_usd)
         if reset:  # first pass, or a new month: read the period again
             top = session.scalar(select(func.coalesce(func.max(Usage.id), 0)))
-            self._usage_low = max(0, top - USAGE_GAP_WINDOW)
-            self._usage_above, self._usage_gaps = set(), {}
+            low, above, gaps = max(0, top - USAGE_GAP_WINDOW), set(), {}
             for _, user, profile, ts, cost in session.execute(
-                select(*columns).where(
-                    Usage.id <= self._usage_low, Usage.ts >= since, Usage.cost_usd > 0
-                )
+                select(*columns).where(Usage.id <= low, Usage.ts >= since, Usage.cost_usd > 0)
             ):
                 count(user, profile, ts, cost)
         else:
             since = self._spend_since
+            low, above, gaps = self._usage_low, set(self._usage_above), dict(self._usage_gaps)
         for row_id, user, profile, ts, cost in session.execute(
-            select(*columns).where(Usage.id > self._usage_low)
+            select(*columns).where(Usage.id > low)
         ):
-            if row_id not in self._usage_above:
-                self._usage_above.add(row_id)
+            if row_id not in above:
+                above.add(row_id)
                 count(user, profile, ts, cost)
-        self._advance_usage_low()
-        return (spend, spenders), reset, since
-
-    def _advance_usage_low(self) -> None:
-        """Note the ids missing below the highest one read; move the low-water mark up
-        to just below the oldest gap still awaited (or to the highest id)."""
-        top = max(self._usage_above, default=self._usage_low)
-        clock = time.monotonic()
-        for missing in set(range(self._usage_low + 1, top)) - self._usage_above:
-            self._usage_gaps.setdefault(missing, clock)
-        self._usage_gaps = {
-            i: first
-            for i, first in self._usage_gaps.items()
-            if i not in self._usage_above and clock - first < USAGE_GAP_TIMEOUT
-        }
-        self._usage_low = min(self._usage_gaps) - 1 if self._usage_gaps else top
-        self._usage_above = {i for i in self._usage_above if i > self._usage_low}
+        return (spend, spenders), reset, since, _advance_usage_mark(low, above, gaps)
 
     def _apply_changes(
-        self, now, keys, policy_inputs, catalog, deployments, spend, reset, since
+        self, now, keys, policy_inputs, catalog, deployments, spend, reset, since, usage_mark
     ) -> None:
         """(on the event loop) Swap the new state in between two requests."""
+        spend, spenders = spend
+        if reset:
+            self._spend_days = collections.defaultdict(float)
+        for bucket, cost in spend.items():
+            self._spend_days[bucket] += cost
+        self._usage_low, self._usage_above, self._usage_gaps = usage_mark
+        self._spend_since = since
+        self._spend_totals = {}
         for key_hash, info in keys:
             self._keys[key_hash] = info
             self._unknown.pop(key_hash, None)
@@ -355,13 +366,6 @@ class GatewayState:
             self._allowed = {}
         if deployments != self._deployments:
             self._apply_deployments(deployments)
-        spend, spenders = spend
-        if reset:
-            self._spend_days = collections.defaultdict(float)
-        for bucket, cost in spend.items():
-            self._spend_days[bucket] += cost
-        self._spend_since = since
-        self._spend_totals = {}
         if self.alert_webhook_url:
             for user, profile in spenders:
                 policy = self.policy(user, profile)

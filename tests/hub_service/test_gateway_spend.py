@@ -90,3 +90,12 @@ def test_the_first_pass_counts_todays_rows_and_skips_yesterdays(database, state)
     with engine.begin() as conn:
         conn.execute(insert(Usage), [{**row(50.0), "ts": yesterday}, row(1.5), row(0.0)])
     assert refresh(state) == pytest.approx(1.5)
+
+
+def test_a_refresh_pass_that_fails_half_way_loses_no_spend(database, state):
+    _, engine = database
+    assert refresh(state) == 0.0
+    with engine.begin() as conn:
+        conn.execute(insert(Usage), [row(2.5)])
+    state._load_changes()  # read, then the pass fails before applying what it read
+    assert refresh(state) == pytest.approx(2.5)
