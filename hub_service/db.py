@@ -164,6 +164,9 @@ class Usage(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     profile: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # the gateway process that wrote the row, so gateways sharing a database can count
+    # each other's requests toward rate limits
+    gateway: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 class PolicyOverride(Base):

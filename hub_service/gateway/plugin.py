@@ -27,6 +27,7 @@ import queue
 import re
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 
 import httpx
@@ -86,7 +87,10 @@ USAGE_DEFAULTS = {
     "latency_ms": 0.0,
     "error": None,
     "request_id": None,
+    "gateway": None,
 }
+# Refusals by a gateway (ours) do not count as requests toward another's rate limits.
+REFUSED = frozenset({401, 403, 404, 429})
 
 
 @dataclass(frozen=True)
@@ -207,6 +211,7 @@ class GatewayState:
     ):
         self.engine = make_engine(db_url)
         self.sessions = make_session_factory(self.engine)
+        self.instance = uuid.uuid4().hex[:12]  # marks the usage rows this process writes
         self.refresh_interval = refresh_interval
         self.alert_webhook_url = alert_webhook_url
         self.alert_threshold = alert_threshold
@@ -316,12 +321,22 @@ class GatewayState:
         spend: dict[tuple[str, dt.date], float] = collections.defaultdict(float)
         spenders: set[tuple[str, str | None]] = set()
 
+        # other gateways' requests and tokens of the last minute, per user
+        remote: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0])
+        recent = now - dt.timedelta(seconds=RATE_WINDOW)
+
         def count(user, profile, ts, cost):
             if ts >= since and cost > 0:
                 spend[(user, ts.date())] += cost
                 spenders.add((user, profile))
 
         columns = (Usage.id, Usage.user, Usage.profile, Usage.ts, Usage.cost_usd)
+        rate_columns = (
+            Usage.gateway,
+            Usage.status_code,
+            Usage.prompt_tokens,
+            Usage.completion_tokens,
+        )
         if reset:  # first pass, or a new month: read the period again
             top = session.scalar(select(func.coalesce(func.max(Usage.id), 0)))
             low, above, gaps = max(0, top - USAGE_GAP_WINDOW), set(), {}
@@ -332,23 +347,35 @@ class GatewayState:
         else:
             since = self._spend_since
             low, above, gaps = self._usage_low, set(self._usage_above), dict(self._usage_gaps)
-        for row_id, user, profile, ts, cost in session.execute(
-            select(*columns).where(Usage.id > low)
+        for row_id, user, profile, ts, cost, gateway, status, prompt, completion in session.execute(
+            select(*columns, *rate_columns).where(Usage.id > low)
         ):
             if row_id not in above:
                 above.add(row_id)
                 count(user, profile, ts, cost)
-        return (spend, spenders), reset, since, _advance_usage_mark(low, above, gaps)
+                if gateway != self.instance and ts >= recent:
+                    seen = remote[user]
+                    seen[0] += status not in REFUSED
+                    seen[1] += (prompt or 0) + (completion or 0)
+        mark = _advance_usage_mark(low, above, gaps)
+        return (spend, spenders, dict(remote)), reset, since, mark
 
     def _apply_changes(
         self, now, keys, policy_inputs, catalog, deployments, spend, reset, since, usage_mark
     ) -> None:
         """(on the event loop) Swap the new state in between two requests."""
-        spend, spenders = spend
+        spend, spenders, remote = spend
         if reset:
             self._spend_days = collections.defaultdict(float)
         for bucket, cost in spend.items():
             self._spend_days[bucket] += cost
+        clock = time.monotonic()
+        for user, (requests, tokens) in remote.items():
+            # counted from when this gateway learns of them, a refresh late at most
+            if requests:
+                self._requests[user].add(clock, requests)
+            if tokens:
+                self._tokens[user].add(clock, tokens)
         self._usage_low, self._usage_above, self._usage_gaps = usage_mark
         self._spend_since = since
         self._spend_totals = {}
@@ -536,7 +563,10 @@ class GatewayState:
     def _write_batch(self, batch: list[dict]) -> None:
         # One executemany of plain rows: far less work (and GIL) than ORM objects.
         with self.engine.begin() as conn:
-            conn.execute(insert(Usage), [{**USAGE_DEFAULTS, **row} for row in batch])
+            conn.execute(
+                insert(Usage),
+                [{**USAGE_DEFAULTS, **row, "gateway": self.instance} for row in batch],
+            )
 
     def _write_usage(self) -> None:
         backoff = 0.5
