@@ -12,7 +12,7 @@ from gatewayproc import start_gateway
 from sqlalchemy import func, select
 
 from hub_service import catalog, db, keys
-from hub_service.db import Usage, session_scope, utcnow
+from hub_service.db import PolicyOverride, Usage, session_scope, utcnow
 
 MODELS = [
     {
@@ -43,39 +43,51 @@ def replicas(postgres, log_dir):
     sessions = db.make_session_factory(engine)
     with session_scope(sessions) as s:
         catalog.seed(s, MODELS, PROFILES)
+    env = {"MAAS_REFRESH_INTERVAL": "0.5"}
+    a = start_gateway(url, log_dir / "gateway-replica-a.log", env=env)
+    b = start_gateway(url, log_dir / "gateway-replica-b.log", env=env)
+    yield a, b, sessions
+    for gw in (a, b):
+        gw.terminate()
+    engine.dispose()
+
+
+def personal_key(sessions, user: str) -> str:
+    with session_scope(sessions) as s:
         _, key = keys.issue(
             s,
-            user="rhea",
+            user=user,
             server_name=None,
             profile_slug="limited",
             name="t",
             lifetime=dt.timedelta(hours=1),
             now=utcnow(),
         )
-    env = {"MAAS_REFRESH_INTERVAL": "0.5"}
-    a = start_gateway(url, log_dir / "gateway-replica-a.log", env=env)
-    b = start_gateway(url, log_dir / "gateway-replica-b.log", env=env)
-    yield a, b, key, sessions
-    for gw in (a, b):
-        gw.terminate()
-    engine.dispose()
+    return key
 
 
-def rows(sessions) -> int:
+def rows(sessions, user: str) -> int:
     with session_scope(sessions) as s:
-        return s.scalar(select(func.count(Usage.id)).where(Usage.user == "rhea"))
+        return s.scalar(select(func.count(Usage.id)).where(Usage.user == user))
+
+
+def until_seen_by_the_other_gateway(sessions, user: str, count: int) -> None:
+    """Wait until ``count`` usage rows of ``user`` are in the database, then for a
+    refresh of the gateways (every 0.5 s here)."""
+    deadline = time.monotonic() + 10
+    while rows(sessions, user) < count:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    time.sleep(1.5)
 
 
 def test_a_users_rpm_limit_holds_across_two_gateways(replicas):
-    a, b, key, sessions = replicas
+    a, b, sessions = replicas
+    key = personal_key(sessions, "rhea")
     # one short of the limit through the first gateway
     for _ in range(RPM - 1):
         assert a.chat(key, "mock-small").status_code == 200
-    deadline = time.monotonic() + 10
-    while rows(sessions) < RPM - 1:  # its usage rows are in the database ...
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
-    time.sleep(1.5)  # ... and the second gateway has refreshed (every 0.5 s here)
+    until_seen_by_the_other_gateway(sessions, "rhea", RPM - 1)
     # the second gateway lets one more through (or none, if the minute turned), then
     # refuses; on its own it would have allowed RPM
     codes = [b.chat(key, "mock-small").status_code for _ in range(3)]
@@ -84,3 +96,23 @@ def test_a_users_rpm_limit_holds_across_two_gateways(replicas):
     r = b.chat(key, "mock-small")
     assert r.status_code == 429
     assert f"at most {RPM} requests per minute" in r.json()["error"]["message"]
+
+
+def test_a_users_tpm_limit_holds_across_two_gateways(replicas):
+    a, b, sessions = replicas
+    key = personal_key(sessions, "theo")
+    first = a.chat(key, "mock-small")
+    assert first.status_code == 200
+    per_request = first.json()["usage"]["total_tokens"]
+    # room for three requests a minute, no rpm limit; two of them spent through the first
+    with session_scope(sessions) as s:
+        s.add(PolicyOverride(kind="user", name="theo", tpm_limit=3 * per_request))
+    assert a.chat(key, "mock-small").status_code == 200
+    until_seen_by_the_other_gateway(sessions, "theo", 2)
+    # on its own the second gateway would allow three; it allows one (two if the
+    # minute turned) and then says how many tokens were used
+    codes = [b.chat(key, "mock-small").status_code for _ in range(3)]
+    assert 429 in codes and codes.count(200) <= 2, codes
+    r = b.chat(key, "mock-small")
+    assert r.status_code == 429
+    assert f"of {3 * per_request} tokens per minute" in r.json()["error"]["message"]
