@@ -315,7 +315,10 @@ class GatewayState:
         Rows are read by id above a low-water mark, below which every row is counted
         or known absent; a gap above it (a row another gateway has inserted but not yet
         committed) holds the mark until the row appears or USAGE_GAP_TIMEOUT passes.
-        The new mark is returned, not kept: it takes effect with the spend it counted."""
+        The new mark is returned, not kept: it takes effect with the spend it counted.
+
+        Also returned: per user, the requests (refusals aside) and tokens of the last
+        minute that other gateways wrote, which the rate limits add to their own."""
         since = min(policies.period_bounds(p, now)[0] for p in policies.PERIODS)
         reset = self._spend_since is None or self._spend_since > since
         spend: dict[tuple[str, dt.date], float] = collections.defaultdict(float)
