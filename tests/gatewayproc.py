@@ -12,6 +12,15 @@ from pg import free_port
 
 from hub_service.gateway.app import spawn
 
+# A catalog model answered by LiteLLM's mock backend: gateway tests need no real model.
+MOCK_SMALL = {
+    "name": "mock-small",
+    "provider_model": "openai/mock-small",
+    "extra_params": {"mock_response": "small answer"},
+    "input_cost_per_token": 1e-06,
+    "output_cost_per_token": 2e-06,
+}
+
 
 @dataclass
 class Gateway:

@@ -9,20 +9,14 @@ import time
 
 import pytest
 import requests
-from gatewayproc import start_gateway
+from gatewayproc import MOCK_SMALL, start_gateway
 from sqlalchemy import select
 
 from hub_service import catalog, keys
 from hub_service.db import ApiKey, Usage, session_scope, utcnow
 
 MODELS = [
-    {
-        "name": "mock-small",
-        "provider_model": "openai/mock-small",
-        "extra_params": {"mock_response": "small answer"},
-        "input_cost_per_token": 1e-06,
-        "output_cost_per_token": 2e-06,
-    },
+    MOCK_SMALL,
     {
         "name": "mock-big",
         "provider_model": "openai/mock-big",

@@ -8,21 +8,13 @@ import os
 import time
 
 import pytest
-from gatewayproc import start_gateway
+from gatewayproc import MOCK_SMALL, start_gateway
 from sqlalchemy import func, select
 
 from hub_service import catalog, db, keys
 from hub_service.db import PolicyOverride, Usage, session_scope, utcnow
 
-MODELS = [
-    {
-        "name": "mock-small",
-        "provider_model": "openai/mock-small",
-        "extra_params": {"mock_response": "small answer"},
-        "input_cost_per_token": 1e-06,
-        "output_cost_per_token": 2e-06,
-    }
-]
+MODELS = [MOCK_SMALL]
 RPM = 6
 PROFILES = [
     {
