@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 import requests
 from hubclient import HubUser
 from localstack import launch
+from sqlalchemy import create_engine, text
 from webhook import WebhookReceiver
 
 PASSWORD = "stack-test-password"
@@ -85,6 +87,29 @@ class Stack:
             timeout=30,
             **kwargs,
         )
+
+    def usage_rows(self, user: str) -> list:
+        """``user``'s usage rows in order, with their model's catalog prices."""
+        with create_engine(self.db_url).connect() as conn:
+            return conn.execute(
+                text(
+                    "SELECT u.model, u.prompt_tokens, u.completion_tokens, u.cost_usd, "
+                    "u.status_code, u.server_name, m.input_cost_per_token, "
+                    "m.output_cost_per_token FROM usage u JOIN models m ON m.name = u.model "
+                    "WHERE u.user = :user ORDER BY u.id"
+                ),
+                {"user": user},
+            ).all()
+
+    def wait_usage(self, user: str, count: int, timeout: float = 15) -> list:
+        """``user``'s usage rows once there are ``count`` (the gateway writes them in
+        batches), or what there is when time is up."""
+        deadline = time.monotonic() + timeout
+        while True:
+            rows = self.usage_rows(user)
+            if len(rows) >= count or time.monotonic() > deadline:
+                return rows
+            time.sleep(0.25)
 
     def move_clock(self, seconds: float) -> None:
         """Move the service's and gateway's clock (the MAAS_CLOCK_OFFSET_FILE seam)."""

@@ -9,7 +9,6 @@ import secrets
 import time
 
 import pytest
-from sqlalchemy import create_engine, text
 
 CHAT_CELL = (
     "from openai import OpenAI\n"
@@ -31,29 +30,6 @@ def people(stack):
         user.key = key
         users[name] = user
     return users
-
-
-def usage_rows(stack, user: str) -> list:
-    engine = create_engine(stack.db_url)
-    with engine.connect() as conn:
-        return conn.execute(
-            text(
-                "SELECT u.model, u.prompt_tokens, u.completion_tokens, u.cost_usd, "
-                "u.status_code, u.server_name, m.input_cost_per_token, "
-                "m.output_cost_per_token FROM usage u JOIN models m ON m.name = u.model "
-                "WHERE u.user = :user ORDER BY u.id"
-            ),
-            {"user": user},
-        ).all()
-
-
-def wait_rows(stack, user: str, count: int, timeout: float = 15) -> list:
-    deadline = time.monotonic() + timeout
-    while True:
-        rows = usage_rows(stack, user)
-        if len(rows) >= count or time.monotonic() > deadline:
-            return rows
-        time.sleep(0.25)
 
 
 def test_kernels_get_credentials_without_typing_any(stack, people):
@@ -80,10 +56,10 @@ def test_the_lab_extension_reports_ready_without_revealing_the_key(stack, people
 
 def test_each_user_gets_an_answer_from_smollm2_and_one_priced_usage_row(stack, people):
     for name, user in people.items():
-        before = len(usage_rows(stack, name))
+        before = len(stack.usage_rows(name))
         answer = user.execute(user.kernel, CHAT_CELL).strip()
         assert answer, f"{name} got an empty answer"
-        rows = wait_rows(stack, name, before + 1)
+        rows = stack.wait_usage(name, before + 1)
         assert len(rows) == before + 1, rows
         model, prompt, completion, cost, status, server, in_price, out_price = rows[-1]
         assert (model, status, server) == ("smollm2-135m", 200, "")
@@ -183,13 +159,13 @@ def test_jupyter_ai_magics_reach_the_gateway_with_the_injected_credentials(stack
     """jupyter-ai 3's %%ai magic (jupyter-ai-magic-commands, which calls LiteLLM),
     configured exactly as the README says: an alias for the catalog model, nothing else."""
     alice = people["alice"]
-    before = len(usage_rows(stack, "alice"))
+    before = len(stack.usage_rows("alice"))
     alice.execute(
         alice.kernel, "%load_ext jupyter_ai_magic_commands\n%ai alias smollm openai/smollm2-135m"
     )
     answer = alice.execute(alice.kernel, "%%ai smollm -f text\nSay hello.", results=True)
     assert answer.strip() and "rror" not in answer, answer
-    rows = wait_rows(stack, "alice", before + 1)
+    rows = stack.wait_usage("alice", before + 1)
     assert [(r.model, r.status_code) for r in rows[before:]] == [("smollm2-135m", 200)]
 
 
@@ -207,12 +183,12 @@ def test_an_unknown_model_gets_a_clear_error(stack, people):
 
 
 def test_a_model_outside_the_profile_is_refused_with_403_naming_the_allowed(stack, people):
-    before = len(usage_rows(stack, "bob"))
+    before = len(stack.usage_rows("bob"))
     r = stack.chat(people["bob"].key, model="echo-large")
     assert r.status_code == 403
     message = r.json()["error"]["message"]
     assert "echo-large" in message and "cpu-standard" in message and "smollm2-135m" in message
-    rows = wait_rows(stack, "bob", before + 1)
+    rows = stack.wait_usage("bob", before + 1)
     assert rows[-1][0] == "echo-large" and rows[-1][4] == 403  # the refusal is recorded
 
 

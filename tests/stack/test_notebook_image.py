@@ -12,12 +12,10 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 from pathlib import Path
 
 import nbformat
 import pytest
-from sqlalchemy import create_engine, text
 
 REPO = Path(__file__).resolve().parents[2]
 IMAGE_PYTHON = REPO / ".venv-notebook-image" / "bin" / "python"
@@ -58,7 +56,10 @@ def test_the_getting_started_notebook_runs_on_the_injected_credentials(stack, ni
     r = nina.server_api("POST", "api/kernels", json={"name": "maas-image"})
     assert r.status_code == 201, r.text
     kernel = r.json()["id"]
-    prefix = nina.execute(kernel, "import sys; print(sys.prefix)").strip()
+    prefix, key = nina.execute(
+        kernel, "import os, sys; print(sys.prefix); print(os.environ['OPENAI_API_KEY'])"
+    ).split()
+    stack.issued_keys.append(key)  # the last stack test looks for it in every log
     assert prefix == str(IMAGE_PYTHON.parent.parent)
     assert prefix != sys.prefix
 
@@ -78,15 +79,8 @@ def test_the_getting_started_notebook_runs_on_the_injected_credentials(stack, ni
     assert "rror" not in "".join(outputs)
 
     # six calls reached the gateway with nina's server key: chat, stream, two turns,
-    # code, and the %%ai magic (the gateway writes usage rows in batches)
-    engine = create_engine(stack.db_url)
-    deadline = time.monotonic() + 15
-    while True:
-        with engine.connect() as conn:
-            rows = conn.execute(
-                text("SELECT model, status_code, server_name FROM usage WHERE user = 'nina'")
-            ).all()
-        if len(rows) >= 6 or time.monotonic() > deadline:
-            break
-        time.sleep(0.25)
-    assert [tuple(r) for r in rows] == [("smollm2-135m", 200, "")] * 6
+    # code, and the %%ai magic
+    rows = stack.wait_usage("nina", 6)
+    assert [(r.model, r.status_code, r.server_name) for r in rows] == [
+        ("smollm2-135m", 200, "")
+    ] * 6
