@@ -31,11 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from pg import free_port  # noqa: E402 - the tests' helpers, on the path just above
 
 
 def get(url: str, token: str, timeout: float = 1) -> dict:

@@ -16,9 +16,6 @@ from traitlets.config import LoggingConfigurable
 
 from . import __version__
 
-# What kernels inherit. OPENAI_API_BASE is the legacy name many notebooks still read.
-ENV_VARS = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_API_BASE", "MAAS_DEFAULT_MODEL")
-
 
 class MaaSExtension(LoggingConfigurable):
     """Fetches the server's key from the MaaS hub service with the server's hub token
@@ -181,7 +178,7 @@ class MaaSExtension(LoggingConfigurable):
         self.profile = issued.get("profile")
         if self.default_model not in self.models:
             self.default_model = self.models[0] if self.models else None
-        values = {
+        values = {  # OPENAI_API_BASE: the legacy name many notebooks still read
             "OPENAI_API_KEY": issued["key"],
             "OPENAI_BASE_URL": issued["base_url"],
             "OPENAI_API_BASE": issued["base_url"],
