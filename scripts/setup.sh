@@ -25,9 +25,23 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$VENV/bin/pip" install --quiet --upgrade pip
 fi
 
+# llama.cpp tunes itself to the build machine's CPU by default, and pip's wheel cache
+# would then hand that binary to other machines, where it dies with SIGILL (AMX,
+# AVX-512). Build it once for a portable x86-64 baseline (AVX2, FMA, F16C), never from
+# or into the wheel cache; tests/hub_service/test_local_model_build.py guards this.
+LLAMA_CMAKE_ARGS="-DGGML_NATIVE=OFF"
+want=$(echo "$LLAMA_CMAKE_ARGS" | fingerprint -)
+if ! stamp_ok llama "$want"; then
+  echo "setup: compiling llama-cpp-python for a portable CPU baseline (~8 min on 2 cores)"
+  CMAKE_ARGS="$LLAMA_CMAKE_ARGS" FORCE_CMAKE=1 "$VENV/bin/pip" install --quiet \
+    --no-cache-dir --force-reinstall --no-deps --no-binary llama-cpp-python \
+    'llama-cpp-python>=0.3,<0.4'
+  stamp_set llama "$want"
+fi
+
 want=$(fingerprint pyproject.toml)
 if ! stamp_ok pip "$want"; then
-  echo "setup: installing Python packages (llama-cpp-python compiles once: ~8 min on 2 cores)"
+  echo "setup: installing Python packages"
   # The labextension is built by npm below; skip the build hook here.
   SKIP_JUPYTER_BUILDER=1 "$VENV/bin/pip" install --quiet -e '.[test]'
   stamp_set pip "$want"
