@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -26,6 +27,7 @@ from sqlalchemy import (
     create_engine,
     event,
     inspect,
+    update,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -126,11 +128,20 @@ class ApiKey(Base):
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     revoked_reason: Mapped[str | None] = mapped_column(String(255), nullable=True)
-    # Any change (issue, renewal, revocation): the gateway reads keys changed since its
-    # last look.
+    # When it last changed (issue, renewal, revocation), for people reading the API.
     updated: Mapped[dt.datetime] = mapped_column(
         DateTime, default=utcnow, onupdate=utcnow, index=True
     )
+    # The number of its last change (see ``next_key_seq``): the gateway reads the keys
+    # changed after the last number it saw, whatever the clocks of the service and the
+    # gateway say and whenever a transaction commits.
+    seq: Mapped[int] = mapped_column(BigInteger, default=0, index=True)
+    # The hub user's creation time when the key was issued: a hub user deleted and
+    # created again under the same name is another person, who does not inherit keys.
+    hub_user_created: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    # Set when the key's hub user was deleted: the key is revoked and no longer listed
+    # as the (new) user's.
+    user_deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
 
     @property
     def masked(self) -> str:
@@ -167,6 +178,63 @@ class Usage(Base):
     # the gateway process that wrote the row, so gateways sharing a database can count
     # each other's requests toward rate limits
     gateway: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+class Refusal(Base):
+    """Requests the gateway refused, counted per minute, gateway, key, model and reason:
+    a loop of refused requests adds a row a minute, not a row a request."""
+
+    __tablename__ = "refusals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    minute: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    gateway: Mapped[str] = mapped_column(String(32))
+    user: Mapped[str | None] = mapped_column(String(255), nullable=True, index=True)
+    key_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # a catalog model's name, or None (none named, or not in the catalog)
+    model: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    status: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(32))
+    count: Mapped[int] = mapped_column(Integer)
+
+
+class Counter(Base):
+    """Named counters whose increments commit in order (see ``next_key_seq``)."""
+
+    __tablename__ = "counters"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+KEY_COUNTER = "api_keys"
+
+
+def next_key_seq(connection) -> int:
+    """The next key change number. Incrementing the counter row locks it until the
+    transaction ends, so numbers become visible in the order they were taken: a reader
+    that has seen number n has seen every change numbered below n."""
+    return connection.execute(
+        update(Counter)
+        .where(Counter.name == KEY_COUNTER)
+        .values(value=Counter.value + 1)
+        .returning(Counter.value)
+    ).scalar_one()
+
+
+@event.listens_for(Session, "before_flush")
+def _number_key_changes(session: Session, _context, _instances) -> None:
+    """Every key the ORM inserts or changes gets the next change number (bulk updates
+    set ``seq=next_key_seq(...)`` themselves)."""
+    changed = [
+        obj
+        for obj in (*session.new, *session.dirty)
+        if isinstance(obj, ApiKey) and (obj in session.new or session.is_modified(obj))
+    ]
+    if changed:
+        seq = next_key_seq(session.connection())
+        for obj in changed:
+            obj.seq = seq
 
 
 class PolicyOverride(Base):

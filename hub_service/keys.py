@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from .db import ApiKey
+from .db import ApiKey, next_key_seq
 
 KEY_PREFIX = "sk-maas-"
 KEY_RANDOM_BYTES = 32
@@ -74,7 +74,12 @@ def revoke_where(session: Session, criteria: Iterable, *, reason: str, now: dt.d
     result = session.execute(
         update(ApiKey)
         .where(*criteria, ApiKey.revoked_at.is_(None))
-        .values(revoked_at=now, revoked_reason=reason, updated=now)
+        .values(
+            revoked_at=now,
+            revoked_reason=reason,
+            updated=now,
+            seq=next_key_seq(session.connection()),
+        )
         .execution_options(synchronize_session=False)
     )
     return result.rowcount or 0
