@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +37,24 @@ class Gateway:
             json={"model": model, "messages": [{"role": "user", "content": "hi"}], **body},
             timeout=60,
         )
+
+    def metrics(self) -> dict[str, float]:
+        """The gateway's counters (``GET /maas/metrics``), by name with labels."""
+        text = requests.get(f"{self.url}/maas/metrics", timeout=10).text
+        return {
+            m[1]: float(m[2])
+            for m in re.finditer(r"^(\S+) (\S+)$", text, re.MULTILINE)
+            if not m[1].startswith("#")
+        }
+
+    def refreshed(self, timeout: float = 30.0) -> None:
+        """Wait for a refresh pass that started after this call (so everything in the
+        database now is in the gateway's memory)."""
+        start = self.metrics().get("maas_refreshes_total", 0)
+        deadline = time.monotonic() + timeout
+        while self.metrics().get("maas_refreshes_total", 0) < start + 2:
+            assert time.monotonic() < deadline, "the gateway did not refresh"
+            time.sleep(0.05)
 
     def terminate(self) -> int:
         self.proc.send_signal(signal.SIGTERM)

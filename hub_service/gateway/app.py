@@ -13,10 +13,9 @@ import os
 import secrets
 import sys
 import tempfile
-import time
 
 from sqlalchemy import select
-from traitlets import Bool, Float, Integer, List, Unicode, default
+from traitlets import Bool, Integer, List, Unicode, default
 from traitlets.config import Application
 
 from .. import __version__
@@ -57,35 +56,30 @@ class MaaSGateway(Application):
         True, help="Load our auth and usage plugin (False: LiteLLM alone, for benchmarks)."
     ).tag(config=True)
 
-    schema_timeout = Float(
-        120, help="Seconds to wait for the service to create the database schema."
-    ).tag(config=True)
-
     extra_args = List(Unicode(), help="More arguments for the litellm command.").tag(config=True)
 
-    def wait_for_schema(self, engine) -> None:
-        head = head_revision()
-        deadline = time.monotonic() + self.schema_timeout
-        while True:
-            try:
-                if current_revision(engine) == head:
-                    return
-            except Exception as e:  # noqa: BLE001 - the database may not be up yet
-                self.log.debug("Database not ready: %s", e)
-            if time.monotonic() > deadline:
-                sys.exit(
-                    f"The MaaS database at {engine.url.render_as_string(True)} has no "
-                    f"schema at revision {head}: start the MaaS service first."
-                )
-            time.sleep(0.5)
+    def read_catalog(self) -> list:
+        """The catalog's models; none while the database is unreachable or not yet
+        migrated (the gateway then loads them at its first successful refresh, and
+        answers 503 with a sentence until then)."""
+        engine = make_engine(self.db_url)
+        try:
+            if current_revision(engine) != head_revision():
+                raise LookupError("the schema is not there yet")
+            with make_session_factory(engine)() as session:
+                return session.scalars(select(CatalogModel).order_by(CatalogModel.name)).all()
+        except Exception as e:  # noqa: BLE001 - any failure: start, and serve 503s
+            self.log.warning(
+                "The MaaS database is not ready (%s): starting with no models; they are "
+                "loaded as soon as it is.",
+                type(e).__name__,
+            )
+            return []
+        finally:
+            engine.dispose()
 
     def write_config(self) -> str:
-        engine = make_engine(self.db_url)
-        self.wait_for_schema(engine)
-        with make_session_factory(engine)() as session:
-            models = session.scalars(select(CatalogModel).order_by(CatalogModel.name)).all()
-            config = litellm_config(models, plugin=self.plugin)
-        engine.dispose()
+        config = litellm_config(self.read_catalog(), plugin=self.plugin)
         fd, path = tempfile.mkstemp(prefix="maas-litellm-", suffix=".yaml")
         with os.fdopen(fd, "w") as f:
             json.dump(config, f, indent=2)  # JSON is YAML
@@ -101,6 +95,9 @@ class MaaSGateway(Application):
         # No network at run time: use the cost map shipped with LiteLLM.
         env.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
         env.pop("DATABASE_URL", None)  # our keys, not LiteLLM's Prisma ones
+        # LiteLLM's admin UI and API documentation stay off (the gate refuses their
+        # routes too).
+        env.update(NO_DOCS="True", NO_REDOC="True", DISABLE_ADMIN_UI="True")
         # LiteLLM refuses to start without a master key. With our plugin it is never
         # used (custom_auth decides every request), so a random one serves.
         env.setdefault("LITELLM_MASTER_KEY", "sk-" + secrets.token_hex(32))

@@ -13,7 +13,7 @@ from gatewayproc import MOCK_SMALL, start_gateway
 from sqlalchemy import select
 
 from hub_service import catalog, keys
-from hub_service.db import ApiKey, Usage, session_scope, utcnow
+from hub_service.db import ApiKey, Refusal, Usage, session_scope, utcnow
 
 MODELS = [
     MOCK_SMALL,
@@ -54,7 +54,9 @@ def gateway(sessions, module_db_url, log_dir, request):
     """One gateway per database kind; tests tell their rows apart by user name."""
     kind = module_db_url.split(":")[0].split("+")[0]
     gw = start_gateway(
-        module_db_url, log_dir / f"gateway-{kind}.log", env={"MAAS_REFRESH_INTERVAL": "1"}
+        module_db_url,
+        log_dir / f"gateway-{kind}.log",
+        env={"MAAS_REFRESH_INTERVAL": "1", "MAAS_REFUSAL_INTERVAL": "0.5"},
     )
     yield gw
     if gw.proc.poll() is None:
@@ -93,6 +95,21 @@ def usage(sessions, users, count, timeout=10.0):
             rows = s.scalars(select(Usage).where(Usage.user.in_(users)).order_by(Usage.id)).all()
         if len(rows) >= count or time.monotonic() > deadline:
             return rows
+        time.sleep(0.2)
+
+
+def refusals(sessions, users, count, timeout=10.0):
+    """(user, model, status, reason, count) of the refusal counts of ``users``, once
+    they add up to ``count`` refused requests."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with session_scope(sessions) as s:
+            rows = s.scalars(select(Refusal).where(Refusal.user.in_(users))).all()
+        if sum(r.count for r in rows) >= count or time.monotonic() > deadline:
+            return sorted(
+                ((r.user, r.model, r.status, r.reason, r.count) for r in rows),
+                key=lambda r: (r[2], r[3]),
+            )
         time.sleep(0.2)
 
 
@@ -168,12 +185,13 @@ def test_entitlements_are_enforced_and_refusals_recorded(gateway, issue, session
     r = gateway.chat(small, "no-such-model")
     assert r.status_code == 404 and "does not exist" in r.json()["error"]["message"]
 
-    rows = usage(sessions, [user, bob], 4)
-    assert [(u.user, u.model, u.status_code) for u in rows] == [
-        (user, "mock-big", 403),
-        (bob, "mock-big", 200),
-        (user, "mock-off", 403),
-        (user, "no-such-model", 404),
+    # only the request that reached a model is a usage row; refusals are counted
+    rows = usage(sessions, [user, bob], 1)
+    assert [(u.user, u.model, u.status_code) for u in rows] == [(bob, "mock-big", 200)]
+    assert refusals(sessions, [user, bob], 3) == [
+        (user, "mock-off", 403, "model-disabled", 1),
+        (user, "mock-big", 403, "model-not-allowed", 1),
+        (user, None, 404, "model-unknown", 1),
     ]
 
 
@@ -208,8 +226,8 @@ def test_a_failed_backend_call_is_recorded_once(gateway, issue, sessions, user):
     _, key = issue()
     r = gateway.chat(key, "mock-broken")
     assert r.status_code >= 500
-    time.sleep(1.5)  # let any retry land before counting
     rows = usage(sessions, user, 1)
+    gateway.refreshed()  # a second row, had there been one, is written by now
     assert [(u.model, u.status_code >= 500, u.prompt_tokens) for u in rows] == [
         ("mock-broken", True, 0)
     ]
@@ -255,7 +273,9 @@ def test_no_key_reaches_the_gateway_log(gateway, issue):
     gateway.chat(key, "mock-small")
     gateway.chat(key, "mock-big")  # a refusal is logged by LiteLLM
     gateway.chat("sk-maas-" + secrets.token_urlsafe(32), "mock-small")
-    time.sleep(0.5)
-    log = gateway.log_path.read_text()
-    assert "not allowed" in log  # the log does hold the refusals ...
-    assert key not in log and row.key_hash not in log  # ... but never a key or its hash
+    gateway.chat("sk-maas-" + secrets.token_urlsafe(32), "mock-broken")  # a failure is logged
+    deadline = time.monotonic() + 10
+    while "mock-broken" not in (log := gateway.log_path.read_text()):
+        assert time.monotonic() < deadline, "the failure never reached the log"
+        time.sleep(0.1)
+    assert key not in log and row.key_hash not in log  # never a key or its hash

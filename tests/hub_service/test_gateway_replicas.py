@@ -63,14 +63,14 @@ def rows(sessions, user: str) -> int:
         return s.scalar(select(func.count(Usage.id)).where(Usage.user == user))
 
 
-def until_seen_by_the_other_gateway(sessions, user: str, count: int) -> None:
+def until_seen_by(gateway, sessions, user: str, count: int) -> None:
     """Wait until ``count`` usage rows of ``user`` are in the database, then for a
-    refresh of the gateways (every 0.5 s here)."""
+    refresh of ``gateway`` that reads them."""
     deadline = time.monotonic() + 10
     while rows(sessions, user) < count:
         assert time.monotonic() < deadline
         time.sleep(0.1)
-    time.sleep(1.5)
+    gateway.refreshed()
 
 
 def test_a_users_rpm_limit_holds_across_two_gateways(replicas):
@@ -79,7 +79,7 @@ def test_a_users_rpm_limit_holds_across_two_gateways(replicas):
     # one short of the limit through the first gateway
     for _ in range(RPM - 1):
         assert a.chat(key, "mock-small").status_code == 200
-    until_seen_by_the_other_gateway(sessions, "rhea", RPM - 1)
+    until_seen_by(b, sessions, "rhea", RPM - 1)
     # the second gateway lets one more through (or none, if the minute turned), then
     # refuses; on its own it would have allowed RPM
     codes = [b.chat(key, "mock-small").status_code for _ in range(3)]
@@ -100,7 +100,7 @@ def test_a_users_tpm_limit_holds_across_two_gateways(replicas):
     with session_scope(sessions) as s:
         s.add(PolicyOverride(kind="user", name="theo", tpm_limit=3 * per_request))
     assert a.chat(key, "mock-small").status_code == 200
-    until_seen_by_the_other_gateway(sessions, "theo", 2)
+    until_seen_by(b, sessions, "theo", 2)
     # on its own the second gateway would allow three; it allows one (two if the
     # minute turned) and then says how many tokens were used
     codes = [b.chat(key, "mock-small").status_code for _ in range(3)]

@@ -15,8 +15,18 @@ from sqlalchemy import insert
 
 from hub_service import db
 from hub_service.db import Usage
-from hub_service.gateway import plugin
-from hub_service.gateway.plugin import GatewayState
+from hub_service.gateway.snapshot import USAGE_GAP_TIMEOUT, GatewayState
+from hub_service.gateway.usage import USAGE_DEFAULTS
+
+
+class Clock:
+    """A monotonic clock the test moves."""
+
+    def __init__(self):
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
 
 
 @pytest.fixture
@@ -29,21 +39,26 @@ def database(postgres, request):
 
 
 @pytest.fixture
-def state(database):
-    gateway = GatewayState(database[0])
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def state(database, clock):
+    gateway = GatewayState(database[0], clock=clock)
     yield gateway
     gateway.close()
 
 
 def refresh(gateway: GatewayState) -> float:
     """One refresh pass, as the gateway's loop runs it; return erin's spend today."""
-    gateway._apply_changes(*gateway._load_changes())
-    return gateway.spend("erin", "day")[0]
+    gateway.apply(gateway.load_changes(gateway.ledger.settled_ids()))
+    return gateway.ledger.spent("erin", "day")[0]
 
 
 def row(cost: float) -> dict:
     return {
-        **plugin.USAGE_DEFAULTS,
+        **USAGE_DEFAULTS,
         "ts": db.utcnow(),
         "user": "erin",
         "model": "smollm2-135m",
@@ -67,9 +82,7 @@ def test_a_row_committed_after_a_higher_id_still_counts_once(database, state):
     assert refresh(state) == pytest.approx(7.0)  # and never again
 
 
-def test_a_rolled_back_insert_is_given_up_on_without_losing_later_rows(
-    database, state, monkeypatch
-):
+def test_a_rolled_back_insert_is_given_up_on_without_losing_later_rows(database, state, clock):
     _, engine = database
     with engine.connect() as failing, engine.connect() as fast:
         failing.execute(insert(Usage), [row(100.0)])
@@ -77,11 +90,15 @@ def test_a_rolled_back_insert_is_given_up_on_without_losing_later_rows(
         fast.commit()
         failing.rollback()  # its id stays unused for ever
     assert refresh(state) == pytest.approx(2.0)
-    monkeypatch.setattr(plugin, "USAGE_GAP_TIMEOUT", 0.0)  # stop waiting for it
     with engine.begin() as conn:
         conn.execute(insert(Usage), [row(3.0)])
-    assert refresh(state) == pytest.approx(5.0)
-    assert refresh(state) == pytest.approx(5.0)
+    assert refresh(state) == pytest.approx(5.0)  # counted, while the gap is awaited
+    clock.t += USAGE_GAP_TIMEOUT + 1  # then given up on
+    with engine.begin() as conn:
+        conn.execute(insert(Usage), [row(3.0)])
+    assert refresh(state) == pytest.approx(8.0)
+    assert refresh(state) == pytest.approx(8.0)
+    assert state._usage_gaps == {}
 
 
 def test_the_first_pass_counts_todays_rows_and_skips_yesterdays(database, state):
@@ -97,5 +114,5 @@ def test_a_refresh_pass_that_fails_half_way_loses_no_spend(database, state):
     assert refresh(state) == 0.0
     with engine.begin() as conn:
         conn.execute(insert(Usage), [row(2.5)])
-    state._load_changes()  # read, then the pass fails before applying what it read
+    state.load_changes([])  # read, then the pass fails before applying what it read
     assert refresh(state) == pytest.approx(2.5)

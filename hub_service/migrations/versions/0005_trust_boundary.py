@@ -23,9 +23,7 @@ def upgrade() -> None:
     )
     op.bulk_insert(counters, [{"name": "api_keys", "value": 0}])
     with op.batch_alter_table("api_keys", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("seq", sa.BigInteger(), nullable=False, server_default="0")
-        )
+        batch_op.add_column(sa.Column("seq", sa.BigInteger(), nullable=False, server_default="0"))
         batch_op.add_column(sa.Column("hub_user_created", sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column("user_deleted_at", sa.DateTime(), nullable=True))
     with op.batch_alter_table("api_keys", schema=None) as batch_op:

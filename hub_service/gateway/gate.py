@@ -1,0 +1,387 @@
+"""The gate: an ASGI layer in front of LiteLLM's app where every request is admitted or
+refused, once, before LiteLLM sees it.
+
+In order, each with a sentence for the caller:
+
+1. the route must be listed (``routes.ROUTES``), else 403 whatever the key;
+2. the key (``Authorization: Bearer sk-maas-...``) must be known, active and unexpired
+   (401 saying which);
+3. no query string, no LiteLLM control header, a JSON body within the size limit with
+   only the route's fields (400, 413);
+4. the model must be in the catalog (404), enabled and allowed by the key's policy
+   (403);
+5. the budget: the request's worst-case cost is reserved against what is left (429);
+   rpm/tpm limits (429).
+
+The admitted request reaches LiteLLM with its decision in the ASGI scope
+(``ADMISSION``), which our ``custom_auth`` hands to LiteLLM, and with the very body
+that was checked (LiteLLM's parsed-body cache), so the model LiteLLM routes is the
+model that was checked. Refusals are counted per minute, not written one by one.
+
+``GET /maas/metrics`` answers the gateway's counters (Prometheus text, no key).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import uuid
+from collections.abc import Callable
+
+import orjson
+
+from .. import catalog as catalog_rules
+from .. import policy as policies
+from ..keys import KEY_PREFIX, hash_key
+from . import routes
+from .routes import Refused, Route
+from .snapshot import GatewayState, KeyInfo, ModelInfo
+from .usage import log_safe
+
+log = logging.getLogger("maas.gateway")
+
+ADMISSION = "maas.admission"  # the scope key carrying the gate's decision
+DEFAULT_MAX_OUTPUT = 4096  # tokens a request may generate when neither it nor its model says
+ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "invalid_request_error",
+    415: "invalid_request_error",
+    429: "rate_limit_error",
+    503: "service_unavailable",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Admission:
+    """An admitted request: who, under which policy, which model."""
+
+    request_id: str
+    key: KeyInfo
+    policy: policies.Policy
+    allowed: list[str]
+    model: str | None
+
+
+def worst_case(model: ModelInfo, route: Route, body: dict, body_bytes: int) -> float:
+    """The most a request can cost: every byte of the request a prompt token (a token is
+    at least a byte), capped by the context window, plus every output token it may
+    generate, capped by the model's limit."""
+    prompt = min(body_bytes, model.context_window or body_bytes)
+    output = 0
+    if route.generates:
+        limit = model.max_output_tokens or model.context_window
+        asked = routes.output_tokens(body)
+        output = min(asked, limit) if asked and limit else asked or limit or DEFAULT_MAX_OUTPUT
+        output *= routes.choices(body)
+    return prompt * model.input_cost_per_token + output * model.output_cost_per_token
+
+
+def _header(scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return None
+
+
+async def _send_json(send, status: int, payload: dict, headers: list | None = None) -> None:
+    body = orjson.dumps(payload)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *(headers or []),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+async def refuse(send, refused: Refused) -> None:
+    """Answer as OpenAI's API does, so SDKs show the sentence."""
+    headers = []
+    if refused.retry_after is not None:
+        headers.append((b"retry-after", str(refused.retry_after).encode()))
+    await _send_json(
+        send,
+        refused.status,
+        {
+            "error": {
+                "message": refused.message,
+                "type": ERROR_TYPES.get(refused.status, "error"),
+                "param": None,
+                "code": str(refused.status),
+            }
+        },
+        headers,
+    )
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def read_body(receive, limit: int) -> bytes:
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ConnectionError("the client went away")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+class Gate:
+    """Wraps LiteLLM's ASGI app (see the module docstring)."""
+
+    def __init__(self, app, state: Callable[[], GatewayState], max_body_bytes: int):
+        self.app = app
+        self.state = state
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope, receive, send):
+        kind = scope["type"]
+        if kind == "lifespan":
+            return await self.app(scope, self._starting(receive), send)
+        if kind == "websocket":  # no listed route is a websocket: closing it answers 403
+            self.state().refusals.add(403, "route")
+            return await send({"type": "websocket.close", "code": 1008})
+        method, path = scope["method"], scope["path"]
+        if path == routes.METRICS_PATH and method == "GET":
+            return await self._metrics(send)
+        found = routes.match(method, path)
+        if found is None:
+            self.state().refusals.add(403, "route")
+            return await refuse(
+                send,
+                Refused(
+                    403,
+                    "route",
+                    f"{method} {path} is not available on the MaaS gateway. It serves "
+                    f"{routes.served()}.",
+                ),
+            )
+        route, path_model = found
+        if route.public:
+            return await self.app(scope, receive, send)
+        st = self.state()
+        request_id = uuid.uuid4().hex
+        who: dict = {}
+        try:
+            admission, body = await self._admit(
+                st, scope, receive, route, path_model, request_id, who
+            )
+        except Refused as refused:
+            st.refusals.add(refused.status, refused.reason, **who)
+            return await refuse(send, refused)
+        except ConnectionError:
+            return None
+        scope[ADMISSION] = admission
+        replay = receive
+        if body is not None:
+            # LiteLLM's parsed-body cache: it routes exactly the body checked here
+            scope["parsed_body"] = (tuple(body), body)
+            replay = _replay(receive, orjson.dumps(body))
+        try:
+            await self.app(scope, replay, send)
+        finally:
+            st.ledger.ended(request_id)
+
+    def _starting(self, receive):
+        """LiteLLM's lifespan messages; at startup, the refresh loop starts too (so the
+        first request finds the database read, and /maas/metrics has counts)."""
+
+        async def receive_and_start():
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                self.state().start()
+            return message
+
+        return receive_and_start
+
+    async def _admit(self, st, scope, receive, route, path_model, request_id, who):
+        if not await st.ready():
+            raise Refused(
+                503,
+                "database",
+                "The MaaS gateway cannot reach its database yet, so it cannot check keys; "
+                "try again shortly.",
+                retry_after=5,
+            )
+        key = await self._key(st, scope)
+        who.update(user=key.user, key_id=key.id)
+        if scope.get("query_string"):
+            name = scope["query_string"].split(b"=")[0].decode("latin-1")
+            raise Refused(
+                400,
+                "query",
+                f"The query parameter '{log_safe(name, 40)}' is not accepted by the MaaS "
+                "gateway: send parameters in the JSON body.",
+            )
+        routes.check_headers({k.decode("latin-1"): v for k, v in scope["headers"]})
+        body = raw_size = None
+        if route.method == "POST":
+            body, raw_size = await self._body(scope, receive, route)
+        policy = st.policy(key.user, key.profile)
+        allowed = st.allowed(policy.models)
+        model_name = path_model if route.model_in == "path" else None
+        if route.model_in == "body":
+            model_name = routes.body_model(body)
+        if model_name is not None:
+            if model_name in st.catalog:  # counted under its name; any other text, not
+                who["model"] = model_name
+            model = self._model(st, policy, model_name, allowed)
+            if body is not None:
+                st.ledger.reserve(
+                    request_id, key.user, policy, worst_case(model, route, body, raw_size)
+                )
+                try:
+                    st.limiter.admit(key.user, policy.rpm_limit, policy.tpm_limit)
+                except Refused:
+                    st.ledger.release(request_id)
+                    raise
+        return Admission(request_id, key, policy, allowed, model_name), body
+
+    async def _key(self, st: GatewayState, scope) -> KeyInfo:
+        authorization = (_header(scope, b"authorization") or "").strip()
+        scheme, _, key = authorization.partition(" ")
+        key = key.strip()
+        if not authorization:
+            raise Refused(
+                401,
+                "no-key",
+                "No API key: send your MaaS key as 'Authorization: Bearer sk-maas-...'.",
+            )
+        if scheme.lower() != "bearer" or not key.startswith(KEY_PREFIX):
+            raise Refused(401, "malformed-key", "Invalid API key: MaaS keys start with 'sk-maas-'.")
+        info = await st.key(hash_key(key))
+        if info is None:
+            raise Refused(
+                401, "unknown-key", "Invalid API key: it is not known to this MaaS gateway."
+            )
+        if info.revoked_at is not None:
+            why = f" ({info.revoked_reason})" if info.revoked_reason else ""
+            raise Refused(
+                401,
+                "revoked-key",
+                f"This API key was revoked{why}: get a new one from the MaaS service.",
+            )
+        if info.expires_at <= st.now():
+            raise Refused(
+                401, "expired-key", "This API key has expired: renew it or get a new one."
+            )
+        return info
+
+    async def _body(self, scope, receive, route: Route) -> tuple[dict, int]:
+        content_type = (_header(scope, b"content-type") or "").split(";")[0].strip().lower()
+        if content_type != "application/json":
+            raise Refused(
+                415,
+                "content-type",
+                "Send the request body as JSON, with 'Content-Type: application/json'.",
+            )
+        limit = self.max_body_bytes
+        declared = _header(scope, b"content-length")
+        too_large = Refused(
+            413,
+            "too-large",
+            f"The request body is larger than the MaaS gateway accepts ({limit:,} bytes).",
+        )
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise too_large
+        try:
+            raw = await read_body(receive, limit)
+        except _TooLarge:
+            raise too_large from None
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise Refused(400, "body", "The request body is not valid JSON.") from None
+        routes.check_body(route, body)
+        return body, len(raw)
+
+    @staticmethod
+    def _model(st: GatewayState, policy, name: str, allowed: list[str]) -> ModelInfo:
+        yours = ", ".join(allowed) or "none"
+        model = st.catalog.get(name)
+        shown = log_safe(name)
+        if model is None:
+            raise Refused(
+                404,
+                "model-unknown",
+                f"The model '{shown}' does not exist. Models you can use: {yours}.",
+            )
+        if not model.enabled:
+            raise Refused(
+                403,
+                "model-disabled",
+                f"The model '{shown}' is disabled. Models you can use: {yours}.",
+            )
+        if not catalog_rules.entitled(policy.models, name):
+            raise Refused(
+                403,
+                "model-not-allowed",
+                f"The model '{shown}' is not allowed for profile '{policy.profile}'. "
+                f"Models you can use: {yours}.",
+            )
+        return model
+
+    async def _metrics(self, send) -> None:
+        st = self.state()
+        age = st.clock() - st.last_refresh if st.last_refresh is not None else math.nan
+        lines = [
+            "# MaaS gateway counters (Prometheus text format)",
+            f'maas_gateway_info{{instance="{st.instance}"}} 1',
+            f"maas_database_up {int(st.database_error is None and st.last_refresh is not None)}",
+            f"maas_refreshes_total {st.refreshes}",
+            f"maas_refresh_age_seconds {age:.3f}",
+            f"maas_keys_in_memory {len(st.keys)}",
+            f"maas_reservations_in_flight {len(st.ledger.reserved)}",
+            f"maas_usage_queue_depth {st.writer.queue.qsize()}",
+            f"maas_usage_queue_capacity {st.writer.queue.maxsize}",
+            f"maas_usage_rows_written_total {st.writer.written}",
+            f'maas_usage_rows_dropped_total{{cause="queue_full"}} {st.writer.dropped_full}',
+            f'maas_usage_rows_dropped_total{{cause="refused_by_database"}} {st.writer.dropped_bad}',
+            *(
+                f'maas_refusals_total{{reason="{reason}"}} {n}'
+                for reason, n in sorted(st.refusals.totals.items())
+            ),
+        ]
+        body = ("\n".join(lines) + "\n").encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", b"text/plain; version=0.0.4"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+def _replay(receive, body: bytes):
+    """A ``receive`` that hands over the body read by the gate, then the client's own
+    messages (a disconnect, for a streaming response)."""
+    sent = False
+
+    async def replay():
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay

@@ -1,0 +1,514 @@
+"""What one gateway process knows of the database, kept in memory so that a request
+touches no database, and the loop that refreshes it.
+
+Every ``refresh_interval`` seconds a background task reads, in a thread, what changed:
+
+- **keys** changed after the last change number seen (``api_keys.seq``, from a counter
+  whose increments commit in order: nothing depends on the clocks of the service and
+  the gateway or on when transactions commit);
+- the **policy tables** (profiles, group and user overrides, group membership) and the
+  **catalog**, both small; a catalog change is pushed into LiteLLM's router;
+- **usage rows** added since the last pass, by id above a low-water mark, for spend and
+  for the other replicas' requests and tokens of the last minute.
+
+It then swaps the changes in on the event loop, between two requests, and forgets what
+no longer matters (keys revoked or expired a while ago, days outside every budget
+period, idle rate windows, stale reservations), so memory stays flat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import datetime as dt
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from .. import catalog as catalog_rules
+from .. import policy as policies
+from ..db import (
+    KEY_COUNTER,
+    ApiKey,
+    CatalogModel,
+    Counter,
+    PolicyOverride,
+    Profile,
+    Usage,
+    UserGroup,
+    make_engine,
+    make_session_factory,
+    utcnow,
+)
+from .alerts import Alerts
+from .config import deployment
+from .ledger import Ledger
+from .ratelimit import RATE_WINDOW, RateLimiter
+from .usage import RefusalCounts, UsageWriter
+
+log = logging.getLogger("maas.gateway")
+
+# Usage rows get their ids when inserted but become visible when committed, and several
+# gateway processes write: a row may appear after rows with higher ids. A missing id is
+# waited for this long (seconds) before it is taken for a rolled-back insert.
+USAGE_GAP_TIMEOUT = 120.0
+# At the first pass (and when a month starts) the last this many ids are scanned for
+# such gaps too.
+USAGE_GAP_WINDOW = 10_000
+# Keys revoked or expired longer ago than this are dropped from memory (a later use
+# looks the key up again and is refused with the reason).
+KEY_RETENTION = dt.timedelta(minutes=10)
+MAX_UNKNOWN = 100_000  # remembered misses (random keys), then forgotten at once
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    id: str
+    user: str
+    server_name: str | None
+    profile: str | None
+    expires_at: dt.datetime
+    revoked_at: dt.datetime | None
+    revoked_reason: str | None
+    seq: int
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    enabled: bool
+    input_cost_per_token: float
+    output_cost_per_token: float
+    context_window: int | None
+    max_output_tokens: int | None
+
+
+def _key_info(row: ApiKey) -> KeyInfo:
+    return KeyInfo(
+        id=row.id,
+        user=row.user,
+        server_name=row.server_name,
+        profile=row.profile_slug,
+        expires_at=row.expires_at,
+        revoked_at=row.revoked_at,
+        revoked_reason=row.revoked_reason,
+        seq=row.seq,
+    )
+
+
+def _fingerprint(policy_inputs) -> tuple:
+    """A comparable summary of the policy tables, to rebuild policies only on change."""
+    profiles, overrides, groups = policy_inputs
+
+    def columns(obj) -> tuple:
+        return tuple(repr(getattr(obj, c.key)) for c in obj.__table__.columns)
+
+    return (
+        sorted(columns(p) for p in profiles.values()),
+        sorted(columns(o) for o in overrides.values()),
+        sorted((u, tuple(sorted(g))) for u, g in groups.items()),
+    )
+
+
+def advance_usage_mark(
+    low: int, above: set[int], gaps: dict[int, float], clock: float
+) -> tuple[int, set[int], dict[int, float]]:
+    """The usage low-water mark after a read: note the ids missing below the highest one
+    read, drop the gaps filled or given up on, and move the mark up to just below the
+    oldest gap still awaited (or to the highest id)."""
+    top = max(above, default=low)
+    for missing in set(range(low + 1, top)) - above:
+        gaps.setdefault(missing, clock)
+    gaps = {
+        i: first
+        for i, first in gaps.items()
+        if i not in above and clock - first < USAGE_GAP_TIMEOUT
+    }
+    low = min(gaps) - 1 if gaps else top
+    return low, {i for i in above if i > low}, gaps
+
+
+@dataclass
+class Changes:
+    """What one refresh read, to be applied on the event loop."""
+
+    now: dt.datetime
+    keys: list[tuple[str, KeyInfo]]
+    key_seq: int
+    policy_inputs: tuple
+    catalog: dict[str, ModelInfo]
+    deployments: list[dict]
+    spend: dict[tuple[str, dt.date], float]
+    spenders: set[tuple[str, str | None]]
+    remote: dict[str, list[int]]
+    seen: set[str]
+    reset: bool
+    since: dt.datetime
+    usage_mark: tuple
+
+
+class GatewayState:
+    """The gateway's memory of the database, and the parts that act on it."""
+
+    def __init__(
+        self,
+        db_url: str,
+        refresh_interval: float = 2.0,
+        alert_webhook_url: str = "",
+        alert_threshold: float = 0.8,
+        *,
+        max_queue: int = 100_000,
+        refusal_interval: float = 10.0,
+        ready_timeout: float = 5.0,
+        now: Callable[[], dt.datetime] = utcnow,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.engine = make_engine(db_url)
+        self.sessions = make_session_factory(self.engine)
+        self.instance = uuid.uuid4().hex[:12]  # marks the usage rows this process writes
+        self.refresh_interval = refresh_interval
+        self.ready_timeout = ready_timeout
+        self.now = now
+        self.clock = clock
+        # keys
+        self.keys: dict[str, KeyInfo] = {}
+        self._unknown: dict[str, float] = {}  # hash -> when a direct look found nothing
+        self._key_seq: int | None = None
+        # policy inputs and the policies built from them
+        self._profiles: dict[str, Profile] = {}
+        self._overrides: dict[tuple[str, str], PolicyOverride] = {}
+        self._groups: dict[str, list[str]] = {}
+        self._policy_inputs: tuple | None = None
+        self._policies: dict[tuple[str, str | None], policies.Policy] = {}
+        # catalog
+        self.catalog: dict[str, ModelInfo] = {}
+        self._deployments: list[dict] | None = None
+        self._allowed: dict[tuple[str, ...], list[str]] = {}
+        # usage rows counted so far: every id up to _usage_low and those in
+        # _usage_above; ids missing above _usage_low wait in _usage_gaps
+        self._spend_since: dt.datetime | None = None
+        self._usage_low = 0
+        self._usage_above: set[int] = set()
+        self._usage_gaps: dict[int, float] = {}
+        # the parts
+        self.ledger = Ledger(now=now, clock=clock)
+        self.limiter = RateLimiter(clock=clock)
+        self.refusals = RefusalCounts(now=now)
+        self.writer = UsageWriter(
+            self.engine,
+            self.instance,
+            self.refusals,
+            max_queue=max_queue,
+            refusal_interval=refusal_interval,
+            clock=clock,
+        )
+        self.alerts = Alerts(self.engine, alert_webhook_url, alert_threshold)
+        # the refresh loop
+        self.refreshes = 0  # completed refresh passes (tests wait on this)
+        self.last_refresh: float | None = None
+        self.database_error: str | None = None
+        self._tasks: set[asyncio.Task] = set()
+        self._ready: asyncio.Event | None = None
+        self._refresher: asyncio.Task | None = None
+
+    # -- the refresh loop ----------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the refresh loop (inside LiteLLM's event loop), once."""
+        if self._ready is None:
+            self._ready = asyncio.Event()
+            self._refresher = asyncio.get_running_loop().create_task(self._refresh_forever())
+
+    async def ready(self) -> bool:
+        """Wait up to ``ready_timeout`` for the refresh loop's first pass (starting the
+        loop if need be); False if the database has not answered yet."""
+        self.start()
+        if not self._ready.is_set():
+            try:
+                await asyncio.wait_for(asyncio.shield(self._ready.wait()), self.ready_timeout)
+            except TimeoutError:
+                return False
+        return True
+
+    async def _refresh_forever(self) -> None:
+        backoff = self.refresh_interval
+        while True:
+            try:
+                await self.refresh()
+                backoff = self.refresh_interval
+            except Exception as e:  # noqa: BLE001 - keep serving from what we know
+                self.database_error = type(e).__name__
+                log.error("Refreshing from the database failed (%s); retrying", e)
+                backoff = min(backoff * 2, 30)
+            await asyncio.sleep(backoff)
+
+    async def refresh(self) -> None:
+        """One pass: read in a thread, apply on the loop."""
+        changes = await asyncio.to_thread(self.load_changes, self.ledger.settled_ids())
+        self.apply(changes)
+        self.database_error = None
+        self.refreshes += 1
+        self.last_refresh = self.clock()
+        if self._ready is not None:
+            self._ready.set()
+
+    def load_changes(self, settled: list[str]) -> Changes:
+        """(in a thread) Everything that changed since the last pass; ``settled``: the
+        requests this gateway settled whose rows it has not read back yet."""
+        now = self.now()
+        with self.sessions() as session:
+            seen = self._load_seen(session, settled)
+            keys, key_seq = self._load_keys(session, now)
+            profiles = {p.slug: p for p in session.scalars(select(Profile))}
+            overrides = {(o.kind, o.name): o for o in session.scalars(select(PolicyOverride))}
+            groups: dict[str, list[str]] = collections.defaultdict(list)
+            for user, group in session.execute(select(UserGroup.user, UserGroup.group)):
+                groups[user].append(group)
+            rows = session.scalars(select(CatalogModel).order_by(CatalogModel.name)).all()
+            catalog = {
+                m.name: ModelInfo(
+                    m.name,
+                    m.enabled,
+                    m.input_cost_per_token,
+                    m.output_cost_per_token,
+                    m.context_window,
+                    m.max_output_tokens,
+                )
+                for m in rows
+            }
+            deployments = [d for m in rows if m.enabled and (d := deployment(m)) is not None]
+            spend = self._load_spend(session, now)
+        return Changes(
+            now=now,
+            keys=keys,
+            key_seq=key_seq,
+            policy_inputs=(profiles, overrides, dict(groups)),
+            catalog=catalog,
+            deployments=deployments,
+            seen=seen,
+            **spend,
+        )
+
+    def _load_seen(self, session, ids: list[str]) -> set[str]:
+        """Which requests settled here have their usage row in the database (read
+        before the spend, so every row found here is counted by it)."""
+        if not ids:
+            return set()
+        found: set[str] = set()
+        for start in range(0, len(ids), 500):
+            found.update(
+                session.scalars(
+                    select(Usage.request_id).where(Usage.request_id.in_(ids[start : start + 500]))
+                )
+            )
+        return found
+
+    def _load_keys(self, session, now: dt.datetime) -> tuple[list, int]:
+        if self._key_seq is None:
+            # first pass: the active keys; the rest are looked up when used
+            key_seq = session.scalar(select(Counter.value).where(Counter.name == KEY_COUNTER))
+            rows = session.scalars(
+                select(ApiKey).where(ApiKey.revoked_at.is_(None), ApiKey.expires_at > now)
+            )
+        else:
+            key_seq = self._key_seq
+            rows = session.scalars(select(ApiKey).where(ApiKey.seq > key_seq))
+        keys = [(row.key_hash, _key_info(row)) for row in rows]
+        return keys, max([key_seq or 0, *(info.seq for _, info in keys)])
+
+    def _load_spend(self, session, now: dt.datetime) -> dict:
+        """Spend per (user, day) since the start of the oldest period that can be
+        running (a week may start in the previous month), from the rows not yet counted.
+
+        Rows are read by id above a low-water mark, below which every row is counted
+        or known absent; a gap above it (a row another gateway has inserted but not yet
+        committed) holds the mark until the row appears or USAGE_GAP_TIMEOUT passes.
+        The new mark is returned, not kept: it takes effect with the spend it counted.
+
+        Also returned: per user, the requests and tokens of the last minute that other
+        gateways wrote, which the rate limits add to their own."""
+        since = min(policies.period_bounds(p, now)[0] for p in policies.PERIODS)
+        reset = self._spend_since is None or self._spend_since > since
+        spend: dict[tuple[str, dt.date], float] = collections.defaultdict(float)
+        spenders: set[tuple[str, str | None]] = set()
+        remote: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0])
+        recent = now - dt.timedelta(seconds=RATE_WINDOW)
+
+        def count(user, profile, ts, cost):
+            if ts >= since and cost > 0:
+                spend[(user, ts.date())] += cost
+                spenders.add((user, profile))
+
+        columns = (Usage.id, Usage.user, Usage.profile, Usage.ts, Usage.cost_usd)
+        if reset:  # first pass, or a new month: read the period again
+            top = session.scalar(select(func.coalesce(func.max(Usage.id), 0)))
+            low, above, gaps = max(0, top - USAGE_GAP_WINDOW), set(), {}
+            for _, user, profile, ts, cost in session.execute(
+                select(*columns).where(Usage.id <= low, Usage.ts >= since, Usage.cost_usd > 0)
+            ):
+                count(user, profile, ts, cost)
+        else:
+            since = self._spend_since
+            low, above, gaps = self._usage_low, set(self._usage_above), dict(self._usage_gaps)
+        for row_id, user, profile, ts, cost, gateway, prompt, completion in session.execute(
+            select(*columns, Usage.gateway, Usage.prompt_tokens, Usage.completion_tokens).where(
+                Usage.id > low
+            )
+        ):
+            if row_id not in above:
+                above.add(row_id)
+                count(user, profile, ts, cost)
+                if gateway != self.instance and ts >= recent:
+                    seen = remote[user]
+                    seen[0] += 1
+                    seen[1] += (prompt or 0) + (completion or 0)
+        return {
+            "spend": spend,
+            "spenders": spenders,
+            "remote": dict(remote),
+            "reset": reset,
+            "since": since,
+            "usage_mark": advance_usage_mark(low, above, gaps, self.clock()),
+        }
+
+    def apply(self, c: Changes) -> None:
+        """(on the event loop) Swap the changes in between two requests."""
+        self.ledger.count(c.spend, c.seen, c.reset)
+        for user, (requests, tokens) in c.remote.items():
+            # counted from when this gateway learns of them, a refresh late at most
+            self.limiter.add(user, requests=requests, tokens=tokens)
+        self._usage_low, self._usage_above, self._usage_gaps = c.usage_mark
+        self._spend_since = c.since
+        for key_hash, info in c.keys:
+            self._remember_key(key_hash, info)
+        self._key_seq = c.key_seq
+        fingerprint = _fingerprint(c.policy_inputs)
+        if fingerprint != self._policy_inputs:
+            self._profiles, self._overrides, self._groups = c.policy_inputs
+            self._policy_inputs = fingerprint
+            self._policies = {}
+        if c.catalog != self.catalog:
+            self.catalog = c.catalog
+            self._allowed = {}
+        if c.deployments != self._deployments:
+            self._apply_deployments(c.deployments)
+        self._forget(c.now)
+        for user, profile in c.spenders:
+            policy = self.policy(user, profile)
+            spent, start, end = self.ledger.spent(user, policy.budget_period)
+            if self.alerts.due(user, policy, spent, start):
+                self.schedule(self.alerts.send(user, policy, spent, start, end))
+
+    def _forget(self, now: dt.datetime) -> None:
+        """Drop what no longer matters, so memory stays flat over time."""
+        cutoff = now - KEY_RETENTION
+        stale = [
+            h
+            for h, k in self.keys.items()
+            if (k.revoked_at is not None and k.revoked_at < cutoff) or k.expires_at < cutoff
+        ]
+        for key_hash in stale:
+            del self.keys[key_hash]
+        oldest = min(policies.period_bounds(p, now)[0] for p in policies.PERIODS)
+        self.ledger.forget_before(oldest.date())
+        self.ledger.expire()
+        self.limiter.forget_idle()
+        self.alerts.forget_before(oldest)
+        clock = self.clock()
+        for key_hash in [h for h, t in self._unknown.items() if clock - t > self.refresh_interval]:
+            del self._unknown[key_hash]
+
+    def _remember_key(self, key_hash: str, info: KeyInfo) -> None:
+        """Keep the newest version of a key (a direct lookup may finish after a refresh
+        brought a newer one)."""
+        known = self.keys.get(key_hash)
+        if known is None or info.seq >= known.seq:
+            self.keys[key_hash] = info
+        self._unknown.pop(key_hash, None)
+
+    def _apply_deployments(self, deployments: list[dict]) -> None:
+        """Give LiteLLM's router the catalog's model list (synchronously, between two
+        requests of the event loop, so none sees a half-built list)."""
+        from litellm.proxy import proxy_server
+
+        model_list = json.loads(json.dumps(deployments))
+        if proxy_server.llm_router is not None:
+            if self._deployments is not None or self._router_models() != model_list:
+                proxy_server.llm_router.set_model_list(model_list)
+                log.info("Catalog changed: the gateway now serves %d model(s)", len(model_list))
+        elif model_list:  # started without the database: build the router now
+            import litellm
+
+            proxy_server.llm_router = litellm.Router(model_list=model_list)
+            log.info("The gateway now serves %d model(s)", len(model_list))
+        proxy_server.llm_model_list = json.loads(json.dumps(deployments))
+        self._deployments = deployments
+
+    @staticmethod
+    def _router_models() -> list[dict]:
+        """The model list LiteLLM loaded from the config file, in catalog form."""
+        from litellm.proxy import proxy_server
+
+        return [
+            {k: m[k] for k in ("model_name", "litellm_params", "model_info") if k in m}
+            for m in (proxy_server.llm_model_list or [])
+        ]
+
+    # -- lookups on the request path -----------------------------------------------
+
+    def _load_key(self, key_hash: str) -> KeyInfo | None:
+        with self.sessions() as session:
+            row = session.scalar(select(ApiKey).where(ApiKey.key_hash == key_hash))
+            return None if row is None else _key_info(row)
+
+    async def key(self, key_hash: str) -> KeyInfo | None:
+        """The key with this hash; a key not in memory is looked up once directly (so
+        a new key works at once), a miss is remembered for a refresh interval."""
+        info = self.keys.get(key_hash)
+        if info is not None:
+            return info
+        if key_hash in self._unknown:
+            return None
+        info = await asyncio.to_thread(self._load_key, key_hash)
+        if info is None:
+            if len(self._unknown) >= MAX_UNKNOWN:  # bound memory against floods
+                self._unknown.clear()
+            self._unknown[key_hash] = self.clock()
+            return None
+        self._remember_key(key_hash, info)
+        return self.keys[key_hash]
+
+    def policy(self, user: str, profile: str | None) -> policies.Policy:
+        found = self._policies.get((user, profile))
+        if found is None:
+            groups = self._groups.get(user, [])
+            found = policies.effective(
+                self._profiles.get(profile) if profile else None,
+                [o for g in groups if (o := self._overrides.get(("group", g)))],
+                self._overrides.get(("user", user)),
+            )
+            self._policies[(user, profile)] = found
+        return found
+
+    def allowed(self, entitlement: tuple[str, ...]) -> list[str]:
+        """The enabled models an entitlement grants (memoised per catalog)."""
+        names = self._allowed.get(entitlement)
+        if names is None:
+            names = self._allowed[entitlement] = catalog_rules.allowed_model_names(
+                entitlement, self.catalog.values()
+            )
+        return names
+
+    def schedule(self, coro) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def close(self) -> None:
+        """Write every queued row and the refusal counts (called at exit)."""
+        self.writer.close()

@@ -1,0 +1,182 @@
+"""The gateway's memory, driven directly on clocks the tests move: budget reservations,
+key refreshes that do not depend on clocks agreeing, and memory that stays flat.
+
+The refresh is what runs every couple of seconds inside LiteLLM; here a test calls it,
+against real SQLite and PostgreSQL databases."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import insert
+
+from hub_service import db, keys
+from hub_service.db import ApiKey, Usage, session_scope
+from hub_service.gateway.ledger import RESERVATION_GRACE, Ledger
+from hub_service.gateway.routes import Refused
+from hub_service.gateway.snapshot import KEY_RETENTION, GatewayState
+from hub_service.gateway.usage import USAGE_DEFAULTS
+from hub_service.policy import Policy
+
+NOW = dt.datetime(2026, 11, 26, 12, 0)
+
+
+class Clock:
+    def __init__(self, t: float = 1000.0):
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def budget(usd: float) -> Policy:
+    return Policy("p", ("*",), usd, "day", None, None)
+
+
+def reserve_all(ledger: Ledger, user: str, policy: Policy, n: int, worst: float) -> list[str]:
+    admitted = []
+    for i in range(n):
+        try:
+            ledger.reserve(f"{user}-{i}", user, policy, worst)
+            admitted.append(f"{user}-{i}")
+        except Refused as refused:
+            assert refused.status == 429 and "in flight" in refused.message
+    return admitted
+
+
+def test_requests_in_flight_hold_their_worst_case_against_the_budget():
+    ledger = Ledger(now=lambda: NOW, clock=Clock())
+    policy = budget(0.01)
+    # 0, 0.004 and 0.008 are below the budget: three admitted, however many ask
+    first = reserve_all(ledger, "ann", policy, 50, 0.004)
+    assert len(first) == 3 and ledger.held("ann") == pytest.approx(0.012)
+    for request_id in first:  # each cost less than its worst case
+        ledger.settle(request_id, "ann", 0.003)
+    assert ledger.spent("ann", "day")[0] == pytest.approx(0.009)
+    assert ledger.held("ann") == 0
+    # 0.009 spent: one more admitted, then the budget is gone for good
+    assert len(reserve_all(ledger, "ann", policy, 50, 0.004)) == 1
+    with pytest.raises(Refused, match="in flight"):
+        ledger.reserve("x", "ann", policy, 0.004)
+    assert len(reserve_all(ledger, "bob", policy, 5, 0.004)) == 3  # per user
+
+
+def test_spend_counts_once_when_its_row_is_read_back():
+    ledger = Ledger(now=lambda: NOW, clock=Clock())
+    ledger.reserve("r1", "ann", budget(1.0), 0.5)
+    ledger.settle("r1", "ann", 0.2)
+    assert ledger.spent("ann", "day")[0] == pytest.approx(0.2)
+    # the refresh reads the request's row: counted from the rows, not twice
+    ledger.count({("ann", NOW.date()): 0.2}, {"r1"}, reset=False)
+    assert ledger.spent("ann", "day")[0] == pytest.approx(0.2)
+    assert ledger.settled == {}
+
+
+def test_an_exhausted_budget_says_spend_budget_and_reset():
+    ledger = Ledger(now=lambda: NOW, clock=Clock())
+    ledger.count({("ann", NOW.date()): 0.01}, set(), reset=False)
+    with pytest.raises(Refused) as refused:
+        ledger.reserve("r", "ann", budget(0.01), 0.001)
+    assert refused.value.message == (
+        "Budget exhausted: you have spent $0.01 of your $0.01 daily budget. "
+        "It resets at 2026-11-27T00:00:00Z."
+    )
+
+
+def test_a_reservation_without_a_usage_record_is_released_after_its_response():
+    clock = Clock()
+    ledger = Ledger(now=lambda: NOW, clock=clock)
+    ledger.reserve("lost", "ann", budget(1.0), 0.9)
+    ledger.ended("lost")
+    clock.t += RESERVATION_GRACE / 2
+    assert ledger.expire() == 0 and ledger.held("ann") == pytest.approx(0.9)
+    clock.t += RESERVATION_GRACE
+    assert ledger.expire() == 1 and ledger.held("ann") == 0
+
+
+# -- the refresh, on real databases ----------------------------------------------------
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def gateway(db_url, sessions, clock):
+    state = GatewayState(db_url, clock=clock)
+    yield state
+    state.close()
+
+
+def refresh(state: GatewayState) -> None:
+    state.apply(state.load_changes(state.ledger.settled_ids()))
+
+
+def issue(sessions, user="ann", now=None) -> tuple[str, str]:
+    with session_scope(sessions) as s:
+        row, key = keys.issue(
+            s,
+            user=user,
+            server_name=None,
+            profile_slug=None,
+            name="t",
+            lifetime=dt.timedelta(hours=1),
+            now=now or db.utcnow(),
+        )
+    return row.id, keys.hash_key(key)
+
+
+def test_a_revocation_is_seen_though_the_service_clock_is_a_minute_behind(gateway, sessions):
+    key_id, key_hash = issue(sessions)
+    refresh(gateway)
+    assert gateway.keys[key_hash].revoked_at is None
+    refresh(gateway)  # the gateway has looked since: a clock-based delta starts later
+    behind = db.utcnow() - dt.timedelta(seconds=60)
+    with session_scope(sessions) as s:
+        keys.revoke_where(s, (ApiKey.id == key_id,), reason="revoked by user", now=behind)
+    refresh(gateway)
+    assert gateway.keys[key_hash].revoked_reason == "revoked by user"
+
+
+def test_a_change_that_commits_late_is_still_seen(gateway, sessions, db_url):
+    key_id, key_hash = issue(sessions)
+    refresh(gateway)
+    engine = db.make_engine(db_url)
+    slow = db.make_session_factory(engine)()
+    row = slow.get(ApiKey, key_id)
+    row.revoked_at = db.utcnow() - dt.timedelta(minutes=5)
+    row.revoked_reason = "server stopped"
+    slow.flush()  # numbered now, committed later
+    refresh(gateway)
+    assert gateway.keys[key_hash].revoked_at is None
+    slow.commit()
+    slow.close()
+    engine.dispose()
+    refresh(gateway)
+    assert gateway.keys[key_hash].revoked_reason == "server stopped"
+
+
+def test_keys_revoked_or_expired_long_ago_leave_memory(gateway, sessions):
+    _, active = issue(sessions, "ann")
+    revoked_id, revoked = issue(sessions, "bob")
+    refresh(gateway)
+    assert {active, revoked} <= set(gateway.keys)
+    long_ago = db.utcnow() - KEY_RETENTION - dt.timedelta(minutes=1)
+    with session_scope(sessions) as s:
+        keys.revoke_where(s, (ApiKey.id == revoked_id,), reason="server stopped", now=long_ago)
+    refresh(gateway)
+    assert active in gateway.keys and revoked not in gateway.keys
+
+
+def test_days_outside_every_budget_period_leave_memory(gateway, sessions):
+    now = db.utcnow()
+    rows = [
+        {**USAGE_DEFAULTS, "ts": ts, "user": "ann", "model": "m", "status_code": 200, "cost_usd": 1}
+        for ts in (now, now - dt.timedelta(days=40))
+    ]
+    with session_scope(sessions) as s:
+        s.execute(insert(Usage), rows)
+    refresh(gateway)
+    assert {day for _, day in gateway.ledger.days} == {now.date()}
