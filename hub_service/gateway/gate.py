@@ -219,8 +219,7 @@ class Gate:
                 "try again shortly.",
                 retry_after=5,
             )
-        key = await self._key(st, scope)
-        who.update(user=key.user, key_id=key.id)
+        key = await self._key(st, scope, who)
         if scope.get("query_string"):
             name = scope["query_string"].split(b"=")[0].decode("latin-1")
             raise Refused(
@@ -253,7 +252,7 @@ class Gate:
                     raise
         return Admission(request_id, key, policy, allowed, model_name), body
 
-    async def _key(self, st: GatewayState, scope) -> KeyInfo:
+    async def _key(self, st: GatewayState, scope, who: dict) -> KeyInfo:
         authorization = (_header(scope, b"authorization") or "").strip()
         scheme, _, key = authorization.partition(" ")
         key = key.strip()
@@ -270,6 +269,7 @@ class Gate:
             raise Refused(
                 401, "unknown-key", "Invalid API key: it is not known to this MaaS gateway."
             )
+        who.update(user=info.user, key_id=info.id)  # refusals from here on are theirs
         if info.revoked_at is not None:
             why = f" ({info.revoked_reason})" if info.revoked_reason else ""
             raise Refused(

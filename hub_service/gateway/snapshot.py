@@ -228,12 +228,12 @@ class GatewayState:
         """Wait up to ``ready_timeout`` for the refresh loop's first pass (starting the
         loop if need be); False if the database has not answered yet."""
         self.start()
-        if not self._ready.is_set():
+        if not self._ready.is_set() and self.database_error is None:
             try:
                 await asyncio.wait_for(asyncio.shield(self._ready.wait()), self.ready_timeout)
             except TimeoutError:
                 return False
-        return True
+        return self._ready.is_set()
 
     async def _refresh_forever(self) -> None:
         backoff = self.refresh_interval
