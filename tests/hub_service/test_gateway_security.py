@@ -20,7 +20,7 @@ import pytest
 import requests
 from gatewayproc import MOCK_SMALL, start_gateway
 from slowbackend import TOKENS, SlowBackend
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert, select
 
 from hub_service import catalog, keys
 from hub_service.db import ApiKey, PolicyOverride, Refusal, Usage, session_scope, utcnow

@@ -17,7 +17,6 @@ from hub_service import db
 from hub_service.db import Usage
 from hub_service.gateway.usage import USAGE_DEFAULTS, RefusalCounts, UsageWriter, clean_row
 
-
 _databases = itertools.count()
 
 
