@@ -98,6 +98,7 @@ class MaaSGateway(Application):
         # LiteLLM's admin UI and API documentation stay off (the gate refuses their
         # routes too).
         env.update(NO_DOCS="True", NO_REDOC="True", DISABLE_ADMIN_UI="True")
+        env["MAAS_GATE"] = "1" if self.plugin else "0"  # LiteLLM alone: no gate either
         # LiteLLM refuses to start without a master key. With our plugin it is never
         # used (custom_auth decides every request), so a random one serves.
         env.setdefault("LITELLM_MASTER_KEY", "sk-" + secrets.token_hex(32))

@@ -13,6 +13,7 @@ normally and the plugin drains its queue.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 
@@ -41,7 +42,8 @@ def main() -> None:
         sys.exit(f"{refused[0]} is not supported: the MaaS gateway runs under uvicorn only.")
     signal.signal(signal.SIGTERM, _exit_cleanly)
     signal.signal(signal.SIGINT, _exit_cleanly)
-    _serve_the_gate()
+    if os.environ.get("MAAS_GATE", "1") != "0":  # "0": LiteLLM alone (benchmarks)
+        _serve_the_gate()
     from litellm.proxy.proxy_cli import run_server
 
     run_server(prog_name="litellm")

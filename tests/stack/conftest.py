@@ -111,6 +111,23 @@ class Stack:
                 return rows
             time.sleep(0.25)
 
+    def refusals(self, user: str, total: int, timeout: float = 15) -> list:
+        """(model, status, reason, count) of ``user``'s refused requests, once they add
+        up to ``total`` (the gateway writes the counts every half second here)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with create_engine(self.db_url).connect() as conn:
+                rows = conn.execute(
+                    text(
+                        "SELECT model, status, reason, count FROM refusals "
+                        'WHERE "user" = :user ORDER BY id'
+                    ),
+                    {"user": user},
+                ).all()
+            if sum(r[3] for r in rows) >= total or time.monotonic() > deadline:
+                return rows
+            time.sleep(0.25)
+
     def move_clock(self, seconds: float) -> None:
         """Move the service's and gateway's clock (the MAAS_CLOCK_OFFSET_FILE seam)."""
         self.clock_file.write_text(str(seconds))
@@ -169,6 +186,7 @@ def stack(tmp_path_factory, log_dir, webhook) -> Stack:
             MAAS_LOCAL_SERVER_KEY_LIFETIME="20",
             MAAS_CLOCK_OFFSET_FILE=str(clock_file),
             MAAS_ALERT_WEBHOOK_URL=webhook.url,
+            MAAS_REFUSAL_INTERVAL="0.5",  # refusal counts reach the database quickly
         ),
         clock_file=clock_file,
         webhook=webhook,

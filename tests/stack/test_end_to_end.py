@@ -188,8 +188,9 @@ def test_a_model_outside_the_profile_is_refused_with_403_naming_the_allowed(stac
     assert r.status_code == 403
     message = r.json()["error"]["message"]
     assert "echo-large" in message and "cpu-standard" in message and "smollm2-135m" in message
-    rows = stack.wait_usage("bob", before + 1)
-    assert rows[-1][0] == "echo-large" and rows[-1][4] == 403  # the refusal is recorded
+    # the refusal is counted, and no model was called
+    assert stack.refusals("bob", 1) == [("echo-large", 403, "model-not-allowed", 1)]
+    assert len(stack.usage_rows("bob")) == before
 
 
 def test_a_stopped_servers_key_dies_within_10s_and_the_other_still_works(stack, people):
