@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import time
@@ -127,6 +128,20 @@ class Stack:
             if sum(r[3] for r in rows) >= total or time.monotonic() > deadline:
                 return rows
             time.sleep(0.25)
+
+    def gateway_refreshed(self, timeout: float = 30) -> None:
+        """Wait for a gateway refresh that started after this call (its counter at
+        ``/maas/metrics`` moves on by two)."""
+
+        def refreshes() -> float:
+            text_ = requests.get(f"{self.gateway_url}/maas/metrics", timeout=10).text
+            return float(re.search(r"^maas_refreshes_total (\S+)$", text_, re.M)[1])
+
+        start = refreshes()
+        deadline = time.monotonic() + timeout
+        while refreshes() < start + 2:
+            assert time.monotonic() < deadline, "the gateway did not refresh"
+            time.sleep(0.1)
 
     def move_clock(self, seconds: float) -> None:
         """Move the service's and gateway's clock (the MAAS_CLOCK_OFFSET_FILE seam)."""
