@@ -8,6 +8,7 @@ audit log with its before and after.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import datetime as dt
 import io
@@ -103,8 +104,9 @@ class AdminModelsHandler(AdminHandler):
             rows = db.scalars(select(CatalogModel).order_by(CatalogModel.name)).all()
             self.write_json({"models": [model_admin(m) for m in rows]})
 
-    def post(self):
-        fields = self.checked(MODEL_FIELDS)
+    async def post(self):
+        # in a thread: checking api_base may wait on the name server
+        fields = await asyncio.to_thread(self.checked, MODEL_FIELDS)
         with self.db as db:
             if db.scalar(select(CatalogModel).where(CatalogModel.name == fields["name"])):
                 raise APIError(409, f"A model named {fields['name']!r} exists: edit it instead.")
@@ -130,8 +132,8 @@ class AdminModelHandler(AdminHandler):
         with self.db as db:
             self.write_json(model_admin(self._get(db, name)))
 
-    def patch(self, name):
-        fields = self.checked(MODEL_FIELDS, partial=True)
+    async def patch(self, name):
+        fields = await asyncio.to_thread(self.checked, MODEL_FIELDS, partial=True)
         with self.db as db:
             row = self._get(db, name)
             before = model_admin(row)

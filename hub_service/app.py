@@ -21,6 +21,7 @@ from traitlets.config import Application
 from . import __version__, catalog, db, keys
 from .handlers import routes
 from .hub import HubAPIError, HubClient
+from .validation import MODEL_FIELDS, Invalid, validate
 
 
 class MaaSService(Application):
@@ -101,8 +102,9 @@ class MaaSService(Application):
 
     seed_models = List(
         Dict(),
-        help="Catalog models to create when the catalog is empty (keyword arguments of "
-        "hub_service.db.CatalogModel).",
+        help="Catalog models to create when the catalog is empty (the admin API's model "
+        "fields). Checked at every start like the admin API's input: the service does not "
+        "start if one is refused.",
     ).tag(config=True)
 
     seed_profiles = List(
@@ -139,6 +141,7 @@ class MaaSService(Application):
         super().initialize(argv)
         if os.path.exists(self.config_file):
             self.load_config_file(self.config_file)
+        self._check_seed_models()
         self.engine = db.make_engine(self.db_url)
         db.upgrade(self.engine)
         self.session_factory = db.make_session_factory(self.engine)
@@ -158,6 +161,16 @@ class MaaSService(Application):
             hub_auth=self.hub_auth,
             log_function=self._log_request,
         )
+
+    def _check_seed_models(self) -> None:
+        """Refuse to start, in one line naming the model and the problem, on a seed model
+        the admin API would refuse: seeds reach the gateway like any catalog row."""
+        for spec in self.seed_models:
+            try:
+                validate(spec, MODEL_FIELDS)
+            except Invalid as e:
+                self.log.critical("Not starting: seed model %r: %s", spec.get("name"), e)
+                self.exit(1)
 
     def _log_request(self, handler):
         # tornado's default logs the full URI; ours has no secrets in URLs, but keep

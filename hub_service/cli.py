@@ -24,7 +24,7 @@ examples:
   export MAAS_URL=http://127.0.0.1:8000/services/maas/ MAAS_TOKEN=<an admin's hub token>
   maas models list
   maas models add llama3-8b --set provider_model=openai/llama3 \\
-      --set api_base=http://vllm:8000/v1 --set api_key_env=VLLM_KEY \\
+      --set api_base=http://vllm:8000/v1 --set api_key_env=MAAS_BACKEND_VLLM_KEY \\
       --set input_cost_per_token=3e-6 --set output_cost_per_token=9e-6 --set context_window=8192
   maas models disable llama3-8b
   maas profiles edit cpu-standard --set budget_usd=20 --set budget_period=month --set rpm_limit=60
@@ -376,7 +376,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="the model catalog",
         description="List, add, edit, enable, disable or remove catalog models. "
         "Fields: provider_model, api_base, api_key_env (the NAME of the "
-        "gateway's variable holding the backend key), mode, description, "
+        "gateway's variable holding the backend key, MAAS_BACKEND_...), mode, description, "
         "context_window, max_output_tokens, capabilities, "
         "input_cost_per_token, output_cost_per_token, enabled, extra_params.",
     )

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from . import __version__
 from .policy import PERIODS
+from .validation import (
+    BACKEND_HOSTS_VAR,
+    DEFAULT_KEY_ENV_PREFIXES,
+    EXTRA_PARAMS,
+    KEY_ENV_PREFIXES_VAR,
+)
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 
@@ -247,13 +253,24 @@ def openapi_document(prefix: str) -> dict:
                             "type": "object",
                             "properties": {
                                 "provider_model": {"type": "string"},
-                                "api_base": {"type": ["string", "null"]},
+                                "api_base": {
+                                    "type": ["string", "null"],
+                                    "description": "The backend's http(s) URL: no user or "
+                                    "password, no link-local or cloud metadata address; "
+                                    f"one of ${BACKEND_HOSTS_VAR}'s hosts when it is set.",
+                                },
                                 "api_key_env": {
                                     "type": ["string", "null"],
                                     "description": "Name of the gateway's environment "
-                                    "variable holding the backend key (never the key).",
+                                    "variable holding the backend key (never the key), "
+                                    f"beginning with one of ${KEY_ENV_PREFIXES_VAR} "
+                                    f"(default {', '.join(DEFAULT_KEY_ENV_PREFIXES)}).",
                                 },
-                                "extra_params": {"type": "object"},
+                                "extra_params": {
+                                    "type": "object",
+                                    "description": "LiteLLM deployment parameters, only "
+                                    f"these: {', '.join(EXTRA_PARAMS)}; no os.environ/ value.",
+                                },
                             },
                         },
                     ]

@@ -1,11 +1,23 @@
-"""Checking what admins send: each field's type and range, with a sentence on failure."""
+"""Checking what admins send: each field's type and range, with a sentence on failure.
+
+A catalog model's backend fields (``provider_model``, ``api_base``, ``api_key_env``,
+``extra_params``) decide where the gateway sends requests and which of its environment
+variables it sends along. ``check_backend`` applies the rules on them; the admin API,
+the service's seed models and the gateway (on every catalog row it loads) all call it,
+so a row written behind the API's back cannot aim the gateway at its own secrets.
+"""
 
 from __future__ import annotations
 
+import ipaddress
+import os
 import re
-from collections.abc import Callable
+import socket
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from .policy import PERIODS
 
@@ -99,18 +111,6 @@ def url(name, value):
     return value
 
 
-def extra_params(name, value):
-    if not isinstance(value, dict):
-        raise Invalid(f"{name} must be an object of LiteLLM parameters.")
-    secret = SECRET_PARAMS & set(value)
-    if secret:
-        raise Invalid(
-            f"{name} may not hold secrets ({', '.join(sorted(secret))}): put the secret in "
-            "the gateway's environment and name the variable in api_key_env."
-        )
-    return value
-
-
 def resources(name, value):
     if not isinstance(value, dict):
         raise Invalid(f"{name} must be an object.")
@@ -144,11 +144,239 @@ def tolerations(name, value):
     return value
 
 
+# -- backend rules ------------------------------------------------------------------------
+
+KEY_ENV_PREFIXES_VAR = "MAAS_BACKEND_KEY_ENV_PREFIXES"
+BACKEND_HOSTS_VAR = "MAAS_BACKEND_HOSTS"
+DEFAULT_KEY_ENV_PREFIXES = ("MAAS_BACKEND_",)
+# The gateway's and service's own secrets: never a backend key, whatever the prefixes.
+OWN_SECRETS = frozenset(
+    {"MAAS_DB_URL", "LITELLM_MASTER_KEY", "LITELLM_SALT_KEY", "JUPYTERHUB_API_TOKEN"}
+)
+# Cloud instance metadata services: they hand out the machine's credentials.
+METADATA_HOSTS = frozenset(
+    {
+        "metadata",
+        "metadata.google.internal",
+        "metadata.goog",
+        "instance-data",
+        "instance-data.ec2.internal",
+        "metadata.tencentyun.com",
+        "metadata.azure.com",
+    }
+)
+METADATA_ADDRESSES = frozenset(
+    ipaddress.ip_address(a)
+    for a in (
+        "169.254.169.254",  # AWS, GCP, Azure, OpenStack, DigitalOcean, Oracle
+        "169.254.170.2",  # AWS ECS task credentials
+        "fd00:ec2::254",  # AWS over IPv6
+        "100.100.100.200",  # Alibaba Cloud
+        "168.63.129.16",  # Azure's host endpoint
+    )
+)
+# Backend names and the seconds their addresses are remembered: the gateway checks
+# every catalog row at every refresh.
+_RESOLVED: dict[str, tuple[float, tuple[str, ...]]] = {}
+RESOLVE_TTL = 60.0
+
+
+@dataclass(frozen=True)
+class BackendRules:
+    """Which variables may hold backend keys and which hosts may serve backends."""
+
+    key_env_prefixes: tuple[str, ...] = DEFAULT_KEY_ENV_PREFIXES
+    # empty: any host that is not refused (link-local, metadata)
+    hosts: tuple[str, ...] = ()
+
+
+def _listed(value: str | None) -> tuple[str, ...]:
+    return tuple(v.strip() for v in (value or "").split(",") if v.strip())
+
+
+def backend_rules(environ: Mapping[str, str] | None = None) -> BackendRules:
+    """The rules from the environment: ``MAAS_BACKEND_KEY_ENV_PREFIXES`` and
+    ``MAAS_BACKEND_HOSTS`` (comma-separated). The service and the gateway both read
+    them here, so both apply the same rule."""
+    environ = os.environ if environ is None else environ
+    return BackendRules(
+        key_env_prefixes=_listed(environ.get(KEY_ENV_PREFIXES_VAR)) or DEFAULT_KEY_ENV_PREFIXES,
+        hosts=tuple(_host_key(h) for h in _listed(environ.get(BACKEND_HOSTS_VAR))),
+    )
+
+
+def _host_key(host: str) -> str:
+    return host.lower().rstrip(".").strip("[]")
+
+
+def _resolve(host: str) -> tuple[str, ...]:
+    """The addresses ``host`` resolves to here (none if it does not resolve)."""
+    now = time.monotonic()
+    cached = _RESOLVED.get(host)
+    if cached and cached[0] > now:
+        return cached[1]
+    try:
+        addresses = tuple({info[4][0] for info in socket.getaddrinfo(host, None)})
+    except (OSError, UnicodeError):
+        addresses = ()
+    if len(_RESOLVED) > 1000:
+        _RESOLVED.clear()
+    _RESOLVED[host] = (now + RESOLVE_TTL, addresses)
+    return addresses
+
+
+def _forbidden_address(value: str) -> bool:
+    try:
+        address = ipaddress.ip_address(value.split("%")[0])
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    if mapped is not None:
+        address = mapped
+    return address.is_link_local or address in METADATA_ADDRESSES
+
+
+def backend_model(name, value):
+    """LiteLLM's ``provider/model``: a name, never a reference to the environment."""
+    text(255)(name, value)
+    if not value.strip() or _environ_references(value):
+        raise Invalid(f"{name} must name a model, such as openai/llama3.")
+    return value
+
+
+def backend_key_env(name, value, rules: BackendRules | None = None):
+    """The name of the gateway's variable holding a backend's key: only names with an
+    allowed prefix, so the gateway's own secrets are never sent to a backend. The
+    value is never echoed: it may be a key pasted by mistake."""
+    rules = rules or backend_rules()
+    if (
+        not isinstance(value, str)
+        or not ENV_RE.match(value)
+        or value in OWN_SECRETS
+        or not value.startswith(rules.key_env_prefixes)
+    ):
+        raise Invalid(
+            f"{name} must be the name of an environment variable of the gateway that "
+            f"begins with {' or '.join(rules.key_env_prefixes)} (the gateway sends no "
+            f"other variable to a backend; {KEY_ENV_PREFIXES_VAR} sets the prefixes)."
+        )
+    return value
+
+
+def backend_url(name, value, rules: BackendRules | None = None):
+    """A backend's http(s) URL: no credentials in it, no link-local or cloud metadata
+    address (by name, by address, or by what the name resolves to here), and one of
+    ``MAAS_BACKEND_HOSTS`` when that is set."""
+    text(1024)(name, value)
+    url(name, value)
+    if "\\" in value:
+        raise Invalid(f"{name} may not contain a backslash.")
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError:
+        raise Invalid(f"{name} is not a valid URL: send http(s)://host[:port]/path.") from None
+    if "@" in parts.netloc:
+        raise Invalid(
+            f"{name} may not hold a user or password: put the backend's key in the "
+            "gateway's environment and name the variable in api_key_env."
+        )
+    host = _host_key(parts.hostname or "")
+    if not host:
+        raise Invalid(f"{name} names no host: send http(s)://host[:port]/path.")
+    rules = rules or backend_rules()
+    refused = host in METADATA_HOSTS or any(_forbidden_address(a) for a in (host, *_resolve(host)))
+    if refused:
+        raise Invalid(
+            f"{name} may not point at a link-local or cloud metadata address ({host}): "
+            "those hand out the gateway machine's credentials; use the backend's own address."
+        )
+    if rules.hosts and host not in rules.hosts:
+        raise Invalid(
+            f"{name}'s host {host} is not an allowed backend host: use one of "
+            f"{', '.join(rules.hosts)} (set by {BACKEND_HOSTS_VAR})."
+        )
+    return value
+
+
+def stop_words(name, value):
+    if isinstance(value, str) or (
+        isinstance(value, list) and all(isinstance(v, str) for v in value)
+    ):
+        return value
+    raise Invalid(f"{name} must be a string or a list of strings.")
+
+
+def str_list(name, value):
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise Invalid(f"{name} must be a list of strings.")
+    return value
+
+
+# The LiteLLM deployment parameters a catalog model may set: timeouts, retries and
+# limits, LiteLLM's mock backend (tests and the local demo), the provider's
+# organisation and API version, and a few sampling defaults. Anything else (another
+# api_base, credentials, pricing, routing) is refused.
+EXTRA_PARAMS: dict[str, Callable[[str, Any], Any]] = {
+    "timeout": number(0.0),
+    "stream_timeout": number(0.0),
+    "max_retries": number(0, integer=True),
+    "num_retries": number(0, integer=True),
+    "rpm": number(0, integer=True),
+    "tpm": number(0, integer=True),
+    "mock_response": text(100_000),
+    "organization": text(255),
+    "api_version": text(64),
+    "drop_params": boolean,
+    "additional_drop_params": str_list,
+    "temperature": number(0.0),
+    "top_p": number(0.0),
+    "max_tokens": number(1, integer=True),
+    "seed": number(0, integer=True),
+    "stop": stop_words,
+}
+
+
+def _environ_references(value) -> bool:
+    """Whether any string in ``value`` (recursively) is a LiteLLM ``os.environ/``
+    reference, which would make the gateway read one of its variables."""
+    if isinstance(value, str):
+        return value.strip().lower().startswith("os.environ/")
+    if isinstance(value, dict):
+        return any(_environ_references(v) for kv in value.items() for v in kv)
+    if isinstance(value, list | tuple):
+        return any(_environ_references(v) for v in value)
+    return False
+
+
+def backend_params(name, value):
+    if not isinstance(value, dict):
+        raise Invalid(f"{name} must be an object of LiteLLM parameters.")
+    secret = SECRET_PARAMS & set(value)
+    if secret:
+        raise Invalid(
+            f"{name} may not hold secrets ({', '.join(sorted(secret))}): put the secret in "
+            "the gateway's environment and name the variable in api_key_env."
+        )
+    unknown = sorted(set(value) - set(EXTRA_PARAMS))
+    if unknown:
+        raise Invalid(
+            f"{name} may not set {', '.join(map(str, unknown))}; allowed: "
+            f"{', '.join(EXTRA_PARAMS)}."
+        )
+    if _environ_references(value):
+        raise Invalid(
+            f"{name} may not refer to the gateway's environment (os.environ/...): "
+            "name a backend key's variable in api_key_env instead."
+        )
+    return {k: EXTRA_PARAMS[k](f"{name}.{k}", v) for k, v in value.items()}
+
+
 MODEL_FIELDS = {
     "name": Field(text(255, NAME_RE, "letters, digits and . _ : @ -"), required=True),
-    "provider_model": Field(text(255), required=True),
-    "api_base": Field(url, nullable=True),
-    "api_key_env": Field(text(255, ENV_RE, "an environment variable's name"), nullable=True),
+    "provider_model": Field(backend_model, required=True),
+    "api_base": Field(backend_url, nullable=True),
+    "api_key_env": Field(backend_key_env, nullable=True),
     "mode": Field(one_of(MODES)),
     "description": Field(text(4000)),
     "context_window": Field(number(1, integer=True), nullable=True),
@@ -157,7 +385,7 @@ MODEL_FIELDS = {
     "input_cost_per_token": Field(number(0.0)),
     "output_cost_per_token": Field(number(0.0)),
     "enabled": Field(boolean),
-    "extra_params": Field(extra_params),
+    "extra_params": Field(backend_params),
 }
 
 PROFILE_FIELDS = {
@@ -180,6 +408,25 @@ OVERRIDE_FIELDS = {
     "rpm_limit": Field(number(1, integer=True), nullable=True),
     "tpm_limit": Field(number(1, integer=True), nullable=True),
 }
+
+
+def check_backend(
+    provider_model: str,
+    api_base: str | None,
+    api_key_env: str | None,
+    extra_params: dict | None,
+    rules: BackendRules | None = None,
+) -> None:
+    """Raise ``Invalid`` with a sentence unless a catalog row's backend fields are
+    allowed: the same checks as the admin API's, for the gateway to apply to every row
+    it loads (one written behind the API's back included)."""
+    rules = rules or backend_rules()
+    backend_model("provider_model", provider_model)
+    if api_base is not None:
+        backend_url("api_base", api_base, rules)
+    if api_key_env is not None:
+        backend_key_env("api_key_env", api_key_env, rules)
+    backend_params("extra_params", extra_params or {})
 
 
 def validate(body: dict, fields: dict[str, Field], *, partial: bool = False) -> dict:

@@ -102,6 +102,37 @@ def test_bad_admin_input_gets_a_clear_400(stack, admin):
     assert r.status_code == 400 and "Unknown models" in r.json()["message"]
 
 
+def test_admins_cannot_aim_the_gateway_at_its_own_secrets(stack, admin):
+    own_secret = "must be the name of an environment variable of the gateway that begins with "
+    metadata = "may not point at a link-local or cloud metadata address"
+    cases = [
+        ({"api_key_env": "MAAS_DB_URL"}, own_secret + "MAAS_BACKEND_"),
+        ({"api_key_env": "LITELLM_MASTER_KEY"}, own_secret + "MAAS_BACKEND_"),
+        ({"api_key_env": "JUPYTERHUB_API_TOKEN"}, own_secret + "MAAS_BACKEND_"),
+        ({"api_base": "http://169.254.169.254/latest/meta-data/"}, metadata),
+        ({"api_base": "http://metadata.google.internal/computeMetadata/v1/"}, metadata),
+        ({"api_base": "http://[fe80::1]:8000/v1"}, metadata),
+        ({"api_base": "http://2852039166/"}, metadata),  # 169.254.169.254 in disguise
+        ({"api_base": "http://admin:sk-secret@vllm:8000/v1"}, "may not hold a user or password"),
+        ({"extra_params": {"api_base": "http://169.254.169.254/"}}, "may not set api_base"),
+        ({"extra_params": {"mock_response": "os.environ/MAAS_DB_URL"}}, "os.environ/"),
+    ]
+    for fields, message in cases:
+        for method, path, body in (
+            ("POST", "admin/models", {**ECHO_NEW, "name": "leaky", **fields}),
+            ("PATCH", "admin/models/echo-large", fields),
+        ):
+            r = stack.api(method, path, admin.token, json=body)
+            assert r.status_code == 400, (method, fields, r.text)
+            assert message in r.json()["message"], (method, fields)
+            assert "sk-secret" not in r.text
+    models = stack.api("GET", "admin/models", admin.token).json()["models"]
+    assert "leaky" not in [m["name"] for m in models]
+    [echo] = [m for m in models if m["name"] == "echo-large"]
+    assert (echo["api_base"], echo["api_key_env"]) == (None, None)
+    assert echo["extra_params"] == {"mock_response": "echo"}
+
+
 def test_a_catalog_change_reaches_the_running_gateway_within_10s(stack, admin):
     key = personal_key(stack, "erin")
     assert stack.chat(key, model="echo-new").status_code == 404
