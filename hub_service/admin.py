@@ -1,5 +1,5 @@
 """Admin endpoints (``api/v1/admin/...``): the catalog, profiles, group and user
-overrides, effective policies, the audit log and chargeback.
+overrides, every user's keys, effective policies, the audit log and chargeback.
 
 Callers need the ``custom:maas:admin`` scope (the hub config grants it to hub admins
 through the ``maas-admin`` role); everyone else gets 403. Every change is written to the
@@ -16,8 +16,8 @@ import io
 from sqlalchemy import func, select
 
 from . import catalog, keys, policy
-from .db import AuditEntry, CatalogModel, PolicyOverride, Profile, Usage, UserGroup
-from .handlers import APIError, APIHandler
+from .db import ApiKey, AuditEntry, CatalogModel, PolicyOverride, Profile, Usage, UserGroup
+from .handlers import KEY_ID, APIError, APIHandler
 from .validation import MODEL_FIELDS, OVERRIDE_FIELDS, PROFILE_FIELDS, Invalid, validate
 
 ADMIN_SCOPE = "custom:maas:admin"
@@ -355,6 +355,49 @@ class AdminAuditHandler(AdminHandler):
             )
 
 
+class AdminKeysHandler(AdminHandler):
+    """GET ``?user=<name>&state=active|revoked|expired&limit=1000``: every user's keys,
+    newest first (metadata only: never a key or its hash), deleted hub users' included."""
+
+    def get(self):
+        state = self.get_argument("state", None)
+        if state is not None and state not in keys.KEY_STATES:
+            raise APIError(400, f"state must be one of: {', '.join(keys.KEY_STATES)}.")
+        try:
+            limit = int(self.get_argument("limit", "1000"))
+        except ValueError:
+            raise APIError(400, "limit must be a whole number.") from None
+        now = self.now()
+        query = select(ApiKey).order_by(ApiKey.created.desc()).limit(max(1, min(limit, 10000)))
+        user = self.get_argument("user", None)
+        if user:
+            query = query.where(ApiKey.user == user)
+        if state:
+            query = query.where(*keys.in_state(state, now))
+        with self.db as db:
+            rows = db.scalars(query).all()
+            self.write_json({"keys": [keys.key_admin(r, now) for r in rows]})
+
+
+class AdminKeyHandler(AdminHandler):
+    """DELETE: revoke any user's key (audited; a revoked key stays revoked)."""
+
+    def delete(self, key_id):
+        now = self.now()
+        with self.db as db:
+            row = db.get(ApiKey, key_id)
+            if row is None:
+                raise APIError(404, f"No key {key_id!r}.")
+            if row.revoked_at is None:
+                before = keys.key_admin(row, now)
+                row.revoked_at = now
+                row.revoked_reason = f"revoked by admin {self.current_user['name']}"
+                db.flush()
+                self.audit(db, "revoke", "key", key_id, before, keys.key_admin(row, now))
+        self.set_status(204)
+        self.finish()
+
+
 CHARGEBACK_DIMENSIONS = ("user", "group", "profile", "model")
 
 
@@ -441,6 +484,8 @@ ADMIN_ROUTES = [
     (r"admin/overrides", AdminOverridesHandler),
     (r"admin/overrides/(?P<kind>group|user)/(?P<name>[^/]+)", AdminOverrideHandler),
     (r"admin/policy/(?P<user>[^/]+)", AdminPolicyHandler),
+    (r"admin/keys", AdminKeysHandler),
+    (rf"admin/keys/{KEY_ID}", AdminKeyHandler),
     (r"admin/audit", AdminAuditHandler),
     (r"admin/chargeback", AdminChargebackHandler),
     (r"users/(?P<user>[^/]+)/policy", UserPolicyHandler),

@@ -18,7 +18,7 @@ from tornado.httpserver import HTTPServer
 from traitlets import Dict, Float, Integer, List, Unicode, default
 from traitlets.config import Application
 
-from . import __version__, catalog, db, keys
+from . import __version__, catalog, db, hub, keys
 from .handlers import routes
 from .hub import HubAPIError, HubClient
 from .validation import MODEL_FIELDS, Invalid, validate
@@ -90,14 +90,21 @@ class MaaSService(Application):
         10.0, help="Seconds between copies of the hub's group membership (for group overrides)."
     ).tag(config=True)
 
+    max_personal_keys = Integer(
+        10,
+        help="Active personal keys a user may hold at once; asking for one more is "
+        "refused (409) until one is revoked or expires.",
+    ).tag(config=True)
+
     personal_key_lifetime = Integer(
         30 * 24 * 3600, help="Seconds a personal key lives before it must be renewed."
     ).tag(config=True)
 
     reconcile_interval = Float(
         2.0,
-        help="Seconds between checks of which servers run; a stopped server's key is "
-        "revoked at the next check.",
+        help="Seconds between checks of which hub users exist and which servers run; "
+        "a stopped server's key, and every key of a deleted user, is revoked at the "
+        "next check.",
     ).tag(config=True)
 
     seed_models = List(
@@ -133,6 +140,8 @@ class MaaSService(Application):
     def client_base_url(self) -> str:
         """What OpenAI clients use as base_url."""
         return self.gateway_url.rstrip("/") + "/v1"
+
+    _warned_no_created = False
 
     def utcnow(self) -> dt.datetime:
         return db.utcnow()
@@ -185,18 +194,30 @@ class MaaSService(Application):
         )
 
     async def reconcile_once(self) -> int:
-        """Revoke the keys of servers the hub no longer runs; return how many."""
+        """Revoke the keys of deleted hub users and of servers the hub no longer runs;
+        return how many."""
         started = self.utcnow()
-        active = await self.hub.active_servers()
+        users = await self.hub.users()
+        created = {name: hub.created(model) for name, model in users.items()}
+        if None in created.values() and not self._warned_no_created:
+            self._warned_no_created = True
+            self.log.warning(
+                "The hub does not say when users were created (the service's role needs "
+                "read:users): a user deleted and created again between two checks would "
+                "keep the deleted user's keys."
+            )
         with db.session_scope(self.session_factory) as session:
+            gone = keys.forget_deleted_users(session, created, listed_at=started, now=self.utcnow())
+            for user, count in gone.items():
+                self.log.info("Revoked %d key(s) of %s: the hub user was deleted", count, user)
             stopped = keys.revoke_stopped_servers(
-                session, active, issued_before=started, now=self.utcnow()
+                session, hub.active_servers(users), issued_before=started, now=self.utcnow()
             )
             for row in stopped:
                 self.log.info(
                     "Revoked key %s: server %r of %s stopped", row.id, row.server_name, row.user
                 )
-        return len(stopped)
+        return sum(gone.values()) + len(stopped)
 
     async def sync_groups_once(self) -> bool:
         """Mirror the hub's group membership; return whether it changed."""

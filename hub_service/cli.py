@@ -30,6 +30,8 @@ examples:
   maas profiles edit cpu-standard --set budget_usd=20 --set budget_period=month --set rpm_limit=60
   maas overrides set group research --set 'extra_models=["llama3-8b"]' --set budget_usd=100
   maas policy alice --profile gpu-ml-ai
+  maas keys list --user alice --state active
+  maas keys revoke 3f2a9c0d1e4b5a67
   maas chargeback --by group --start 2026-11-01 --end 2026-12-01 --format csv > nov.csv
   maas pricing seed --instance g5.2xlarge --throughput 35
   maas pricing measure --base-url http://127.0.0.1:8090/v1 --model smollm2-135m \\
@@ -229,6 +231,19 @@ def cmd_policy(args, client: Client) -> None:
     show(args, client.call("GET", f"admin/policy/{quote(args.user, safe='')}{query}"))
 
 
+def cmd_keys(args, client: Client) -> None:
+    if args.action == "revoke":
+        if not args.id:
+            raise CLIError("maas keys revoke needs the key's id (maas keys list shows it).")
+        client.call("DELETE", f"admin/keys/{quote(args.id, safe='')}")
+        print(f"{args.id}: revoked")
+        return
+    params = {k: v for k, v in (("user", args.user), ("state", args.state)) if v}
+    rows = client.call("GET", f"admin/keys?{urlencode(params)}")["keys"]
+    columns = ["id", "user", "name", "server_name", "state", "expires_at", "revoked_reason"]
+    print(json.dumps(rows, indent=2) if args.json else table(rows, columns))
+
+
 def cmd_audit(args, client: Client) -> None:
     params = {"limit": args.limit, **({"target_type": args.type} if args.type else {})}
     entries = client.call("GET", f"admin/audit?{urlencode(params)}")["entries"]
@@ -344,7 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="maas",
         description="Administer Model-as-a-Service for JupyterHub: the model catalog, "
-        "notebook profiles, group and user overrides, audit, chargeback and pricing.",
+        "notebook profiles, group and user overrides, keys, audit, chargeback and pricing.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -414,9 +429,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", help="the server's profile (default: the default profile)")
     p.set_defaults(func=cmd_policy)
 
+    p = sub.add_parser(
+        "keys",
+        help="every user's keys",
+        description="List any user's keys (metadata only) or revoke one (audited).",
+    )
+    p.add_argument("action", choices=["list", "revoke"])
+    p.add_argument("id", nargs="?", help="revoke: the key's id")
+    p.add_argument("--user", help="list: only this user's keys")
+    # the service says which states there are if it gets another
+    p.add_argument("--state", help="list: only keys active, revoked or expired")
+    p.set_defaults(func=cmd_keys)
+
     p = sub.add_parser("audit", help="who changed what, newest first")
     p.add_argument("--limit", type=int, default=50)
-    p.add_argument("--type", help="model, profile, group or user")
+    p.add_argument("--type", help="model, profile, group, user or key")
     p.set_defaults(func=cmd_audit)
 
     p = sub.add_parser("chargeback", help="spend per user, group, profile or model")

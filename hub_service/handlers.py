@@ -12,7 +12,7 @@ from jupyterhub.services.auth import HubOAuthenticated
 from sqlalchemy import func, select
 from tornado import web
 
-from . import __version__, catalog, keys, policy
+from . import __version__, catalog, hub, keys, policy
 from .db import ApiKey, CatalogModel, Profile, Usage, session_scope
 from .hub import HubAPIError
 from .openapi import openapi_document
@@ -180,9 +180,29 @@ class UserKeysHandler(APIHandler):
         now = self.now()
         with self.db as db:
             rows = db.scalars(
-                select(ApiKey).where(ApiKey.user == user).order_by(ApiKey.created.desc())
+                select(ApiKey)
+                .where(ApiKey.user == user, ApiKey.user_deleted_at.is_(None))
+                .order_by(ApiKey.created.desc())
             ).all()
             self.write_json({"keys": [keys.key_public(r, now) for r in rows]})
+
+    async def _hub_user(self, user: str) -> dict:
+        """The hub's model of ``user``: when it was created, which servers run."""
+        try:
+            model = await self.service.hub.user(user)
+        except HubAPIError as e:
+            log.error("Cannot reach the hub API: %s", e)
+            raise APIError(503, "The hub cannot be reached; try again shortly.") from None
+        if model is None:
+            raise APIError(404, f"The hub has no user {user!r}.")
+        return model
+
+    def _check_personal_key_cap(self, db, user: str) -> None:
+        cap = self.service.max_personal_keys
+        if keys.active_personal_keys(db, user, self.now()) >= cap:
+            raise APIError(
+                409, f"You have {cap} active personal keys, the limit: revoke one first."
+            )
 
     async def post(self, user):
         me = self.check_owner(user)
@@ -197,13 +217,10 @@ class UserKeysHandler(APIHandler):
         if own_server is not None and server_name != own_server:
             raise APIError(403, "A server's token may only obtain the key of its own server.")
 
+        hub_user = await self._hub_user(user)
         profile_slug = None
         if server_name is not None:
-            try:
-                server = await self.service.hub.server(user, server_name)
-            except HubAPIError as e:
-                log.error("Cannot reach the hub API: %s", e)
-                raise APIError(503, "The hub cannot be reached; try again shortly.") from None
+            server = (hub_user.get("servers") or {}).get(server_name)
             if server is None:
                 raise APIError(
                     409, f"Server {server_name!r} of {user!r} is not running: start it first."
@@ -212,6 +229,8 @@ class UserKeysHandler(APIHandler):
 
         now = self.now()
         with self.db as db:
+            if server_name is None:
+                self._check_personal_key_cap(db, user)
             profile = None
             if profile_slug:
                 profile = db.scalar(select(Profile).where(Profile.slug == profile_slug))
@@ -237,6 +256,7 @@ class UserKeysHandler(APIHandler):
                 ),
                 lifetime=dt.timedelta(seconds=lifetime),
                 now=now,
+                hub_user_created=hub.created(hub_user),
             )
             models = db.scalars(select(CatalogModel)).all()
             allowed = catalog.allowed_model_names(profile.models if profile else [], models)
@@ -260,8 +280,13 @@ class UserKeyHandler(APIHandler):
     """DELETE: revoke one of your keys. A server's token may revoke only its own key."""
 
     def _own_key(self, db, user, key_id) -> ApiKey:
+        """The key, if it is this user's: a deleted hub user's keys are no one's."""
         me = self.check_owner(user)
-        row = db.scalar(select(ApiKey).where(ApiKey.id == key_id, ApiKey.user == user))
+        row = db.scalar(
+            select(ApiKey).where(
+                ApiKey.id == key_id, ApiKey.user == user, ApiKey.user_deleted_at.is_(None)
+            )
+        )
         if row is None:
             raise APIError(404, f"No key {key_id!r} for user {user!r}.")
         own_server = caller_server(me)

@@ -1,7 +1,9 @@
-"""What the service asks the JupyterHub REST API: which servers run, with which options."""
+"""What the service asks the JupyterHub REST API: which users exist and since when,
+which servers run, with which options."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from urllib.parse import quote, urlencode
 
@@ -18,9 +20,10 @@ class HubClient:
     """A thin client for the hub API, authenticated with the service's own token.
 
     Scopes it needs (granted by the ``maas-service`` role in the hub config):
-    ``list:users`` to page through users, ``read:servers`` to see their servers and
-    the options they were started with, ``list:groups`` and ``read:groups`` to mirror
-    group membership.
+    ``list:users`` to page through users, ``read:users`` for when each was created (a
+    user deleted and created again under the same name is someone else),
+    ``read:servers`` to see their servers and the options they were started with,
+    ``list:groups`` and ``read:groups`` to mirror group membership.
     """
 
     def __init__(self, api_url: str, token: str, timeout: float = 10.0):
@@ -60,13 +63,17 @@ class HubClient:
                 return
             offset = nxt["offset"]
 
-    async def active_servers(self) -> set[tuple[str, str]]:
-        """Every (user, server name) the hub has ready or starting."""
-        return {
-            (user["name"], server_name)
-            async for user in self._pages("users", state="active")
-            for server_name in user.get("servers") or {}
-        }
+    async def users(self) -> dict[str, dict]:
+        """Every hub user's model by name, with ``created`` and the servers it has ready
+        or starting."""
+        return {user["name"]: user async for user in self._pages("users")}
+
+    async def user(self, name: str) -> dict | None:
+        """One user's model (with ``created`` and running ``servers``), or None."""
+        try:
+            return await self._get(f"users/{quote(name, safe='')}")
+        except LookupError:
+            return None
 
     async def group_members(self) -> set[tuple[str, str]]:
         """Every (user, group) membership (scopes ``list:groups``, ``read:groups``)."""
@@ -76,10 +83,19 @@ class HubClient:
             for user in group.get("users") or []
         }
 
-    async def server(self, user: str, server_name: str) -> dict | None:
-        """The server model (with ``user_options``), or None if it is not running."""
-        try:
-            model = await self._get(f"users/{quote(user, safe='')}")
-        except LookupError:
-            return None
-        return (model.get("servers") or {}).get(server_name)
+
+def active_servers(users: dict[str, dict]) -> set[tuple[str, str]]:
+    """Every (user, server name) of ``users`` (``HubClient.users``) that is running."""
+    return {(name, server) for name, user in users.items() for server in user.get("servers") or {}}
+
+
+def created(user: dict) -> dt.datetime | None:
+    """When the hub created ``user`` (naive UTC, as the database stores times), or None
+    if the service's token may not read it (the ``read:users`` scope)."""
+    value = user.get("created")
+    if not value:
+        return None
+    parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return parsed

@@ -10,15 +10,17 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from .db import ApiKey, next_key_seq
 
 KEY_PREFIX = "sk-maas-"
 KEY_RANDOM_BYTES = 32
+# what ``ApiKey.state`` answers
+KEY_STATES = ("active", "revoked", "expired")
 
 
 def new_key() -> str:
@@ -38,10 +40,13 @@ def issue(
     name: str,
     lifetime: dt.timedelta,
     now: dt.datetime,
+    hub_user_created: dt.datetime | None = None,
 ) -> tuple[ApiKey, str]:
     """Create a key; return its row and the key itself (the only time it exists).
 
     A server has one key at a time: issuing for a server revokes its previous keys.
+    ``hub_user_created`` (when the hub created the user) tells this user's keys from
+    those of a user of the same name created later.
     """
     if server_name is not None:
         revoke_where(
@@ -63,6 +68,7 @@ def issue(
         created=now,
         updated=now,
         expires_at=now + lifetime,
+        hub_user_created=hub_user_created,
     )
     session.add(row)
     session.flush()
@@ -110,6 +116,77 @@ def revoke_stopped_servers(
     return stopped
 
 
+def _user_gone(user: str, created: dt.datetime | None, hub_users: Mapping) -> bool:
+    if user not in hub_users:
+        return True
+    now_created = hub_users[user]
+    return None not in (created, now_created) and created != now_created
+
+
+def forget_deleted_users(
+    session: Session,
+    hub_users: Mapping[str, dt.datetime | None],
+    *,
+    listed_at: dt.datetime,
+    now: dt.datetime,
+) -> dict[str, int]:
+    """Revoke the keys of hub users who were deleted, and mark every key of theirs
+    (``user_deleted_at``) so that a new user of the same name does not see them;
+    return how many keys each deleted user lost.
+
+    ``hub_users`` maps every user the hub listed at ``listed_at`` to when it was
+    created (None if unknown). A key whose user is missing, or whose user was created
+    at another time than when the key was issued, belongs to a deleted user. Keys
+    issued after the listing are left alone: their user may be new.
+    """
+    pairs = session.execute(
+        select(ApiKey.user, ApiKey.hub_user_created)
+        .where(ApiKey.user_deleted_at.is_(None), ApiKey.created < listed_at)
+        .distinct()
+    ).all()
+    gone: dict[str, int] = {}
+    for user, created in pairs:
+        if not _user_gone(user, created, hub_users):
+            continue
+        criteria = (
+            ApiKey.user == user,
+            ApiKey.user_deleted_at.is_(None),
+            ApiKey.created < listed_at,
+            ApiKey.hub_user_created.is_(None)
+            if created is None
+            else ApiKey.hub_user_created == created,
+        )
+        revoked = revoke_where(session, criteria, reason="user deleted", now=now)
+        session.execute(
+            update(ApiKey)
+            .where(*criteria)
+            .values(user_deleted_at=now, updated=now, seq=next_key_seq(session.connection()))
+            .execution_options(synchronize_session=False)
+        )
+        gone[user] = gone.get(user, 0) + revoked
+    return gone
+
+
+def in_state(state: str, now: dt.datetime) -> tuple:
+    """The criteria of keys ``active``, ``revoked`` or ``expired`` at ``now``."""
+    if state == "revoked":
+        return (ApiKey.revoked_at.is_not(None),)
+    alive = ApiKey.expires_at > now if state == "active" else ApiKey.expires_at <= now
+    return (ApiKey.revoked_at.is_(None), alive)
+
+
+def active_personal_keys(session: Session, user: str, now: dt.datetime) -> int:
+    """How many personal keys ``user`` has active."""
+    return session.scalar(
+        select(func.count(ApiKey.id)).where(
+            ApiKey.user == user,
+            ApiKey.server_name.is_(None),
+            ApiKey.user_deleted_at.is_(None),
+            *in_state("active", now),
+        )
+    )
+
+
 def key_public(row: ApiKey, now: dt.datetime) -> dict:
     """What an API may say about a key: never the key, never its hash."""
     return {
@@ -125,6 +202,11 @@ def key_public(row: ApiKey, now: dt.datetime) -> dict:
         "revoked_reason": row.revoked_reason,
         "state": row.state(now),
     }
+
+
+def key_admin(row: ApiKey, now: dt.datetime) -> dict:
+    """What admins see of a key: its metadata and whether its hub user was deleted."""
+    return {**key_public(row, now), "user_deleted_at": iso(row.user_deleted_at)}
 
 
 def iso(value: dt.datetime | None) -> str | None:

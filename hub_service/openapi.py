@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from . import __version__
+from .keys import KEY_STATES
 from .policy import PERIODS
 from .validation import (
     BACKEND_HOSTS_VAR,
@@ -136,6 +137,38 @@ def _admin_paths() -> dict:
                 "responses": {"200": policy, **_errors(401, 403, 404)},
             },
         },
+        "/admin/keys": {
+            "parameters": [
+                _query("user", {"type": "string"}),
+                _query("state", {"type": "string", "enum": list(KEY_STATES)}),
+                _query("limit", {"type": "integer", "minimum": 1, "maximum": 10000}),
+            ],
+            "get": {
+                "summary": "Every user's keys, newest first, metadata only (admins)",
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "keys": {
+                                    "type": "array",
+                                    "items": {"$ref": "#/components/schemas/AdminKey"},
+                                }
+                            },
+                        },
+                        "Keys",
+                    ),
+                    **_errors(400, 401, 403),
+                },
+            },
+        },
+        "/admin/keys/{key_id}": {
+            "parameters": [KEY_ID],
+            "delete": {
+                "summary": "Revoke any user's key (admins; audited)",
+                "responses": {"204": {"description": "Revoked"}, **_errors(401, 403, 404)},
+            },
+        },
         "/admin/audit": {
             "parameters": [
                 _query("limit", {"type": "integer"}),
@@ -243,8 +276,23 @@ def openapi_document(prefix: str) -> dict:
                         "expires_at": {"type": "string", "format": "date-time"},
                         "revoked_at": {"type": ["string", "null"], "format": "date-time"},
                         "revoked_reason": {"type": ["string", "null"]},
-                        "state": {"type": "string", "enum": ["active", "revoked", "expired"]},
+                        "state": {"type": "string", "enum": list(KEY_STATES)},
                     },
+                },
+                "AdminKey": {
+                    "allOf": [
+                        key_ref,
+                        {
+                            "type": "object",
+                            "properties": {
+                                "user_deleted_at": {
+                                    "type": ["string", "null"],
+                                    "format": "date-time",
+                                    "description": "When the key's hub user was deleted.",
+                                }
+                            },
+                        },
+                    ]
                 },
                 "AdminModel": {
                     "allOf": [
@@ -412,7 +460,7 @@ def openapi_document(prefix: str) -> dict:
                     },
                     "responses": {
                         "201": _json({"$ref": "#/components/schemas/IssuedKey"}, "Issued"),
-                        **_errors(400, 401, 403, 409, 503),
+                        **_errors(400, 401, 403, 404, 409, 503),
                     },
                 },
             },

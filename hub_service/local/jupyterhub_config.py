@@ -112,7 +112,8 @@ c.JupyterHub.load_roles = [
         "name": "maas-service",
         "description": "What the MaaS service needs from the hub",
         "scopes": [
-            "list:users",  # page through users to see whose servers run
+            "list:users",  # page through users to see whose servers run ...
+            "read:users",  # ... and when each was created (a deleted user's keys die)
             "read:servers",  # their servers and the options (profile) they started with
             "list:groups",  # page through groups ...
             "read:groups",  # ... and their members, for group overrides

@@ -14,7 +14,7 @@ NOW = dt.datetime(2026, 1, 1, 12, 0)
 DAY = dt.timedelta(days=1)
 
 
-def issue(session, user="alice", server_name="", now=NOW):
+def issue(session, user="alice", server_name="", now=NOW, hub_user_created=None):
     return keys.issue(
         session,
         user=user,
@@ -23,6 +23,7 @@ def issue(session, user="alice", server_name="", now=NOW):
         name="t",
         lifetime=DAY,
         now=now,
+        hub_user_created=hub_user_created,
     )
 
 
@@ -109,3 +110,38 @@ def test_usage_rows_round_trip(sessions):
             4,
             0.5,
         )
+
+
+def test_a_deleted_hub_users_keys_are_revoked_and_hidden_from_a_new_user_of_that_name(sessions):
+    """alice was created at T0 and deleted; an alice created at T1 is someone else."""
+    t0, t1 = NOW - 10 * DAY, NOW - dt.timedelta(minutes=5)
+    with session_scope(sessions) as s:
+        server, _ = issue(s, hub_user_created=t0)
+        personal, _ = issue(s, server_name=None, hub_user_created=t0)
+        stopped, _ = issue(s, server_name="gpu", hub_user_created=t0)
+        keys.revoke_where(s, (ApiKey.id == stopped.id,), reason="server stopped", now=NOW)
+        new_alice, _ = issue(s, server_name=None, hub_user_created=t1)
+        bob, _ = issue(s, user="bob", hub_user_created=None)  # issued before hub times
+        carol, _ = issue(s, user="carol", hub_user_created=t0)
+        late, _ = issue(s, user="dan", now=NOW + dt.timedelta(seconds=5))
+        seq_before = s.get(ApiKey, personal.id).seq
+
+    listed = {"alice": t1, "bob": t0, "carol": None}  # dan was created after the listing
+    with session_scope(sessions) as s:
+        gone = keys.forget_deleted_users(
+            s, listed, listed_at=NOW + dt.timedelta(seconds=1), now=NOW
+        )
+    assert gone == {"alice": 2}
+    with session_scope(sessions) as s:
+        rows = {r.id: r for r in s.scalars(select(ApiKey))}
+    for old in (server, personal, stopped):
+        assert rows[old.id].user_deleted_at == NOW and rows[old.id].state(NOW) == "revoked"
+    assert rows[server.id].revoked_reason == rows[personal.id].revoked_reason == "user deleted"
+    assert rows[stopped.id].revoked_reason == "server stopped"
+    assert rows[personal.id].seq > seq_before  # the gateway sees the change
+    for kept in (new_alice, bob, carol, late):
+        assert rows[kept.id].state(NOW) == "active" and rows[kept.id].user_deleted_at is None
+
+    with session_scope(sessions) as s:
+        gone = keys.forget_deleted_users(s, {}, listed_at=NOW + DAY, now=NOW + DAY)
+    assert gone == {"alice": 1, "bob": 1, "carol": 1, "dan": 1}

@@ -37,6 +37,8 @@ ADMIN_CALLS = [
     ("GET", "admin/overrides/user/carol", None),
     ("PUT", "admin/overrides/user/carol", {"budget_usd": 1000}),
     ("DELETE", "admin/overrides/user/carol", None),
+    ("GET", "admin/keys", None),
+    ("DELETE", "admin/keys/0123456789abcdef", None),
     ("GET", "admin/policy/carol", None),
     ("GET", "admin/audit", None),
     ("GET", "admin/chargeback", None),

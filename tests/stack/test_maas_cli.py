@@ -63,6 +63,28 @@ def test_an_admin_manages_the_catalog_from_the_terminal(stack, maas):
     assert "cli-model" in audit and "delete" in audit
 
 
+def test_an_admin_lists_and_revokes_keys_from_the_terminal(stack, maas):
+    token = stack.user("quinn").create_token()
+    r = stack.api("POST", "users/quinn/keys", token, json={"name": "from the cli"})
+    assert r.status_code == 201, r.text
+    key_id = r.json()["id"]
+    stack.issued_keys.append(r.json()["key"])
+
+    listing = maas("keys", "list", "--user", "quinn", "--state", "active").stdout
+    [row] = [line for line in listing.splitlines() if line.startswith(key_id)]
+    assert "quinn" in row and "from the cli" in row and "active" in row
+    r = maas("keys", "revoke", key_id)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == f"{key_id}: revoked"
+    listing = maas("keys", "list", "--user", "quinn", "--state", "revoked").stdout
+    [row] = [line for line in listing.splitlines() if line.startswith(key_id)]
+    assert "revoked by admin admin" in row
+    assert key_id not in maas("keys", "list", "--user", "quinn", "--state", "active").stdout
+    r = maas("keys", "list", "--state", "lost")
+    assert r.returncode == 1 and "state must be one of: active, revoked, expired" in r.stderr
+    assert key_id in maas("audit", "--type", "key").stdout
+
+
 def test_a_non_admin_token_is_refused(stack):
     token = stack.user("olga").create_token()
     env = {**os.environ, "MAAS_URL": f"{stack.hub_url}/services/maas/", "MAAS_TOKEN": token}

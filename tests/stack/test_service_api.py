@@ -135,6 +135,99 @@ def test_bad_input_gets_400_with_a_message(api, carol):
     assert r.status_code == 404 and "No such API endpoint" in r.json()["message"]
 
 
+def until_refused(stack, key: str, timeout: float = 15) -> None:
+    """Poll the gateway until ``key`` gets 401."""
+    deadline = time.monotonic() + timeout
+    while stack.chat(key).status_code != 401:
+        assert time.monotonic() < deadline, f"the key still works after {timeout} s"
+        time.sleep(0.25)
+
+
+def test_personal_keys_are_capped_at_ten_active_ones(stack, api):
+    user = stack.user("paula")
+    token = user.create_token()
+    issued = []
+    for i in range(10):
+        r = api("POST", "users/paula/keys", token, json={"name": f"key {i}"})
+        assert r.status_code == 201, r.text
+        issued.append(r.json())
+    stack.issued_keys.extend(k["key"] for k in issued)
+    r = api("POST", "users/paula/keys", token, json={"name": "one more"})
+    assert r.status_code == 409
+    assert r.json()["message"] == "You have 10 active personal keys, the limit: revoke one first."
+    assert api("DELETE", f"users/paula/keys/{issued[0]['id']}", token).status_code == 204
+    r = api("POST", "users/paula/keys", token, json={"name": "one more"})
+    assert r.status_code == 201
+    stack.issued_keys.append(r.json()["key"])
+
+
+def test_admins_list_and_revoke_any_users_keys_and_no_one_else_may(stack, api, carol):
+    admin = stack.admin
+    r = api("POST", "users/carol/keys", carol.token, json={"name": "to be revoked"})
+    issued = r.json()
+    stack.issued_keys.append(issued["key"])
+    assert stack.chat(issued["key"]).status_code == 200
+
+    for method, path in (("GET", "admin/keys"), ("DELETE", f"admin/keys/{issued['id']}")):
+        r = api(method, path, carol.token)
+        assert r.status_code == 403 and "MaaS admins" in r.json()["message"]
+
+    listed = api("GET", "admin/keys?user=carol&state=active", admin.token).json()["keys"]
+    assert issued["id"] in [k["id"] for k in listed]
+    assert {(k["user"], k["state"]) for k in listed} == {("carol", "active")}
+    assert api("DELETE", f"admin/keys/{issued['id']}", admin.token).status_code == 204
+    until_refused(stack, issued["key"])
+
+    [mine] = [k for k in api("GET", "users/carol/keys", carol.token).json()["keys"]
+              if k["id"] == issued["id"]]  # fmt: skip
+    assert (mine["state"], mine["revoked_reason"]) == ("revoked", "revoked by admin admin")
+    revoked = api("GET", "admin/keys?user=carol&state=revoked", admin.token).json()["keys"]
+    assert issued["id"] in [k["id"] for k in revoked]
+    entry = api("GET", "admin/audit?target_type=key", admin.token).json()["entries"][0]
+    assert (entry["actor"], entry["action"], entry["target"]) == ("admin", "revoke", issued["id"])
+    assert (entry["before"]["state"], entry["after"]["state"]) == ("active", "revoked")
+
+    r = api("GET", "admin/keys?state=lost", admin.token)
+    assert r.status_code == 400 and "state must be one of" in r.json()["message"]
+    r = api("DELETE", "admin/keys/0123456789abcdef", admin.token)
+    assert r.status_code == 404 and "No key" in r.json()["message"]
+
+
+def test_a_deleted_hub_users_keys_stop_working_and_a_new_user_of_that_name_gets_none(stack, api):
+    zoe = stack.user("zoe")
+    zoe.start_server()
+    kernel = zoe.start_kernel()
+    server_key = zoe.execute(kernel, "import os; print(os.environ['OPENAI_API_KEY'])").strip()
+    token = zoe.create_token()
+    r = api("POST", "users/zoe/keys", token, json={"name": "laptop"})
+    assert r.status_code == 201, r.text
+    personal_key = r.json()["key"]
+    stack.issued_keys += [server_key, personal_key]
+    old = api("GET", "users/zoe/keys", token).json()["keys"]
+    assert stack.chat(server_key).status_code == 200
+    assert stack.chat(personal_key).status_code == 200
+
+    r = stack.admin.hub_api("DELETE", "users/zoe")
+    assert r.status_code == 204, r.text
+    for key in (server_key, personal_key):
+        until_refused(stack, key)
+
+    listed = api("GET", "admin/keys?user=zoe", stack.admin.token).json()["keys"]
+    assert {k["id"] for k in listed} == {k["id"] for k in old}
+    assert all(k["state"] == "revoked" and k["user_deleted_at"] for k in listed)
+    [personal] = [k for k in listed if k["server_name"] is None]
+    assert personal["revoked_reason"] == "user deleted"
+
+    # someone new signs in as zoe: none of the old keys are theirs
+    new_token = stack.user("zoe").create_token()
+    assert api("GET", "users/zoe/keys", new_token).json()["keys"] == []
+    for key in old:
+        for method, path in (("POST", f"{key['id']}/renew"), ("DELETE", key["id"])):
+            r = api(method, f"users/zoe/keys/{path}", new_token)
+            assert r.status_code == 404, (method, path)
+            assert r.json()["message"] == f"No key {key['id']!r} for user 'zoe'."
+
+
 def test_no_answer_holds_a_stored_key_or_its_hash(stack, api, carol, dave):
     secrets_ = set(stack.issued_keys)
     hashes = {hashlib.sha256(k.encode()).hexdigest() for k in secrets_}
@@ -155,6 +248,7 @@ def test_no_answer_holds_a_stored_key_or_its_hash(stack, api, carol, dave):
             f"users/{user.name}/usage",
         )
     ]
+    answers.append(api("GET", "admin/keys", stack.admin.token).text)
     for body in answers:
         assert not any(k in body for k in secrets_)
         assert not any(h in body for h in stored)
