@@ -399,6 +399,16 @@ class AdminKeyHandler(AdminHandler):
 
 
 CHARGEBACK_DIMENSIONS = ("user", "group", "profile", "model")
+# What spreadsheets read as the start of a formula (OWASP's CSV injection list).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value):
+    """A CSV cell that a spreadsheet shows as text: a string that would start a formula
+    gets a leading single quote. Every CSV the service writes goes through this."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def _parse_time(handler, name: str, default: dt.datetime) -> dt.datetime:
@@ -462,7 +472,7 @@ class AdminChargebackHandler(AdminHandler):
                 out, [by, "requests", "prompt_tokens", "completion_tokens", "cost_usd"]
             )
             writer.writeheader()
-            writer.writerows(rows)
+            writer.writerows({k: spreadsheet_safe(v) for k, v in row.items()} for row in rows)
             self.set_header("Content-Type", "text/csv; charset=utf-8")
             self.set_header(
                 "Content-Disposition",

