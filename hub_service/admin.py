@@ -62,8 +62,8 @@ def _profile_columns(fields: dict) -> dict:
 class AdminHandler(APIHandler):
     """Admins only; every change is audited."""
 
-    def prepare(self):
-        super().prepare()
+    def authorize(self):
+        super().authorize()
         if not is_admin(self.current_user):
             raise APIError(
                 403, f"Only MaaS admins may do this (the {ADMIN_SCOPE} scope is needed)."

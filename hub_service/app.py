@@ -19,7 +19,7 @@ from traitlets import Dict, Float, Integer, List, Unicode, default
 from traitlets.config import Application
 
 from . import __version__, catalog, db, hub, keys
-from .handlers import routes
+from .handlers import MAX_BODY_BYTES, routes
 from .hub import HubAPIError, HubClient
 from .validation import MODEL_FIELDS, Invalid, validate
 
@@ -243,7 +243,8 @@ class MaaSService(Application):
 
     async def _serve(self):
         url = urlparse(self.service_url)
-        server = HTTPServer(self.web_app, xheaders=True)
+        # a body over the API's limit is cut off here, whatever its Content-Length says
+        server = HTTPServer(self.web_app, xheaders=True, max_body_size=MAX_BODY_BYTES)
         server.listen(url.port or 80, url.hostname or "127.0.0.1")
         self.log.info(
             "MaaS service %s listening on %s%s", __version__, self.service_url, self.api_prefix

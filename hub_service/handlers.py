@@ -20,6 +20,12 @@ from .openapi import openapi_document
 log = logging.getLogger(__name__)
 
 NAME_MAX = 255
+# The largest request body the API takes. The service's HTTP server cuts off a longer
+# body that does not declare its length.
+MAX_BODY_BYTES = 1024 * 1024
+# A body declared longer, up to this, is read and thrown away before the 413: the hub's
+# proxy, cut off while it sends a body, answers 503 instead of passing the 413 on.
+DRAIN_BODY_BYTES = 16 * 1024 * 1024
 
 
 class APIError(web.HTTPError):
@@ -59,8 +65,13 @@ class BaseHandler(HubOAuthenticated, web.RequestHandler):
         return self.service.utcnow()
 
 
+@web.stream_request_body
 class APIHandler(BaseHandler):
-    """A JSON endpoint: token or cookie auth, JSON in and out, errors as JSON."""
+    """A JSON endpoint: token or cookie auth, JSON in and out, errors as JSON.
+
+    The body is streamed in so that one declared over ``MAX_BODY_BYTES`` is never held
+    in memory: it is thrown away as it arrives and answered with a JSON 413.
+    """
 
     require_auth = True
 
@@ -69,6 +80,19 @@ class APIHandler(BaseHandler):
         self.set_header("Cache-Control", "no-store")
 
     def prepare(self):
+        self._body = bytearray()
+        self._discard = 0  # bytes of a refused body still to come
+        declared = self.request.headers.get("Content-Length", "").split(",")[0].strip()
+        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            if int(declared) > DRAIN_BODY_BYTES:
+                raise self._body_too_large()
+            self._discard = int(declared)
+            self.request.connection.set_max_body_size(self._discard)
+            return  # answered once the body is in (data_received)
+        self.authorize()
+
+    def authorize(self):
+        """Refuse callers who may not use this endpoint (after the body's size check)."""
         if self.require_auth and self.current_user is None:
             raise APIError(
                 401,
@@ -91,11 +115,32 @@ class APIHandler(BaseHandler):
         self.set_status(status)
         self.finish(json.dumps(data))
 
+    @staticmethod
+    def _body_too_large() -> APIError:
+        return APIError(
+            413,
+            f"The request body is over {MAX_BODY_BYTES / 2**20:g} MiB, this API's limit: "
+            "send a smaller one.",
+        )
+
+    def data_received(self, chunk: bytes) -> None:
+        if self._discard:
+            self._discard = max(0, self._discard - len(chunk))
+            if not self._discard:
+                error = self._body_too_large()
+                self.send_error(error.status_code, exc_info=(APIError, error, None))
+            return
+        # the service's HTTP server stops a longer body; this holds under any server
+        if len(self._body) <= MAX_BODY_BYTES:
+            self._body += chunk
+
     def json_body(self) -> dict:
-        if not self.request.body:
+        if len(self._body) > MAX_BODY_BYTES:
+            raise self._body_too_large()
+        if not self._body:
             return {}
         try:
-            body = json.loads(self.request.body)
+            body = json.loads(self._body)
         except ValueError:
             raise APIError(400, "The request body is not valid JSON.") from None
         if not isinstance(body, dict):

@@ -26,6 +26,7 @@ def _errors(*codes: int) -> dict:
         403: "Not allowed for this caller",
         404: "No such resource",
         409: "Conflicts with the current state",
+        413: "The request body is over the API's limit",
         503: "The hub cannot be reached",
     }
     return {str(c): _json(_ERROR, text[c]) for c in codes}
@@ -41,7 +42,7 @@ def _query(name: str, schema: dict) -> dict:
 
 USER = _path_param("user")
 KEY_ID = _path_param("key_id")
-ADMIN_ERRORS = (400, 401, 403, 404, 409)
+ADMIN_ERRORS = (400, 401, 403, 404, 409, 413)
 
 
 def _body(ref: str) -> dict:
@@ -63,7 +64,7 @@ def _admin_collection(schema: str, field: str, what: str) -> dict:
         "post": {
             "summary": f"Add one of the {what} (admins; audited)",
             "requestBody": _body(schema),
-            "responses": {"201": _json(ref, "Created"), **_errors(400, 401, 403, 409)},
+            "responses": {"201": _json(ref, "Created"), **_errors(400, 401, 403, 409, 413)},
         },
     }
 
@@ -115,7 +116,7 @@ def _admin_paths() -> dict:
                 "responses": {
                     "200": _json(override, "Replaced"),
                     "201": _json(override, "Created"),
-                    **_errors(400, 401, 403),
+                    **_errors(400, 401, 403, 413),
                 },
             },
             "delete": {
@@ -460,7 +461,7 @@ def openapi_document(prefix: str) -> dict:
                     },
                     "responses": {
                         "201": _json({"$ref": "#/components/schemas/IssuedKey"}, "Issued"),
-                        **_errors(400, 401, 403, 404, 409, 503),
+                        **_errors(400, 401, 403, 404, 409, 413, 503),
                     },
                 },
             },

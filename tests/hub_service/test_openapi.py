@@ -36,3 +36,11 @@ def test_every_operation_documents_its_errors_as_json():
                 if code.startswith(("4", "5")):
                     schema = response["content"]["application/json"]["schema"]
                     assert schema == {"$ref": "#/components/schemas/Error"}, (path, code)
+
+
+def test_every_operation_that_takes_a_body_documents_the_413():
+    doc = openapi_document(PREFIX)
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            if method != "parameters" and "requestBody" in op:
+                assert "413" in op["responses"], (path, method)

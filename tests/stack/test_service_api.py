@@ -143,6 +143,30 @@ def until_refused(stack, key: str, timeout: float = 15) -> None:
         time.sleep(0.25)
 
 
+def test_request_bodies_over_1_mib_get_413_with_a_sentence(stack, api, carol):
+    before = api("GET", "users/carol/keys", carol.token).json()["keys"]
+    r = api("POST", "users/carol/keys", carol.token, json={"name": "x" * 1024 * 1024})
+    assert r.status_code == 413
+    assert r.json() == {
+        "status": 413,
+        "message": "The request body is over 1 MiB, this API's limit: send a smaller one.",
+    }
+
+    # a body that does not say its length is cut off at the limit all the same
+    def stream():
+        yield b'{"name": "'
+        for _ in range(32):
+            yield b"x" * 65536
+        yield b'"}'
+
+    try:
+        status = api("POST", "users/carol/keys", carol.token, data=stream()).status_code
+    except requests.ConnectionError:
+        status = None  # the service hung up
+    assert status is None or status >= 400
+    assert api("GET", "users/carol/keys", carol.token).json()["keys"] == before
+
+
 def test_personal_keys_are_capped_at_ten_active_ones(stack, api):
     user = stack.user("paula")
     token = user.create_token()
