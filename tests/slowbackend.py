@@ -15,10 +15,12 @@ TOKENS = 200
 class SlowBackend:
     """Serves ``POST /v1/chat/completions`` on 127.0.0.1: a stream of TOKENS tokens, one
     every CHUNK_INTERVAL seconds. ``streams`` records, per stream, how many tokens it
-    sent and whether its client went away first."""
+    sent and whether its client went away first; ``authorizations`` the Authorization
+    header of every request (what the gateway sent as the backend's key)."""
 
     def __init__(self):
         self.streams: list[dict] = []
+        self.authorizations: list[str | None] = []
         backend = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -26,6 +28,7 @@ class SlowBackend:
                 pass
 
             def do_POST(self):
+                backend.authorizations.append(self.headers.get("Authorization"))
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 record = {"sent": 0, "client_left": False, "done": False}
                 backend.streams.append(record)

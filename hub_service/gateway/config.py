@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..db import CatalogModel
+from ..validation import Invalid, check_backend
 
 AUTH_HOOK = "hub_service.gateway.plugin.user_api_key_auth"
 USAGE_CALLBACK = "hub_service.gateway.plugin.usage_logger"
@@ -33,10 +34,25 @@ def deployment(model: CatalogModel) -> dict:
     return {"model_name": model.name, "litellm_params": params, "model_info": info}
 
 
+def backend_problem(model: CatalogModel) -> str | None:
+    """Why the gateway will not serve this row's backend (the admin API's own rules,
+    applied again to rows written behind its back), or None."""
+    try:
+        check_backend(model.provider_model, model.api_base, model.api_key_env, model.extra_params)
+    except Invalid as e:
+        return str(e)
+    return None
+
+
+def served(models: Iterable[CatalogModel]) -> list[dict]:
+    """The deployments of the enabled models whose backends pass the rules."""
+    return [deployment(m) for m in models if m.enabled and backend_problem(m) is None]
+
+
 def litellm_config(models: Iterable[CatalogModel], *, plugin: bool = True) -> dict:
-    """The proxy config: every enabled model, with our auth hook and usage logger."""
+    """The proxy config: every model served, with our auth hook and usage logger."""
     config: dict = {
-        "model_list": [deployment(m) for m in models if m.enabled],
+        "model_list": served(models),
         "litellm_settings": {"drop_params": True, "telemetry": False},
         "general_settings": {"master_key": "os.environ/LITELLM_MASTER_KEY"},
     }

@@ -335,6 +335,13 @@ class Gate:
                 f"The model '{shown}' is not allowed for profile '{policy.profile}'. "
                 f"Models you can use: {yours}.",
             )
+        if model.problem:
+            raise Refused(
+                503,
+                "model-refused-backend",
+                f"The model '{shown}' cannot be served: the gateway refuses its backend "
+                "settings. Ask a MaaS admin to correct them.",
+            )
         return model
 
     async def _metrics(self, send) -> None:

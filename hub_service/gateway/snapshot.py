@@ -46,7 +46,7 @@ from ..db import (
     utcnow,
 )
 from .alerts import Alerts
-from .config import deployment
+from .config import backend_problem, deployment
 from .ledger import Ledger
 from .ratelimit import RATE_WINDOW, RateLimiter
 from .usage import RefusalCounts, UsageWriter
@@ -86,6 +86,7 @@ class ModelInfo:
     output_cost_per_token: float
     context_window: int | None
     max_output_tokens: int | None
+    problem: str | None = None  # why its backend is refused (it is then not served)
 
 
 def _key_info(row: ApiKey) -> KeyInfo:
@@ -278,10 +279,13 @@ class GatewayState:
                     m.output_cost_per_token,
                     m.context_window,
                     m.max_output_tokens,
+                    backend_problem(m) if m.enabled else None,
                 )
                 for m in rows
             }
-            deployments = [d for m in rows if m.enabled and (d := deployment(m)) is not None]
+            deployments = [
+                deployment(m) for m in rows if m.enabled and catalog[m.name].problem is None
+            ]
             spend = self._load_spend(session, now)
         return Changes(
             now=now,
@@ -393,6 +397,10 @@ class GatewayState:
             self._policy_inputs = fingerprint
             self._policies = {}
         if c.catalog != self.catalog:
+            for model in c.catalog.values():
+                known = self.catalog.get(model.name)
+                if model.problem and (known is None or known.problem != model.problem):
+                    log.error("The model %r is not served: %s", model.name, model.problem)
             self.catalog = c.catalog
             self._allowed = {}
         if c.deployments != self._deployments:

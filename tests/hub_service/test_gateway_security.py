@@ -23,7 +23,15 @@ from slowbackend import TOKENS, SlowBackend
 from sqlalchemy import insert, select
 
 from hub_service import catalog, keys
-from hub_service.db import ApiKey, PolicyOverride, Refusal, Usage, session_scope, utcnow
+from hub_service.db import (
+    ApiKey,
+    CatalogModel,
+    PolicyOverride,
+    Refusal,
+    Usage,
+    session_scope,
+    utcnow,
+)
 from hub_service.gateway import routes
 from hub_service.gateway.usage import USAGE_DEFAULTS
 
@@ -484,6 +492,48 @@ def test_an_abandoned_stream_is_billed_for_what_was_generated(gateway, sessions,
         assert time.monotonic() < deadline
         time.sleep(0.1)
     assert stream["sent"] < TOKENS  # and the gateway stopped the backend
+
+
+# -- 6. admins cannot aim the gateway at its own secrets ------------------------------
+
+
+@pytest.mark.parametrize(
+    "backend_fields",
+    [
+        {"api_key_env": "MAAS_DB_URL"},
+        {"api_key_env": "LITELLM_MASTER_KEY"},
+        {"api_base": "http://169.254.169.254/v1"},
+        {"api_base": "http://metadata.google.internal/v1"},
+        {"extra_params": {"api_key": "os.environ/MAAS_DB_URL"}},
+        {"extra_params": {"mock_response": "os.environ/MAAS_DB_URL"}},
+        {"extra_params": {"custom_llm_provider": "bedrock"}},
+    ],
+    ids=lambda fields: next(iter(fields)) + "=" + str(next(iter(fields.values())))[:30],
+)
+def test_a_catalog_row_aimed_at_the_gateways_secrets_is_not_served(
+    gateway, sessions, user, backend, backend_fields
+):
+    """A row written behind the admin API's back (which refuses these): the gateway
+    refuses to serve it, and nothing reaches the backend."""
+    name = f"aimed-{secrets.token_hex(3)}"
+    with session_scope(sessions) as s:
+        s.add(
+            CatalogModel(
+                name=name,
+                provider_model=f"openai/{name}",
+                **{"api_base": backend.url, **backend_fields},
+            )
+        )
+        s.add(PolicyOverride(kind="user", name=user, extra_models=[name]))
+    _, key = issue(sessions, user)
+    gateway.refreshed()
+    calls = len(backend.authorizations)
+    r = call(gateway, key, json=chat_body(name))
+    assert r.status_code == 503, r.text
+    assert "the gateway refuses its backend settings" in message(r)
+    assert len(backend.authorizations) == calls
+    assert "postgresql" not in r.text and "sqlite" not in r.text
+    assert f"The model '{name}' is not served" in gateway.log_path.read_text()
 
 
 # -- 9. bounded --------------------------------------------------------------------

@@ -331,7 +331,8 @@ def test_the_soft_threshold_alert_arrives_once(stack, admin, webhook):
         assert stack.chat(key, model="echo-large").status_code == 200
     until(hana)
     until(lambda: stack.chat(key, model="echo-large").status_code == 429, timeout=15)
-    time.sleep(3)  # the gateway's next refreshes see the same spend: no second alert
+    stack.gateway_refreshed()  # its next refreshes see the same spend: no second alert
+    stack.gateway_refreshed()
     [alert] = hana()
     assert alert["event"] == "budget.threshold" and alert["budget_usd"] == 0.001
     assert alert["spend_usd"] >= 0.8 * 0.001 and alert["threshold"] == 0.8
