@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from tornado import web
 
 from . import __version__, catalog, hub, keys, policy
-from .db import ApiKey, CatalogModel, Profile, Usage, session_scope
+from .db import ApiKey, CatalogModel, Profile, Refusal, Usage, session_scope
 from .hub import HubAPIError
 from .openapi import openapi_document
 
@@ -372,7 +372,8 @@ class UserKeyRenewHandler(UserKeyHandler):
 
 class UserUsageHandler(APIHandler):
     """GET ``?period=day|week|month`` (the current budget period, from its start) or
-    ``?days=N`` (1-366, default 30): your spend, tokens and recent requests."""
+    ``?days=N`` (1-366, default 30): your spend, tokens and recent requests, and how
+    many of your requests the gateway refused, by status and reason."""
 
     def get(self, user):
         self.check_owner(user)
@@ -407,6 +408,12 @@ class UserUsageHandler(APIHandler):
             recent = db.scalars(
                 select(Usage).where(*where).order_by(Usage.ts.desc()).limit(20)
             ).all()
+            refused = db.execute(
+                select(Refusal.status, Refusal.reason, func.sum(Refusal.count))
+                .where(Refusal.user == user, Refusal.minute >= since)
+                .group_by(Refusal.status, Refusal.reason)
+                .order_by(Refusal.status, Refusal.reason)
+            ).all()
             models = [
                 {
                     "model": m,
@@ -438,6 +445,10 @@ class UserUsageHandler(APIHandler):
                             "status_code": u.status_code,
                         }
                         for u in recent
+                    ],
+                    "refused": [
+                        {"status": status, "reason": reason, "requests": int(n)}
+                        for status, reason, n in refused
                     ],
                 }
             )

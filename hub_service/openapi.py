@@ -499,7 +499,8 @@ def openapi_document(prefix: str) -> dict:
                     },
                 ],
                 "get": {
-                    "summary": "Your spend by model and your last requests",
+                    "summary": "Your spend by model, your last requests, and your "
+                    "requests the gateway refused, by status and reason",
                     "responses": {
                         "200": _json({"type": "object"}, "Usage"),
                         **_errors(400, 401, 403),

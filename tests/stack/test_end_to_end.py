@@ -191,6 +191,8 @@ def test_a_model_outside_the_profile_is_refused_with_403_naming_the_allowed(stac
     # the refusal is counted, and no model was called
     assert stack.refusals("bob", 1) == [("echo-large", 403, "model-not-allowed", 1)]
     assert len(stack.usage_rows("bob")) == before
+    usage = stack.api("GET", "users/bob/usage?days=1", people["bob"].create_token()).json()
+    assert usage["refused"] == [{"status": 403, "reason": "model-not-allowed", "requests": 1}]
 
 
 def test_a_stopped_servers_key_dies_within_10s_and_the_other_still_works(stack, people):
