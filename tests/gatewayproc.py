@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import signal
 import subprocess
@@ -12,6 +13,8 @@ from pathlib import Path
 import requests
 from pg import free_port
 
+from hub_service import keys
+from hub_service.db import session_scope, utcnow
 from hub_service.gateway.app import spawn
 
 # A catalog model answered by LiteLLM's mock backend: gateway tests need no real model.
@@ -65,3 +68,25 @@ def start_gateway(db_url: str, log_path: Path, *, plugin: bool = True, env=None)
     """``python -m hub_service.gateway`` as the hub runs it, on a free port."""
     proc, url = spawn(db_url, free_port(), log_path, plugin=plugin, env=env)
     return Gateway(url, proc, log_path)
+
+
+def issue_key(
+    sessions,
+    user: str,
+    profile: str | None = None,
+    *,
+    server_name: str | None = None,
+    lifetime: dt.timedelta = dt.timedelta(hours=1),
+):
+    """A key written straight into the database, as the service issues it (a personal
+    key unless ``server_name`` is given): (its row, the key)."""
+    with session_scope(sessions) as s:
+        return keys.issue(
+            s,
+            user=user,
+            server_name=server_name,
+            profile_slug=profile,
+            name="t",
+            lifetime=lifetime,
+            now=utcnow(),
+        )

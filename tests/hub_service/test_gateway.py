@@ -9,10 +9,10 @@ import time
 
 import pytest
 import requests
-from gatewayproc import MOCK_SMALL, start_gateway
+from gatewayproc import MOCK_SMALL, issue_key, start_gateway
 from sqlalchemy import select
 
-from hub_service import catalog, keys
+from hub_service import catalog
 from hub_service.db import ApiKey, Refusal, Usage, session_scope, utcnow
 
 MODELS = [
@@ -71,17 +71,9 @@ def user(request) -> str:
 @pytest.fixture
 def issue(sessions, user):
     def _issue(profile="small", owner=None, server_name="", lifetime=dt.timedelta(hours=1)):
-        with session_scope(sessions) as s:
-            row, key = keys.issue(
-                s,
-                user=owner or user,
-                server_name=server_name,
-                profile_slug=profile,
-                name="t",
-                lifetime=lifetime,
-                now=utcnow(),
-            )
-        return row, key
+        return issue_key(
+            sessions, owner or user, profile, server_name=server_name, lifetime=lifetime
+        )
 
     return _issue
 

@@ -3,16 +3,15 @@ balancer: a user's requests per minute are limited across both, not per process.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import time
 
 import pytest
-from gatewayproc import MOCK_SMALL, start_gateway
+from gatewayproc import MOCK_SMALL, issue_key, start_gateway
 from sqlalchemy import func, select
 
-from hub_service import catalog, db, keys
-from hub_service.db import PolicyOverride, Usage, session_scope, utcnow
+from hub_service import catalog, db
+from hub_service.db import PolicyOverride, Usage, session_scope
 
 MODELS = [MOCK_SMALL]
 RPM = 6
@@ -45,17 +44,7 @@ def replicas(postgres, log_dir):
 
 
 def personal_key(sessions, user: str) -> str:
-    with session_scope(sessions) as s:
-        _, key = keys.issue(
-            s,
-            user=user,
-            server_name=None,
-            profile_slug="limited",
-            name="t",
-            lifetime=dt.timedelta(hours=1),
-            now=utcnow(),
-        )
-    return key
+    return issue_key(sessions, user, "limited")[1]
 
 
 def rows(sessions, user: str) -> int:

@@ -8,7 +8,6 @@ Backends are LiteLLM's mock responses and a slow streaming HTTP backend of our o
 from __future__ import annotations
 
 import concurrent.futures
-import datetime as dt
 import json
 import os
 import re
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from gatewayproc import MOCK_SMALL, start_gateway
+from gatewayproc import MOCK_SMALL, issue_key, start_gateway
 from slowbackend import TOKENS, SlowBackend
 from sqlalchemy import insert, select
 
@@ -105,16 +104,7 @@ def user(request) -> str:
 
 
 def issue(sessions, user: str, profile: str = "small") -> tuple[str, str]:
-    with session_scope(sessions) as s:
-        row, key = keys.issue(
-            s,
-            user=user,
-            server_name=None,
-            profile_slug=profile,
-            name="t",
-            lifetime=dt.timedelta(hours=1),
-            now=utcnow(),
-        )
+    row, key = issue_key(sessions, user, profile)
     return row.id, key
 
 

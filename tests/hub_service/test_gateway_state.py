@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from gatewayproc import issue_key
 from sqlalchemy import insert
 
 from hub_service import db, keys
@@ -114,17 +115,8 @@ def refresh(state: GatewayState) -> None:
     state.apply(state.load_changes(state.ledger.settled_ids()))
 
 
-def issue(sessions, user="ann", now=None) -> tuple[str, str]:
-    with session_scope(sessions) as s:
-        row, key = keys.issue(
-            s,
-            user=user,
-            server_name=None,
-            profile_slug=None,
-            name="t",
-            lifetime=dt.timedelta(hours=1),
-            now=now or db.utcnow(),
-        )
+def issue(sessions, user="ann") -> tuple[str, str]:
+    row, key = issue_key(sessions, user)
     return row.id, keys.hash_key(key)
 
 
