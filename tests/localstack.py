@@ -11,7 +11,6 @@ import sys
 import time
 from pathlib import Path
 
-import requests
 from pg import free_port
 
 
@@ -27,10 +26,10 @@ def _two_free_ports() -> int:
         return port
 
 
-def launch(state_dir: Path, log_path: Path, password: str, **env: str) -> dict:
-    """Start the stack with ``env`` on top of this process's environment; return its
-    URLs, database URL and process once SmolLM2 answers (RuntimeError if it does not
-    within 5 minutes; the log says why)."""
+def start(state_dir: Path, log_path: Path, password: str, **env: str) -> dict:
+    """Start ``python -m hub_service.local`` on free ports with ``env`` on top of this
+    process's environment, its console output going to ``log_path``; return its process
+    and URLs without waiting."""
     hub_port = _two_free_ports()
     full_env = {k: v for k, v in os.environ.items() if k != "MAAS_DB_URL"}
     ports = {
@@ -50,28 +49,26 @@ def launch(state_dir: Path, log_path: Path, password: str, **env: str) -> dict:
         start_new_session=True,
     )
     log.close()
-    model_url = f"http://127.0.0.1:{ports['MAAS_LOCAL_MODEL_PORT']}/v1"
-    deadline = time.monotonic() + 300
-    while "is running at" not in log_path.read_text():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"the local stack did not start; see {log_path}")
-        time.sleep(0.5)
-    while True:  # the model loads in the background
-        try:
-            if requests.get(f"{model_url}/models", timeout=2).ok:
-                break
-        except requests.ConnectionError:
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"SmolLM2 did not start; see {log_path}")
-        time.sleep(0.5)
     return {
         "hub_url": f"http://127.0.0.1:{hub_port}",
         "gateway_url": f"http://127.0.0.1:{ports['MAAS_LOCAL_GATEWAY_PORT']}",
         "service_url": f"http://127.0.0.1:{ports['MAAS_LOCAL_SERVICE_PORT']}/services/maas/",
-        "model_url": model_url,
+        "model_url": f"http://127.0.0.1:{ports['MAAS_LOCAL_MODEL_PORT']}/v1",
         "db_url": f"sqlite:///{state_dir / 'maas.sqlite'}",
         "state_dir": state_dir,
         "log_path": log_path,
         "proc": proc,
     }
+
+
+def launch(state_dir: Path, log_path: Path, password: str, **env: str) -> dict:
+    """Start the stack (``start``) and return its URLs, database URL and process once
+    it says it is running: the launcher has had SmolLM2 answer through the gateway
+    (RuntimeError if that does not happen within 5 minutes; the log says why)."""
+    stack = start(state_dir, log_path, password, **env)
+    deadline = time.monotonic() + 300
+    while "is running at" not in log_path.read_text():
+        if stack["proc"].poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the local stack did not start; see {log_path}")
+        time.sleep(0.5)
+    return stack

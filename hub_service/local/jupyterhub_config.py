@@ -16,6 +16,15 @@ state = settings.state_dir
 python = sys.executable
 bindir = str(Path(python).parent)
 
+
+def logged(name: str, command: list[str]) -> list[str]:
+    """``command`` with its output in ``<state>/logs/<name>.log`` (and on the console
+    too with the launcher's --debug); how it ended goes to ``<name>.log.exit``."""
+    tee = ["--tee"] if os.environ.get("MAAS_LOCAL_DEBUG") else []
+    log = str(state / "logs" / f"{name}.log")
+    return [python, "-m", "hub_service.local.logged", *tee, log, "--", *command]
+
+
 c.JupyterHub.bind_url = f"http://127.0.0.1:{settings.hub_port}"
 c.JupyterHub.hub_bind_url = f"http://127.0.0.1:{settings.hub_api_port}"
 c.JupyterHub.db_url = f"sqlite:///{state / 'jupyterhub.sqlite'}"
@@ -37,7 +46,7 @@ c.Authenticator.allow_all = True
 
 # Servers run as the hub's own user, each in a home under the state directory.
 c.JupyterHub.spawner_class = "simple"
-c.Spawner.cmd = [os.path.join(bindir, "jupyterhub-singleuser")]
+c.Spawner.cmd = logged("server-{user}-{server}", [os.path.join(bindir, "jupyterhub-singleuser")])
 c.Spawner.default_url = "/lab"
 c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 120
@@ -74,7 +83,9 @@ c.JupyterHub.services = [
         "name": "maas",
         "url": settings.service_url,
         "api_token": service_token,
-        "command": [python, "-m", "hub_service", "--config", str(HERE / "maas_config.py")],
+        "command": logged(
+            "maas", [python, "-m", "hub_service", "--config", str(HERE / "maas_config.py")]
+        ),
         "environment": service_env,
         "oauth_no_confirm": True,
         # an admin's sign-in to the portal carries the MaaS admin scope
@@ -83,19 +94,16 @@ c.JupyterHub.services = [
     },
     {
         "name": "maas-gateway",
-        "command": [
-            python,
-            "-m",
-            "hub_service.gateway",
-            "--port",
-            str(settings.gateway_port),
-        ],
+        "command": logged(
+            "maas-gateway",
+            [python, "-m", "hub_service.gateway", "--port", str(settings.gateway_port)],
+        ),
         "environment": service_env,
         "display": False,
     },
     {
         "name": "smollm2",
-        "command": smollm2_server_command(settings.model_port, python),
+        "command": logged("smollm2", smollm2_server_command(settings.model_port, python)),
         "environment": {"PATH": service_env["PATH"]},
         "display": False,
     },
