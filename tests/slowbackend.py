@@ -4,17 +4,22 @@ a test can abandon a stream half way and see what the gateway did about it."""
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 CHUNK_INTERVAL = 0.05  # seconds between streamed tokens: the backend's own pace
 TOKENS = 200
+DIE_AFTER = 10  # tokens a "dying" model streams before its connection drops
+SLOWPOKE_DELAY = 3.0  # seconds a "slowpoke" model takes before it answers at all
 
 
 class SlowBackend:
     """Serves ``POST /v1/chat/completions`` on 127.0.0.1: a stream of TOKENS tokens, one
-    every CHUNK_INTERVAL seconds. ``streams`` records, per stream, how many tokens it
+    every CHUNK_INTERVAL seconds; for a model whose name ends in ``dying``, the
+    connection drops after DIE_AFTER tokens, as when the backend process dies; one whose
+    name ends in ``slowpoke`` says nothing for SLOWPOKE_DELAY seconds. ``streams`` records, per stream, how many tokens it
     sent and whether its client went away first; ``authorizations`` the Authorization
     header of every request (what the gateway sent as the backend's key)."""
 
@@ -24,19 +29,29 @@ class SlowBackend:
         backend = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # chunked, as real model servers stream
+
             def log_message(self, *args):
                 pass
+
+            def chunk(self, data: bytes) -> None:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                self.wfile.flush()
 
             def do_POST(self):
                 backend.authorizations.append(self.headers.get("Authorization"))
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 record = {"sent": 0, "client_left": False, "done": False}
                 backend.streams.append(record)
+                if body["model"].endswith("slowpoke"):
+                    time.sleep(SLOWPOKE_DELAY)
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Transfer-Encoding", "chunked")
                 self.end_headers()
+                dying = body["model"].endswith("dying")
                 try:
-                    for i in range(TOKENS):
+                    for i in range(DIE_AFTER if dying else TOKENS):
                         chunk = {
                             "id": "slow-1",
                             "object": "chat.completion.chunk",
@@ -46,11 +61,15 @@ class SlowBackend:
                                 {"index": 0, "delta": {"content": f"t{i} "}, "finish_reason": None}
                             ],
                         }
-                        self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-                        self.wfile.flush()
+                        self.chunk(f"data: {json.dumps(chunk)}\n\n".encode())
                         record["sent"] += 1
                         time.sleep(CHUNK_INTERVAL)
-                    self.wfile.write(b"data: [DONE]\n\n")
+                    if dying:  # gone, without ending the chunked body
+                        self.close_connection = True
+                        self.connection.shutdown(socket.SHUT_RDWR)
+                    else:
+                        self.chunk(b"data: [DONE]\n\n")
+                        self.chunk(b"")
                 except (BrokenPipeError, ConnectionResetError):
                     record["client_left"] = True
                 record["done"] = True

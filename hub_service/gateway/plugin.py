@@ -19,6 +19,8 @@ import atexit
 import logging
 import os
 
+import litellm
+import openai
 from fastapi import HTTPException, Request
 from litellm.integrations.custom_logger import CustomLogger
 from litellm.proxy._types import UserAPIKeyAuth
@@ -79,18 +81,55 @@ async def user_api_key_auth(request: Request, api_key: str | None) -> UserAPIKey
     )
 
 
+def backend_unavailable(exc: BaseException | None) -> str | None:
+    """Why a model's backend could not serve a request (it is down, dying or too slow),
+    in words, or None for any other failure (a bad request, say)."""
+    if isinstance(exc, openai.APITimeoutError):  # LiteLLM's Timeout is one
+        return "its backend did not answer in time"
+    if isinstance(exc, openai.APIConnectionError) or (
+        isinstance(exc, litellm.InternalServerError) and "Connection error" in str(exc)
+    ):
+        return "its backend could not be reached (the connection was refused or cut)"
+    if isinstance(
+        exc, litellm.InternalServerError | litellm.ServiceUnavailableError | litellm.BadGatewayError
+    ):
+        return "its backend failed"
+    return None
+
+
+def _first_line(exc: BaseException | None) -> str:
+    return str(exc).strip().splitlines()[0][:300] if exc is not None and str(exc).strip() else ""
+
+
 class UsageLogger(CustomLogger):
-    """LiteLLM callback: one usage row per admitted request, successful or failed."""
+    """LiteLLM callback: one usage row per admitted request, successful or failed; a
+    backend that is down, dying or too slow is a 503 with a sentence."""
 
     async def async_log_success_event(self, kwargs, response_obj, start_time, end_time):
         self._record(kwargs, 200, None)
 
     async def async_log_failure_event(self, kwargs, response_obj, start_time, end_time):
         exc = kwargs.get("exception")
-        status = getattr(exc, "status_code", None) or 500
-        self._record(kwargs, int(status), str(exc) if exc else "failed")
+        reason = backend_unavailable(exc)
+        status = 503 if reason else int(getattr(exc, "status_code", None) or 500)
+        self._record(kwargs, status, _first_line(exc) or "failed", reason)
 
-    def _record(self, kwargs: dict, status: int, error: str | None) -> None:
+    async def async_post_call_failure_hook(
+        self, request_data, original_exception, user_api_key_dict, traceback_str=None
+    ):
+        """The caller's answer for a backend failure: 503 naming the model and why."""
+        reason = backend_unavailable(original_exception)
+        if reason is None:
+            return None
+        model = request_data.get("model") or "?"
+        return HTTPException(
+            status_code=503,
+            detail=f"The model '{model}' is unavailable: {reason}. Try again shortly.",
+        )
+
+    def _record(
+        self, kwargs: dict, status: int, error: str | None, reason: str | None = None
+    ) -> None:
         try:
             slo = kwargs.get("standard_logging_object") or {}
             meta = slo.get("metadata") or {}
@@ -133,6 +172,15 @@ class UsageLogger(CustomLogger):
                 }
             )
             st.limiter.add(user, tokens=prompt + completion)
+            if status != 200:
+                log.warning(
+                    "model %s failed for %s: %s (HTTP %d: %s)",
+                    model,
+                    user,
+                    reason or "the request failed",
+                    status,
+                    error,
+                )
         except Exception:  # noqa: BLE001 - logging must never break a request
             log.exception("Could not record usage")
 
