@@ -19,9 +19,10 @@ class SlowBackend:
     """Serves ``POST /v1/chat/completions`` on 127.0.0.1: a stream of TOKENS tokens, one
     every CHUNK_INTERVAL seconds; for a model whose name ends in ``dying``, the
     connection drops after DIE_AFTER tokens, as when the backend process dies; one whose
-    name ends in ``slowpoke`` says nothing for SLOWPOKE_DELAY seconds. ``streams`` records, per stream, how many tokens it
-    sent and whether its client went away first; ``authorizations`` the Authorization
-    header of every request (what the gateway sent as the backend's key)."""
+    name ends in ``slowpoke`` says nothing for SLOWPOKE_DELAY seconds. ``streams``
+    records, per stream, how many tokens it sent and whether its client went away first;
+    ``authorizations`` the Authorization header of every request (what the gateway sent
+    as the backend's key)."""
 
     def __init__(self):
         self.streams: list[dict] = []

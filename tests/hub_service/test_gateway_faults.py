@@ -130,7 +130,7 @@ def test_a_failure_is_one_line_of_the_gateway_log(gateway, key):
     assert gateway.chat(secret, "down").status_code == 503
     assert gateway.chat(secret, "mock-small").status_code == 200  # logged after the failure
     deadline = time.monotonic() + 10
-    while f"POST /v1/chat/completions" not in (log := gateway.log_path.read_text()):
+    while "POST /v1/chat/completions" not in (log := gateway.log_path.read_text()):
         assert time.monotonic() < deadline
         time.sleep(0.1)
     assert "Traceback" not in log and "Exception occured" not in log
