@@ -30,6 +30,7 @@ log = logging.getLogger("maas.gateway")
 
 BATCH_WINDOW = 0.2  # seconds the writer waits to batch rows
 MAX_BATCH = 1000
+MAX_BACKOFF = 5.0  # seconds between retries while the database is away
 REFUSALS_FLUSH = 10.0  # seconds between writes of the refusal counts
 MAX_REFUSAL_GROUPS = 10_000  # beyond this many groups a flush, refusals lose their key
 PLACEHOLDER_MODEL = "(not in catalog)"
@@ -224,7 +225,7 @@ class UsageWriter:
                 if stopping:
                     return  # at exit: nothing to wait for
                 time.sleep(backoff)
-                backoff = min(backoff * 2, 30)
+                backoff = min(backoff * 2, MAX_BACKOFF)
 
     def _insert(self, rows: list[dict]) -> None:
         # One executemany of plain rows: far less work (and GIL) than ORM objects.
