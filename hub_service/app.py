@@ -209,7 +209,8 @@ class MaaSService(Application):
         with db.session_scope(self.session_factory) as session:
             gone = keys.forget_deleted_users(session, created, listed_at=started, now=self.utcnow())
             for user, count in gone.items():
-                self.log.info("Revoked %d key(s) of %s: the hub user was deleted", count, user)
+                if count:
+                    self.log.info("Revoked %d key(s) of %s: the hub user was deleted", count, user)
             stopped = keys.revoke_stopped_servers(
                 session, hub.active_servers(users), issued_before=started, now=self.utcnow()
             )

@@ -351,14 +351,21 @@ class UserKeyHandler(APIHandler):
 
 
 class UserKeyRenewHandler(UserKeyHandler):
-    """POST: push an active key's expiry to now + its lifetime; the key stays the same."""
+    """POST: push an active key's expiry to now + its lifetime; the key stays the same.
+
+    A server's own token may also renew its key after it expired (not after it was
+    revoked): the token proves the server still runs, and its kernels hold that key,
+    so a service outage longer than the key's half-life costs them nothing."""
 
     def post(self, user, key_id):
         now = self.now()
         with self.db as db:
             row = self._own_key(db, user, key_id)
             state = row.state(now)
-            if state != "active":
+            own_server = row.server_name is not None and (
+                caller_server(self.current_user) == row.server_name
+            )
+            if state == "revoked" or (state == "expired" and not own_server):
                 raise APIError(409, f"Key {key_id!r} is {state}; issue a new one instead.")
             lifetime = (
                 self.service.server_key_lifetime

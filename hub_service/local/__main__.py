@@ -8,8 +8,10 @@ Before saying it is running, the launcher asks SmolLM2 one real question through
 gateway; if no answer comes, it says which process failed and how, and stops.
 
 SIGINT (Ctrl-C), SIGTERM and SIGHUP all stop everything: the hub is asked to stop its
-servers, services and proxy, and whatever is left of them after that (the launcher is
-their subreaper, so orphans come back to it) is terminated.
+services and proxy, then the servers it leaves running, and anything else left (the
+launcher is the subreaper of them all, so orphans come back to it), are terminated. A
+hub that ends on its own while the demo runs (an admin restarting it) is started again
+and takes its running servers back.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import urllib.request
 from pathlib import Path
 
 from . import HERE, LocalSettings
+from .logged import describe
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 PR_SET_CHILD_SUBREAPER = 36
@@ -139,6 +142,8 @@ class Launcher:
         self.logs = settings.state_dir / "logs"
         self.signal: int | None = None
         self.hub: subprocess.Popen | None = None
+        self.starting = True
+        self.env: dict = {}
 
     # -- waiting, interruptibly --------------------------------------------------
 
@@ -154,7 +159,7 @@ class Launcher:
             if self.signal is not None or self.hub.poll() is not None:
                 raise Stop(what)
             for name, (process, _) in PROCESSES.items():
-                if (self.logs / f"{name}.log.exit").exists():
+                if self.starting and (self.logs / f"{name}.log.exit").exists():
                     raise Failed(f"{process} stopped while the demo was starting.")
             if condition():
                 return True
@@ -194,8 +199,8 @@ class Launcher:
         return self.self_test()
 
     def self_test(self) -> str | None:
-        """One real completion through the gateway, with a two-minute key of the
-        ``maas-selftest`` user (revoked at once)."""
+        """One real completion through the gateway, with a two-minute personal key of
+        the hub's ``admin`` (revoked at once)."""
         key, key_id = issue_selftest_key(self.settings.db_url)
         if key is None:
             return None  # no profile allows SmolLM2: nothing to test
@@ -237,6 +242,7 @@ class Launcher:
         env["MAAS_LOCAL_PASSWORD"] = password = shared_password(s.state_dir)
         env["PATH"] = f"{bindir}{os.pathsep}{env.get('PATH', '')}"
         env["MAAS_LOCAL_DEBUG"] = "1" if self.debug else ""
+        self.env = env
         url = f"http://127.0.0.1:{s.hub_port}"
         say(f"Starting JupyterHub with the MaaS service, gateway and SmolLM2 (logs: {self.logs}/)")
         self.start_hub(env)
@@ -258,10 +264,30 @@ class Launcher:
                 "server-<user>-<server>.log)\n"
                 "  Press Ctrl-C to stop everything.\n"
             )
-            self.until(lambda: False, float("inf"), "running")
+            self.starting = False
+            self.supervise()
         except Stop:
             pass
         return self.shutdown(self.hub.poll() or 0)
+
+    def supervise(self) -> None:
+        """Run until a stop signal; a hub that ends on its own (an admin restarting it)
+        is started again: its servers keep running and it takes them back. Three ends
+        in five minutes, and everything stops."""
+        ends: list[float] = []
+        while True:
+            try:
+                self.until(lambda: False, float("inf"), "running")
+            except Stop:
+                if self.signal is not None:
+                    raise
+            now = time.monotonic()
+            ends = [t for t in ends if now - t < 300] + [now]
+            if len(ends) >= 3:
+                say("  The hub stopped three times in five minutes; stopping everything.")
+                raise Stop("the hub keeps stopping")
+            say(f"  The hub {describe(self.hub.returncode)}; starting it again.")
+            self.start_hub(self.env)
 
     def shutdown(self, code: int) -> int:
         """Stop the hub (it stops its servers, services and proxy), then whatever is
@@ -321,8 +347,9 @@ def complete(gateway_url: str, key: str) -> tuple[int, str]:
 
 
 def issue_selftest_key(db_url: str) -> tuple[str | None, str | None]:
-    """A two-minute personal key of ``maas-selftest`` under a profile that allows
-    SmolLM2, written into the service's database; (None, None) if no profile does."""
+    """A two-minute personal key of the hub's ``admin`` (a hub user, so the service
+    does not take it for a deleted one) under a profile that allows SmolLM2, written
+    into the service's database; (None, None) if no profile does."""
     from sqlalchemy import select
 
     from .. import catalog, db, keys
@@ -336,7 +363,7 @@ def issue_selftest_key(db_url: str) -> tuple[str | None, str | None]:
                 return None, None
             row, key = keys.issue(
                 session,
-                user="maas-selftest",
+                user="admin",
                 server_name=None,
                 profile_slug=allowing[0].slug,
                 name="local demo self-test",

@@ -32,8 +32,10 @@ c.JupyterHub.cookie_secret_file = str(state / "jupyterhub_cookie_secret")
 c.ConfigurableHTTPProxy.pid_file = str(state / "jupyterhub-proxy.pid")
 c.ConfigurableHTTPProxy.command = [os.path.join(bindir, "configurable-http-proxy")]
 c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{settings.hub_port + 1}"
-# Ctrl-C stops everything: servers, services and the proxy.
-c.JupyterHub.cleanup_servers = True
+# A hub that stops leaves its servers running (as on Kubernetes): restarted, it takes
+# them back, and their keys and kernels keep working. Stopping the demo stops the
+# servers too: the launcher terminates what the hub leaves behind.
+c.JupyterHub.cleanup_servers = False
 c.JupyterHub.cleanup_proxy = True
 # The service's polls of users and groups (every few seconds) show only with --debug.
 quiet_service_polls("maas")

@@ -125,6 +125,21 @@ def test_renewing_extends_expiry_without_changing_the_key(stack, api, dave):
     assert stack.chat(dave.key).status_code == 200
 
 
+def test_only_its_own_server_may_renew_an_expired_server_key(stack, api, dave):
+    """Its server's token renews it (the server runs, its kernels hold the key); the
+    user's own token does not. Server keys live 20 s in this stack."""
+    key_id = api("GET", "users/dave/keys", dave.token).json()["keys"][0]["id"]
+    stack.move_clock(60)  # the key has expired
+    try:
+        r = api("POST", f"users/dave/keys/{key_id}/renew", dave.token)
+        assert r.status_code == 409 and "is expired" in r.json()["message"]
+        r = api("POST", f"users/dave/keys/{key_id}/renew", dave.server_token)
+        assert r.status_code == 200 and r.json()["state"] == "active"
+    finally:
+        stack.move_clock(0)
+    assert stack.chat(dave.key).status_code == 200
+
+
 def test_bad_input_gets_400_with_a_message(api, carol):
     r = api("POST", "users/carol/keys", carol.token, data="{not json")
     assert r.status_code == 400 and "JSON" in r.json()["message"]
