@@ -181,21 +181,37 @@ class Usage(Base):
 
 
 class Refusal(Base):
-    """Requests the gateway refused, counted per minute, gateway, key, model and reason:
-    a loop of refused requests adds a row a minute, not a row a request."""
+    """Requests the gateway refused, counted per minute, gateway, user, key, model and
+    reason: each such group is one row whose count grows, so a loop of refused requests
+    adds a row a minute at most. "" stands for no user, key or model (a model not in the
+    catalog is never written)."""
 
     __tablename__ = "refusals"
+    __table_args__ = (
+        UniqueConstraint("minute", "gateway", "user", "key_id", "model", "status", "reason"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     minute: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
     gateway: Mapped[str] = mapped_column(String(32))
-    user: Mapped[str | None] = mapped_column(String(255), nullable=True, index=True)
-    key_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    # a catalog model's name, or None (none named, or not in the catalog)
-    model: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    user: Mapped[str] = mapped_column(String(255), default="", index=True)
+    key_id: Mapped[str] = mapped_column(String(32), default="")
+    model: Mapped[str] = mapped_column(String(255), default="")
     status: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(String(32))
     count: Mapped[int] = mapped_column(Integer)
+
+
+class BudgetHold(Base):
+    """What each gateway process holds of each user's budget for requests in flight
+    (rewritten at every refresh), so that replicas see each other's reservations."""
+
+    __tablename__ = "budget_holds"
+
+    gateway: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user: Mapped[str] = mapped_column(String(255), primary_key=True)
+    amount: Mapped[float] = mapped_column(Float)
+    updated: Mapped[dt.datetime] = mapped_column(DateTime)
 
 
 class Counter(Base):
@@ -293,11 +309,19 @@ class BudgetAlert(Base):
     budget_usd: Mapped[float] = mapped_column(Float)
 
 
-def make_engine(db_url: str) -> Engine:
-    """An engine for ``db_url``; SQLite gets WAL so the gateway and service share it."""
+def make_engine(db_url: str, *, statement_timeout: float | None = None) -> Engine:
+    """An engine for ``db_url``; SQLite gets WAL so the gateway and service share it.
+    PostgreSQL connections give up after 10 s, and statements after
+    ``statement_timeout`` seconds if given (a database that accepts connections but
+    never answers must not hang the caller)."""
     kwargs: dict = {"future": True, "pool_pre_ping": True}
     if db_url.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+    elif db_url.startswith("postgresql"):
+        connect: dict = {"connect_timeout": 10}
+        if statement_timeout:
+            connect["options"] = f"-c statement_timeout={int(statement_timeout * 1000)}"
+        kwargs["connect_args"] = connect
     engine = create_engine(db_url, **kwargs)
     if engine.dialect.name == "sqlite":
 

@@ -15,11 +15,37 @@ DIE_AFTER = 10  # tokens a "dying" model streams before its connection drops
 SLOWPOKE_DELAY = 3.0  # seconds a "slowpoke" model takes before it answers at all
 
 
+# what a misbehaving backend puts in an error: a key and a database URL with a password
+LEAKY_ERROR = (
+    "Invalid credentials: Bearer sk-backend-1234567890abcdef for "
+    "postgresql://maas:hunter2@db.internal/maas"
+)
+
+
+def completion(model: str) -> dict:
+    return {
+        "id": "slow-1",
+        "object": "chat.completion",
+        "created": 0,
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "quick answer"},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7},
+    }
+
+
 class SlowBackend:
     """Serves ``POST /v1/chat/completions`` on 127.0.0.1: a stream of TOKENS tokens, one
-    every CHUNK_INTERVAL seconds; for a model whose name ends in ``dying``, the
-    connection drops after DIE_AFTER tokens, as when the backend process dies; one whose
-    name ends in ``slowpoke`` says nothing for SLOWPOKE_DELAY seconds. ``streams``
+    every CHUNK_INTERVAL seconds (without ``stream``, one quick answer); for a model
+    whose name ends in ``leaky``, a 500 whose message quotes secrets; for one whose name
+    ends in ``dying``, the connection drops after DIE_AFTER tokens, as when the backend
+    process dies; one whose name ends in ``slowpoke`` says nothing for SLOWPOKE_DELAY
+    seconds. ``streams``
     records, per stream, how many tokens it sent and whether its client went away first;
     ``authorizations`` the Authorization header of every request (what the gateway sent
     as the backend's key)."""
@@ -27,6 +53,7 @@ class SlowBackend:
     def __init__(self):
         self.streams: list[dict] = []
         self.authorizations: list[str | None] = []
+        self.bodies: list[dict] = []  # every request body, as the gateway sent it
         backend = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -35,6 +62,14 @@ class SlowBackend:
             def log_message(self, *args):
                 pass
 
+            def answer(self, status: int, payload: dict) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
             def chunk(self, data: bytes) -> None:
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
                 self.wfile.flush()
@@ -42,10 +77,15 @@ class SlowBackend:
             def do_POST(self):
                 backend.authorizations.append(self.headers.get("Authorization"))
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                record = {"sent": 0, "client_left": False, "done": False}
-                backend.streams.append(record)
+                backend.bodies.append(body)
                 if body["model"].endswith("slowpoke"):
                     time.sleep(SLOWPOKE_DELAY)
+                if body["model"].endswith("leaky"):  # an error that quotes secrets
+                    return self.answer(500, {"error": {"message": LEAKY_ERROR}})
+                if not body.get("stream"):
+                    return self.answer(200, completion(body["model"]))
+                record = {"sent": 0, "client_left": False, "done": False}
+                backend.streams.append(record)
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.send_header("Transfer-Encoding", "chunked")

@@ -24,6 +24,7 @@ model that was checked. Refusals are counted per minute, not written one by one.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 import math
 import uuid
@@ -43,6 +44,7 @@ log = logging.getLogger("maas.gateway")
 
 ADMISSION = "maas.admission"  # the scope key carrying the gate's decision
 DEFAULT_MAX_OUTPUT = 4096  # tokens a request may generate when neither it nor its model says
+MEDIA_TOKENS = 2048  # prompt tokens reserved per image, audio or file part
 ERROR_TYPES = {
     400: "invalid_request_error",
     401: "authentication_error",
@@ -67,17 +69,23 @@ class Admission:
 
 
 def worst_case(model: ModelInfo, route: Route, body: dict, body_bytes: int) -> float:
-    """The most a request can cost: every byte of the request a prompt token (a token is
-    at least a byte), capped by the context window, plus every output token it may
-    generate, capped by the model's limit."""
-    prompt = min(body_bytes, model.context_window or body_bytes)
-    output = 0
-    if route.generates:
-        limit = model.max_output_tokens or model.context_window
-        asked = routes.output_tokens(body)
-        output = min(asked, limit) if asked and limit else asked or limit or DEFAULT_MAX_OUTPUT
-        output *= routes.choices(body)
+    """The most a request can cost, with its output cap written into the body (so the
+    backend cannot generate more than is reserved): every byte of the request a prompt
+    token (a token is at least a byte) plus MEDIA_TOKENS per image, audio or file part
+    (priced by providers far beyond their bytes), capped by the context window; plus
+    every output token it may generate."""
+    prompt = body_bytes + MEDIA_TOKENS * routes.media_parts(body)
+    if model.context_window:
+        prompt = min(prompt, model.context_window)
+    limit = model.max_output_tokens or model.context_window or DEFAULT_MAX_OUTPUT
+    output = routes.cap_output(route, body, limit) * routes.choices(body)
     return prompt * model.input_cost_per_token + output * model.output_cost_per_token
+
+
+def pseudonym(user: str) -> str:
+    """What backends see as the OpenAI ``user`` (they trace abuse with it): the hub
+    user, hashed, so no request can claim another's."""
+    return "maas-" + hashlib.sha256(user.encode()).hexdigest()[:24]
 
 
 def _header(scope, name: bytes) -> str | None:
@@ -145,10 +153,21 @@ async def read_body(receive, limit: int) -> bytes:
 class Gate:
     """Wraps LiteLLM's ASGI app (see the module docstring)."""
 
-    def __init__(self, app, state: Callable[[], GatewayState], max_body_bytes: int):
+    def __init__(
+        self,
+        app,
+        state: Callable[[], GatewayState],
+        max_body_bytes: int,
+        *,
+        max_in_flight: int = 64,
+        max_staleness: float = 600.0,
+    ):
         self.app = app
         self.state = state
         self.max_body_bytes = max_body_bytes
+        self.max_in_flight = max_in_flight  # requests one user may have running at once
+        self.max_staleness = max_staleness  # seconds keys may go unconfirmed
+        self.in_flight: dict[str, int] = {}
 
     async def __call__(self, scope, receive, send):
         kind = scope["type"]
@@ -187,16 +206,25 @@ class Gate:
             return await refuse(send, refused)
         except ConnectionError:
             return None
+        except Exception:  # a bug of ours: a sentence for the caller, the trace for us
+            log.exception("Checking a request failed")
+            st.refusals.add(500, "gate-error", **who)
+            return await refuse(
+                send,
+                Refused(500, "gate-error", "The MaaS gateway failed to check this request."),
+            )
         scope[ADMISSION] = admission
-        replay = receive
-        if body is not None:
-            # LiteLLM's parsed-body cache: it routes exactly the body checked here
-            scope["parsed_body"] = (tuple(body), body)
-            replay = _replay(receive, orjson.dumps(body))
+        body = body or {}  # a GET: LiteLLM reads no body of the client's
+        # LiteLLM's parsed-body cache: it routes exactly the body checked here
+        scope["parsed_body"] = (tuple(body), body)
+        user = admission.key.user
         try:
-            await self.app(scope, replay, send)
+            await self.app(scope, _replay(receive, orjson.dumps(body) if body else b""), send)
         finally:
             st.ledger.ended(request_id)
+            self.in_flight[user] -= 1
+            if not self.in_flight[user]:
+                del self.in_flight[user]
 
     def _starting(self, receive):
         """LiteLLM's lifespan messages; at startup, the refresh loop starts too (so the
@@ -219,6 +247,15 @@ class Gate:
                 "try again shortly.",
                 retry_after=5,
             )
+        if st.last_refresh is not None and st.clock() - st.last_refresh > self.max_staleness:
+            raise Refused(
+                503,
+                "stale",
+                "The MaaS gateway has not reached its database for "
+                f"{(st.clock() - st.last_refresh) / 60:.0f} minutes, so it cannot confirm "
+                "keys; try again shortly.",
+                retry_after=30,
+            )
         key = await self._key(st, scope, who)
         if scope.get("query_string"):
             name = scope["query_string"].split(b"=")[0].decode("latin-1")
@@ -229,9 +266,14 @@ class Gate:
                 "gateway: send parameters in the JSON body.",
             )
         routes.check_headers({k.decode("latin-1"): v for k, v in scope["headers"]})
+        length, chunked = _header(scope, b"content-length"), _header(scope, b"transfer-encoding")
+        if length is not None and chunked is not None:
+            raise Refused(400, "body", "Send Content-Length or Transfer-Encoding, not both.")
         body = raw_size = None
         if route.method == "POST":
             body, raw_size = await self._body(scope, receive, route)
+        elif chunked is not None or (length or "0").strip() != "0":
+            raise Refused(400, "body", f"{route.method} {route.path} takes no request body.")
         policy = st.policy(key.user, key.profile)
         allowed = st.allowed(policy.models)
         model_name = path_model if route.model_in == "path" else None
@@ -241,7 +283,24 @@ class Gate:
             if model_name in st.catalog:  # counted under its name; any other text, not
                 who["model"] = model_name
             model = self._model(st, policy, model_name, allowed)
+            if route.modes and model.mode not in route.modes:
+                raise Refused(
+                    400,
+                    "mode",
+                    f"The model '{model.name}' is a {model.mode} model: "
+                    f"{route.method} {route.path} does not serve it.",
+                )
             if body is not None:
+                if "user" in body:
+                    body["user"] = pseudonym(key.user)
+                if self.in_flight.get(key.user, 0) >= self.max_in_flight:
+                    raise Refused(
+                        429,
+                        "in-flight",
+                        f"You have {self.max_in_flight} requests running already: wait for "
+                        "one to finish.",
+                        retry_after=1,
+                    )
                 st.ledger.reserve(
                     request_id, key.user, policy, worst_case(model, route, body, raw_size)
                 )
@@ -250,6 +309,7 @@ class Gate:
                 except Refused:
                     st.ledger.release(request_id)
                     raise
+        self.in_flight[key.user] = self.in_flight.get(key.user, 0) + 1
         return Admission(request_id, key, policy, allowed, model_name), body
 
     async def _key(self, st: GatewayState, scope, who: dict) -> KeyInfo:
@@ -264,7 +324,16 @@ class Gate:
             )
         if scheme.lower() != "bearer" or not key.startswith(KEY_PREFIX):
             raise Refused(401, "malformed-key", "Invalid API key: MaaS keys start with 'sk-maas-'.")
-        info = await st.key(hash_key(key))
+        try:
+            info = await st.key(hash_key(key))
+        except Exception as e:  # noqa: BLE001 - a key not in memory, and no database
+            st.note_database_error(e)
+            raise Refused(
+                503,
+                "database",
+                "The MaaS gateway cannot reach its database to check this key; try again shortly.",
+                retry_after=5,
+            ) from None
         if info is None:
             raise Refused(
                 401, "unknown-key", "Invalid API key: it is not known to this MaaS gateway."

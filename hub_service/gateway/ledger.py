@@ -9,8 +9,10 @@ Three parts make a user's spend:
 - **reserved**: the worst-case cost of each request admitted and not yet finished.
 
 A request is admitted while counted + settled + reserved is below the budget, and then
-reserves its own worst case: however many requests arrive at once, the spend can pass
-the budget by at most one request's worst case.
+reserves its own worst case: however many requests arrive at once at one gateway, the
+spend can pass the budget by at most one request's worst case. Each gateway process
+publishes its holds at every refresh and counts the others' (``remote``), so replicas
+and workers hold each other back too, a refresh late.
 """
 
 from __future__ import annotations
@@ -60,6 +62,8 @@ class Ledger:
         self._settled_by: dict[str, str] = {}  # request id -> user
         self.reserved: dict[str, Reservation] = {}
         self._by_user: dict[str, set[str]] = defaultdict(set)  # user -> reservation ids
+        # what the other gateway processes hold, per user (read at each refresh)
+        self.remote: dict[str, float] = {}
         self._totals: dict[tuple, float] = {}
 
     # -- what the refresh brings -------------------------------------------------
@@ -109,7 +113,16 @@ class Ledger:
         return counted, start, end
 
     def held(self, user: str) -> float:
+        """What requests in flight may still cost: here and, as of the last refresh,
+        on the other gateway processes."""
+        return self.held_here(user) + self.remote.get(user, 0.0)
+
+    def held_here(self, user: str) -> float:
         return sum(self.reserved[r].amount for r in self._by_user.get(user, ()))
+
+    def holds(self) -> dict[str, float]:
+        """This process's holds per user, for the other processes to see."""
+        return {user: self.held_here(user) for user in self._by_user}
 
     def settled_ids(self) -> list[str]:
         return list(self._settled_by)

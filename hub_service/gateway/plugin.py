@@ -9,6 +9,9 @@
 Settings (environment): ``MAAS_DB_URL``; ``MAAS_REFRESH_INTERVAL`` (2 s: how often keys,
 policies, the catalog and spend are re-read); ``MAAS_ALERT_WEBHOOK_URL`` and
 ``MAAS_ALERT_THRESHOLD`` (0.8); ``MAAS_MAX_BODY_BYTES`` (a request's largest body);
+``MAAS_MAX_IN_FLIGHT`` (64: requests one user may have running at once);
+``MAAS_MAX_STALENESS`` (600 s: how long the gateway serves keys from memory while its
+database is unreachable);
 ``MAAS_USAGE_QUEUE`` (usage rows held in memory while the database is slow);
 ``MAAS_REFUSAL_INTERVAL`` (10 s between writes of the refusal counts).
 """
@@ -28,7 +31,7 @@ from litellm.proxy._types import UserAPIKeyAuth
 from .. import catalog as catalog_rules
 from .gate import ADMISSION, Admission
 from .snapshot import GatewayState
-from .usage import PLACEHOLDER_MODEL
+from .usage import PLACEHOLDER_MODEL, redact
 
 log = logging.getLogger("maas.gateway")
 
@@ -55,8 +58,14 @@ def state() -> GatewayState:
     return _state
 
 
-def max_body_bytes() -> int:
-    return int(os.environ.get("MAAS_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES))
+def gate_settings() -> dict:
+    """The gate's limits, from the environment."""
+    env = os.environ
+    return {
+        "max_body_bytes": int(env.get("MAAS_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)),
+        "max_in_flight": int(env.get("MAAS_MAX_IN_FLIGHT", "64")),
+        "max_staleness": float(env.get("MAAS_MAX_STALENESS", "600")),
+    }
 
 
 async def user_api_key_auth(request: Request, api_key: str | None) -> UserAPIKeyAuth:
@@ -112,7 +121,7 @@ class UsageLogger(CustomLogger):
         exc = kwargs.get("exception")
         reason = backend_unavailable(exc)
         status = 503 if reason else int(getattr(exc, "status_code", None) or 500)
-        self._record(kwargs, status, _first_line(exc) or "failed", reason)
+        self._record(kwargs, status, redact(_first_line(exc)) or "failed", reason)
 
     async def async_post_call_failure_hook(
         self, request_data, original_exception, user_api_key_dict, traceback_str=None

@@ -22,8 +22,10 @@ from dataclasses import dataclass
 
 # OpenAI API parameters (platform.openai.com/docs/api-reference) that only shape the
 # answer. Left out on purpose: metadata, store, service_tier, prompt, background,
-# previous_response_id, conversation, include, web_search_options and every LiteLLM
-# parameter (see the module docstring).
+# previous_response_id, conversation, include, web_search_options, audio and
+# modalities (the catalog prices no audio tokens) and every LiteLLM parameter (see the
+# module docstring). ``user`` is accepted and replaced by the gateway's own pseudonym
+# of the hub user (providers use it to trace abuse; nobody may claim another's).
 SAMPLING = frozenset(
     {
         "frequency_penalty",
@@ -53,8 +55,6 @@ CHAT_FIELDS = SAMPLING | {
     "function_call",
     "response_format",
     "reasoning_effort",
-    "modalities",
-    "audio",
     "prediction",
     "verbosity",
 }
@@ -86,6 +86,26 @@ RESPONSES_FIELDS = frozenset(
 # behalf, with nothing priced in the catalog.
 TOOL_TYPES = frozenset({"function"})
 STREAM_OPTIONS = frozenset({"include_usage", "include_obfuscation"})
+# OpenAI's own limits where it has them; a request within them costs the gateway a
+# bounded amount of memory and time
+MAX_ITEMS = {
+    "messages": 2048,
+    "input": 2048,
+    "prompt": 2048,
+    "tools": 128,
+    "functions": 128,
+    "stop": 4,
+    "logit_bias": 300,
+}
+MAX_NUMBERS = {"n": 128, "best_of": 20}
+MAX_PARTS = 512  # content parts in one message
+# Content parts a model gets inline. Not accepted: parts that name stored files
+# (file_id, gs://, s3://, a Responses item_reference), which a provider would read
+# with the gateway's own credentials.
+TEXT_PARTS = frozenset({"text", "input_text", "output_text", "refusal"})
+WEB_OR_INLINE = re.compile(r"^(https?://|data:)", re.IGNORECASE)
+ANY_URI = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+RESPONSE_ITEMS = frozenset({"message", "function_call", "function_call_output"})
 CONTROL_HEADER = re.compile(r"^(x-)?litellm-", re.IGNORECASE)
 
 
@@ -98,7 +118,11 @@ class Route:
     model_in: str | None  # "body", "path", or None (a listing: no model)
     fields: frozenset[str] = frozenset()  # accepted body fields (JSON object)
     public: bool = False  # no key needed (liveness probes)
-    generates: bool = True  # produces output tokens (embeddings do not)
+    # catalog modes it serves (empty: any) and the body field that caps its output
+    # (None: it generates no tokens); a request that names none gets ``default_output``
+    modes: frozenset[str] = frozenset()
+    output_field: str | None = None
+    default_output: int | None = None
 
     @property
     def regex(self) -> re.Pattern:
@@ -113,11 +137,35 @@ def _both(method: str, path: str, model_in: str | None, fields=frozenset(), **kw
     return [Route(method, prefix + path, model_in, fields, **kw) for prefix in ("/v1", "")]
 
 
+GENERATIVE = frozenset({"chat", "completion", "responses"})
 ROUTES: tuple[Route, ...] = (
-    *_both("POST", "/chat/completions", "body", CHAT_FIELDS),
-    *_both("POST", "/completions", "body", COMPLETION_FIELDS),
-    *_both("POST", "/embeddings", "body", EMBEDDING_FIELDS, generates=False),
-    *_both("POST", "/responses", "body", RESPONSES_FIELDS),
+    *_both(
+        "POST",
+        "/chat/completions",
+        "body",
+        CHAT_FIELDS,
+        modes=GENERATIVE,
+        output_field="max_tokens",
+    ),
+    # OpenAI's legacy completions generate 16 tokens unless told otherwise
+    *_both(
+        "POST",
+        "/completions",
+        "body",
+        COMPLETION_FIELDS,
+        modes=GENERATIVE,
+        output_field="max_tokens",
+        default_output=16,
+    ),
+    *_both("POST", "/embeddings", "body", EMBEDDING_FIELDS, modes=frozenset({"embedding"})),
+    *_both(
+        "POST",
+        "/responses",
+        "body",
+        RESPONSES_FIELDS,
+        modes=GENERATIVE,
+        output_field="max_output_tokens",
+    ),
     *_both("GET", "/models", None),
     *_both("GET", "/models/{model}", "path"),
     Route("GET", "/health/liveliness", None, public=True),
@@ -166,7 +214,8 @@ def check_headers(headers: Mapping[str, str]) -> None:
 
 
 def check_body(route: Route, body: object) -> None:
-    """The body is a JSON object with only the route's fields, in their plain forms."""
+    """The body is a JSON object with only the route's fields, in their plain forms,
+    within OpenAI's sizes, and with content the model gets inline."""
     if not isinstance(body, dict):
         raise Refused(400, "body", "The request body must be a JSON object.")
     unknown = sorted(set(body) - route.fields)
@@ -177,18 +226,25 @@ def check_body(route: Route, body: object) -> None:
             f"The field '{unknown[0]}' is not accepted by the MaaS gateway on "
             f"{route.method} {route.path}. Accepted: {', '.join(sorted(route.fields))}.",
         )
-    tools = body.get("tools")
-    if tools is not None:
-        if not isinstance(tools, list) or not all(isinstance(t, dict) for t in tools):
-            raise Refused(400, "field", "'tools' must be a list of tool objects.")
-        for tool in tools:
-            if tool.get("type") not in TOOL_TYPES:
-                raise Refused(
-                    400,
-                    "tool",
-                    f"Tools of type {tool.get('type')!r} are not available through the "
-                    f"MaaS gateway; use {', '.join(sorted(TOOL_TYPES))} tools.",
-                )
+    for name, most in MAX_ITEMS.items():
+        value = body.get(name)
+        if isinstance(value, list | dict) and len(value) > most:
+            raise Refused(400, "too-many", f"'{name}' may hold at most {most} items.")
+    for name in ("max_tokens", "max_completion_tokens", "max_output_tokens", "n", "best_of"):
+        value = body.get(name)
+        if value is None:
+            continue
+        most = MAX_NUMBERS.get(name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise Refused(400, "field", f"'{name}' must be a whole number of at least 1.")
+        if most is not None and value > most:
+            raise Refused(400, "field", f"'{name}' may be at most {most}.")
+    asked = {body[f] for f in ("max_tokens", "max_completion_tokens") if f in body}
+    if len(asked) > 1:
+        raise Refused(
+            400, "field", "'max_tokens' and 'max_completion_tokens' differ: send one of them."
+        )
+    _check_tools(body.get("tools"))
     options = body.get("stream_options")
     if options is not None and (not isinstance(options, dict) or set(options) - STREAM_OPTIONS):
         raise Refused(
@@ -196,12 +252,120 @@ def check_body(route: Route, body: object) -> None:
             "field",
             f"'stream_options' may hold only {', '.join(sorted(STREAM_OPTIONS))}.",
         )
-    for name in ("max_tokens", "max_completion_tokens", "max_output_tokens", "n", "best_of"):
-        value = body.get(name)
-        if value is not None and (
-            isinstance(value, bool) or not isinstance(value, int) or value < 1
+    if isinstance(body.get("messages"), list):
+        for message in body["messages"]:
+            _check_message(message)
+    if "input" in route.fields and isinstance(body.get("input"), list) and route.output_field:
+        for item in body["input"]:  # the Responses API's items
+            _check_response_item(item)
+
+
+def _check_tools(tools) -> None:
+    if tools is None:
+        return
+    if not isinstance(tools, list) or not all(isinstance(t, dict) for t in tools):
+        raise Refused(400, "field", "'tools' must be a list of tool objects.")
+    for tool in tools:
+        if tool.get("type") not in TOOL_TYPES:
+            raise Refused(
+                400,
+                "tool",
+                f"Tools of type {tool.get('type')!r} are not available through the "
+                f"MaaS gateway; use {', '.join(sorted(TOOL_TYPES))} tools.",
+            )
+
+
+def _check_message(message) -> None:
+    if not isinstance(message, dict):
+        raise Refused(400, "content", "Each message must be an object.")
+    content = message.get("content")
+    if isinstance(content, list):
+        if len(content) > MAX_PARTS:
+            raise Refused(400, "too-many", f"A message may hold at most {MAX_PARTS} parts.")
+        for part in content:
+            _check_part(part)
+
+
+def _check_response_item(item) -> None:
+    if isinstance(item, str):
+        return
+    if not isinstance(item, dict):
+        raise Refused(400, "content", "Each input item must be an object.")
+    kind = item.get("type", "message")
+    if kind not in RESPONSE_ITEMS:
+        raise Refused(
+            400, "content", f"Input items of type {kind!r} are not accepted by the MaaS gateway."
+        )
+    if kind == "message":
+        _check_message(item)
+
+
+def _refuse_part(kind) -> Refused:
+    return Refused(
+        400,
+        "content",
+        f"Content of type {kind!r} that names a stored file or a storage address is not "
+        "accepted by the MaaS gateway: send the content inline (text, an http(s) or data: "
+        "URL, base64 data).",
+    )
+
+
+def _check_part(part) -> None:
+    if not isinstance(part, dict):
+        raise Refused(400, "content", "Each content part must be an object.")
+    kind = part.get("type")
+    if kind in TEXT_PARTS:
+        return
+    if kind in ("image_url", "input_image"):
+        image = part.get("image_url")
+        url = image.get("url") if isinstance(image, dict) else image
+        if part.get("file_id") or not isinstance(url, str) or not WEB_OR_INLINE.match(url):
+            raise _refuse_part(kind)
+        return
+    if kind == "input_audio":
+        audio = part.get("input_audio")
+        if not isinstance(audio, dict) or not isinstance(audio.get("data"), str):
+            raise _refuse_part(kind)
+        return
+    if kind in ("file", "input_file"):
+        file = part.get("file") if kind == "file" else part
+        data = file.get("file_data") if isinstance(file, dict) else None
+        if (
+            not isinstance(data, str)
+            or ANY_URI.match(data)
+            or file.get("file_id")
+            or file.get("file_url")
         ):
-            raise Refused(400, "field", f"'{name}' must be a whole number of at least 1.")
+            raise _refuse_part(kind)
+        return
+    raise Refused(400, "content", f"Content of type {kind!r} is not accepted by the MaaS gateway.")
+
+
+def media_parts(body: dict) -> int:
+    """How many non-text parts (images, audio, files) the request holds: each is priced
+    by the provider well beyond its bytes."""
+    items = [*(body.get("messages") or []), *(body.get("input") or [])]
+    return sum(
+        1
+        for item in items
+        if isinstance(item, dict) and isinstance(item.get("content"), list)
+        for part in item["content"]
+        if isinstance(part, dict) and part.get("type") not in TEXT_PARTS
+    )
+
+
+def cap_output(route: Route, body: dict, limit: int) -> int:
+    """Write into the body the most output tokens the request may generate (what it
+    asks, at most ``limit``; when it asks nothing, the route's default or ``limit``),
+    so that the backend cannot produce more than the gateway reserved; return it."""
+    if route.output_field is None:
+        return 0
+    asked = output_tokens(body)
+    cap = min(asked, limit) if asked else min(route.default_output or limit, limit)
+    field = "max_completion_tokens" if "max_completion_tokens" in body else route.output_field
+    body.pop("max_tokens", None)
+    body[field] = cap
+    return cap
 
 
 def body_model(body: dict) -> str:

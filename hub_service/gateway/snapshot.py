@@ -28,13 +28,14 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, insert, select
 
 from .. import catalog as catalog_rules
 from .. import policy as policies
 from ..db import (
     KEY_COUNTER,
     ApiKey,
+    BudgetHold,
     CatalogModel,
     Counter,
     PolicyOverride,
@@ -64,6 +65,7 @@ USAGE_GAP_WINDOW = 10_000
 # looks the key up again and is refused with the reason).
 KEY_RETENTION = dt.timedelta(minutes=10)
 MAX_UNKNOWN = 100_000  # remembered misses (random keys), then forgotten at once
+STATEMENT_TIMEOUT = 30.0  # seconds a query may take before the gateway gives up on it
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,7 @@ class ModelInfo:
     output_cost_per_token: float
     context_window: int | None
     max_output_tokens: int | None
+    mode: str = "chat"
     problem: str | None = None  # why its backend is refused (it is then not served)
 
 
@@ -139,6 +142,7 @@ class Changes:
     """What one refresh read, to be applied on the event loop."""
 
     now: dt.datetime
+    remote_held: dict[str, float]
     keys: list[tuple[str, KeyInfo]]
     key_seq: int
     policy_inputs: tuple
@@ -169,7 +173,7 @@ class GatewayState:
         now: Callable[[], dt.datetime] = utcnow,
         clock: Callable[[], float] = time.monotonic,
     ):
-        self.engine = make_engine(db_url)
+        self.engine = make_engine(db_url, statement_timeout=STATEMENT_TIMEOUT)
         self.sessions = make_session_factory(self.engine)
         self.instance = uuid.uuid4().hex[:12]  # marks the usage rows this process writes
         self.refresh_interval = refresh_interval
@@ -196,6 +200,7 @@ class GatewayState:
         self._usage_low = 0
         self._usage_above: set[int] = set()
         self._usage_gaps: dict[int, float] = {}
+        self._published_holds = False
         # the parts
         self.ledger = Ledger(now=now, clock=clock)
         self.limiter = RateLimiter(clock=clock)
@@ -213,6 +218,7 @@ class GatewayState:
         self.refreshes = 0  # completed refresh passes (tests wait on this)
         self.last_refresh: float | None = None
         self.database_error: str | None = None
+        self._last_error_log = float("-inf")
         self._tasks: set[asyncio.Task] = set()
         self._ready: asyncio.Event | None = None
         self._refresher: asyncio.Task | None = None
@@ -243,14 +249,28 @@ class GatewayState:
                 await self.refresh()
                 backoff = self.refresh_interval
             except Exception as e:  # noqa: BLE001 - keep serving from what we know
-                self.database_error = type(e).__name__
-                log.error("Refreshing from the database failed (%s); retrying", e)
+                self.note_database_error(e)
                 backoff = min(backoff * 2, 30)
             await asyncio.sleep(backoff)
 
+    def note_database_error(self, error: BaseException) -> None:
+        """Remember that the database failed; say so in the log at most once a minute."""
+        self.database_error = type(error).__name__
+        now = self.clock()
+        if now - self._last_error_log > 60:
+            self._last_error_log = now
+            first = str(error).strip().splitlines()
+            log.error(
+                "The MaaS database cannot be read (%s: %s); serving keys known in memory",
+                type(error).__name__,
+                first[0][:200] if first else "",
+            )
+
     async def refresh(self) -> None:
         """One pass: read in a thread, apply on the loop."""
-        changes = await asyncio.to_thread(self.load_changes, self.ledger.settled_ids())
+        changes = await asyncio.to_thread(
+            self.load_changes, self.ledger.settled_ids(), self.ledger.holds()
+        )
         self.apply(changes)
         self.database_error = None
         self.refreshes += 1
@@ -258,10 +278,12 @@ class GatewayState:
         if self._ready is not None:
             self._ready.set()
 
-    def load_changes(self, settled: list[str]) -> Changes:
+    def load_changes(self, settled: list[str], holds: dict[str, float] | None = None) -> Changes:
         """(in a thread) Everything that changed since the last pass; ``settled``: the
-        requests this gateway settled whose rows it has not read back yet."""
+        requests this gateway settled whose rows it has not read back yet; ``holds``:
+        what its requests in flight hold per user, published for the other gateways."""
         now = self.now()
+        remote_held = self._exchange_holds(holds or {}, now)
         with self.sessions() as session:
             seen = self._load_seen(session, settled)
             keys, key_seq = self._load_keys(session, now)
@@ -279,6 +301,7 @@ class GatewayState:
                     m.output_cost_per_token,
                     m.context_window,
                     m.max_output_tokens,
+                    m.mode,
                     backend_problem(m) if m.enabled else None,
                 )
                 for m in rows
@@ -289,6 +312,7 @@ class GatewayState:
             spend = self._load_spend(session, now)
         return Changes(
             now=now,
+            remote_held=remote_held,
             keys=keys,
             key_seq=key_seq,
             policy_inputs=(profiles, overrides, dict(groups)),
@@ -297,6 +321,34 @@ class GatewayState:
             seen=seen,
             **spend,
         )
+
+    def _exchange_holds(self, holds: dict[str, float], now: dt.datetime) -> dict[str, float]:
+        """Publish this process's budget holds and read the other processes' (those
+        refreshed lately: a gateway that died stops counting)."""
+        fresh = now - dt.timedelta(seconds=3 * self.refresh_interval + 5)
+        with self.engine.begin() as conn:
+            if holds or self._published_holds:  # no write while there is nothing to say
+                conn.execute(
+                    delete(BudgetHold).where(
+                        (BudgetHold.gateway == self.instance)
+                        | (BudgetHold.updated < now - dt.timedelta(days=1))  # dead gateways
+                    )
+                )
+                if holds:
+                    conn.execute(
+                        insert(BudgetHold),
+                        [
+                            {"gateway": self.instance, "user": u, "amount": a, "updated": now}
+                            for u, a in holds.items()
+                        ],
+                    )
+                self._published_holds = bool(holds)
+            rows = conn.execute(
+                select(BudgetHold.user, func.sum(BudgetHold.amount))
+                .where(BudgetHold.gateway != self.instance, BudgetHold.updated >= fresh)
+                .group_by(BudgetHold.user)
+            ).all()
+        return {user: float(amount) for user, amount in rows}
 
     def _load_seen(self, session, ids: list[str]) -> set[str]:
         """Which requests settled here have their usage row in the database (read
@@ -383,6 +435,7 @@ class GatewayState:
     def apply(self, c: Changes) -> None:
         """(on the event loop) Swap the changes in between two requests."""
         self.ledger.count(c.spend, c.seen, c.reset)
+        self.ledger.remote = c.remote_held
         for user, (requests, tokens) in c.remote.items():
             # counted from when this gateway learns of them, a refresh late at most
             self.limiter.add(user, requests=requests, tokens=tokens)

@@ -15,16 +15,20 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import queue
+import re
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 
 from sqlalchemy import insert, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from ..db import Refusal, Usage, utcnow
+from ..validation import backend_rules
 
 log = logging.getLogger("maas.gateway")
 
@@ -63,7 +67,36 @@ def clean_text(value: str, limit: int) -> str:
     return value[:limit]
 
 
+SECRET_PATTERNS = (
+    (re.compile(r"(?i)\bbearer\s+\S+"), "Bearer [redacted]"),
+    (re.compile(r"\bsk-[A-Za-z0-9_\-]{8,}"), "sk-[redacted]"),
+    (re.compile(r"://[^/\s:@]+:[^/\s@]+@"), "://[redacted]@"),
+)
+
+
+def redact(text: str) -> str:
+    """``text`` without what looks like a secret (bearer tokens, sk- keys, passwords in
+    URLs) or is one of the gateway's own (its database URL, master key, backend keys)."""
+    for value in _own_secrets():
+        text = text.replace(value, "[redacted]")
+    for pattern, replacement in SECRET_PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def _own_secrets() -> list[str]:
+    names = ("MAAS_DB_URL", "LITELLM_MASTER_KEY", "JUPYTERHUB_API_TOKEN")
+    return [
+        v
+        for k, v in os.environ.items()
+        if (k in names or k.startswith(backend_rules().key_env_prefixes)) and len(v) >= 8
+    ]
+
+
 def clean_row(row: dict) -> dict:
+    """A row any database stores, with no secret in its error text."""
+    if isinstance(row.get("error"), str):
+        row = {**row, "error": redact(row["error"])}
     return {
         k: clean_text(v, _TEXT_LIMITS[k]) if isinstance(v, str) and k in _TEXT_LIMITS else v
         for k, v in row.items()
@@ -105,10 +138,10 @@ class RefusalCounts:
         model: str | None = None,
     ) -> None:
         minute = self.now().replace(second=0, microsecond=0)
-        group = (minute, user, key_id, model, status, reason)
+        group = (minute, user or "", key_id or "", model or "", status, reason)
         with self._lock:
             if group not in self.counts and len(self.counts) >= MAX_REFUSAL_GROUPS:
-                group = (minute, None, None, None, status, reason)
+                group = (minute, "", "", "", status, reason)
             self.counts[group] += 1
             self.totals[reason] += 1
 
@@ -272,11 +305,15 @@ class UsageWriter:
         self._last_refusal_flush = self.clock()
         if not groups:
             return
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        upsert = dialect.insert(Refusal)
+        upsert = upsert.on_conflict_do_update(
+            index_elements=["minute", "gateway", "user", "key_id", "model", "status", "reason"],
+            set_={"count": Refusal.count + upsert.excluded["count"]},
+        )
         try:
             with self.engine.begin() as conn:
-                conn.execute(
-                    insert(Refusal), [clean_row({**g, "gateway": self.gateway}) for g in groups]
-                )
+                conn.execute(upsert, [clean_row({**g, "gateway": self.gateway}) for g in groups])
         except Exception as e:  # noqa: BLE001 - counts, not worth a retry loop
             log.error("Could not write %d refusal count(s): %s", len(groups), log_safe(e, 200))
 

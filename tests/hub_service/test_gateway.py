@@ -183,7 +183,7 @@ def test_entitlements_are_enforced_and_refusals_recorded(gateway, issue, session
     assert refusals(sessions, [user, bob], 3) == [
         (user, "mock-off", 403, "model-disabled", 1),
         (user, "mock-big", 403, "model-not-allowed", 1),
-        (user, None, 404, "model-unknown", 1),
+        (user, "", 404, "model-unknown", 1),
     ]
 
 

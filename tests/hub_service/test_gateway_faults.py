@@ -21,6 +21,8 @@ from sqlalchemy import select
 from hub_service import catalog
 from hub_service.db import Usage, session_scope
 
+IN_FLIGHT = 3  # requests one user may have running at once, here
+
 
 @pytest.fixture(scope="module")
 def backend():
@@ -40,6 +42,7 @@ def sessions(module_sessions, backend):
             "extra_params": {"max_retries": 0},
         },
         {"name": "dying", "provider_model": "openai/slow-dying", "api_base": backend.url},
+        {"name": "slow", "provider_model": "openai/slow", "api_base": backend.url},
         {
             "name": "slowpoke",
             "provider_model": "openai/slowpoke",
@@ -56,7 +59,11 @@ def sessions(module_sessions, backend):
 @pytest.fixture(scope="module")
 def gateway(sessions, module_db_url, log_dir):
     kind = module_db_url.split(":")[0].split("+")[0]
-    gw = start_gateway(module_db_url, log_dir / f"gateway-faults-{kind}.log")
+    gw = start_gateway(
+        module_db_url,
+        log_dir / f"gateway-faults-{kind}.log",
+        env={"MAAS_MAX_IN_FLIGHT": str(IN_FLIGHT)},
+    )
     yield gw
     gw.terminate()
 
@@ -135,3 +142,31 @@ def test_a_failure_is_one_line_of_the_gateway_log(gateway, key):
         time.sleep(0.1)
     assert "Traceback" not in log and "Exception occured" not in log
     assert len([line for line in log.splitlines() if user in line]) == 1
+
+
+def test_a_user_has_at_most_so_many_requests_running(gateway, key):
+    _, secret = key
+
+    def stream():
+        return requests.post(
+            f"{gateway.url}/v1/chat/completions",
+            headers={"Authorization": f"Bearer {secret}"},
+            json={"model": "slow", "stream": True, "messages": [{"role": "user", "content": "hi"}]},
+            stream=True,
+            timeout=30,
+        )
+
+    streams = [stream() for _ in range(IN_FLIGHT)]
+    try:
+        assert [r.status_code for r in streams] == [200] * IN_FLIGHT
+        r = gateway.chat(secret, "mock-small")
+        assert r.status_code == 429 and r.json()["error"]["message"] == (
+            f"You have {IN_FLIGHT} requests running already: wait for one to finish."
+        )
+    finally:
+        for r in streams:
+            r.close()
+    deadline = time.monotonic() + 30
+    while gateway.chat(secret, "mock-small").status_code == 429:
+        assert time.monotonic() < deadline, "finished requests still count"
+        time.sleep(0.1)

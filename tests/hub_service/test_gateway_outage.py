@@ -1,6 +1,6 @@
 """PostgreSQL stops for 30 s while a real gateway is under load: the gateway keeps
-answering the keys it knows, keeps the usage rows in its queue, and writes every one of
-them when the database is back."""
+answering the keys it knows (a key it does not know gets 503 with a sentence), keeps the
+usage rows in its queue, and writes every one of them when the database is back."""
 
 from __future__ import annotations
 
@@ -61,6 +61,16 @@ def test_thirty_seconds_without_postgresql_lose_no_usage_row(log_dir):
         until(lambda: len(answers) >= 20)
         server.pause()
         down = time.monotonic()
+        stranger = requests.post(  # a key the gateway has not seen: it cannot say
+            f"{gateway.url}/v1/chat/completions",
+            headers={"Authorization": "Bearer sk-maas-" + "x" * 43},
+            json={"model": "mock-small", "messages": []},
+            timeout=30,
+        )
+        assert stranger.status_code == 503
+        assert stranger.json()["error"]["message"].startswith(
+            "The MaaS gateway cannot reach its database to check this key"
+        )
         until(lambda: time.monotonic() - down >= OUTAGE, timeout=OUTAGE + 10)
         during = [status for t, status in answers if t > down]
         server.resume()

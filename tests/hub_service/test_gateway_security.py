@@ -32,9 +32,10 @@ from hub_service.db import (
     utcnow,
 )
 from hub_service.gateway import routes
+from hub_service.gateway.gate import pseudonym
 from hub_service.gateway.usage import USAGE_DEFAULTS
 
-MAX_BODY = 65536
+MAX_BODY = 256 * 1024
 PRICE = 5e-05  # per token, in and out, of the "priced" model
 MODELS = [
     MOCK_SMALL,
@@ -77,8 +78,17 @@ def sessions(module_sessions, backend):
         "input_cost_per_token": PRICE,
         "output_cost_per_token": PRICE,
     }
+    backed = [  # the recording backend under other names and modes
+        {**slow, "name": "quick", "provider_model": "openai/quick", "max_output_tokens": 50},
+        {**slow, "name": "leaky", "provider_model": "openai/leaky"},
+        {**slow, "name": "embedder", "provider_model": "openai/embedder", "mode": "embedding"},
+    ]
+    profiles = [
+        *PROFILES,
+        {"slug": "backed", "display_name": "Backed", "models": [m["name"] for m in backed]},
+    ]
     with session_scope(module_sessions) as s:
-        catalog.seed(s, [*MODELS, slow], PROFILES)
+        catalog.seed(s, [*MODELS, slow, *backed], profiles)
     return module_sessions
 
 
@@ -151,13 +161,15 @@ def _shape(path: str) -> str:
 
 
 def litellm_routes() -> set[tuple[str, str]]:
-    """Every (method, path) the installed LiteLLM proxy registers; websockets as WS,
-    mounted apps (the UI's static files) as GET."""
+    """Every (method, path) the installed LiteLLM proxy registers, at once or on first
+    use; websockets as WS, mounted apps (the UI's static files) as GET."""
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     from fastapi.routing import iter_route_contexts
+    from litellm.proxy._lazy_features import register_all_features
     from litellm.proxy.proxy_server import app
     from starlette.routing import Mount, WebSocketRoute
 
+    register_all_features(app)  # the routes LiteLLM adds on first use too
     found = set()
     for context in iter_route_contexts(app.routes):
         route = context.original_route
@@ -376,7 +388,7 @@ def test_a_model_name_outside_the_catalog_never_reaches_the_accounts(
     r = call(gateway, key, json=chat_body(model))
     assert r.status_code == 404 and "does not exist" in message(r)
     assert len(message(r)) < 400  # the name is cut short in the sentence
-    assert refusal_counts(sessions, user, 1) == [(None, 404, "model-unknown", 1)]
+    assert refusal_counts(sessions, user, 1) == [("", 404, "model-unknown", 1)]
     assert usage_rows(sessions, user) == []
 
 
@@ -409,7 +421,7 @@ def test_a_loop_with_a_revoked_key_adds_a_count_not_rows(gateway, sessions, user
             assert r.status_code == 401
     counts = refusal_counts(sessions, user, 300)
     assert sum(c[3] for c in counts) == 300 and len(counts) <= 2  # a row a minute
-    assert {c[:3] for c in counts} == {(None, 401, "revoked-key")}
+    assert {c[:3] for c in counts} == {("", 401, "revoked-key")}
     assert usage_rows(sessions, user) == []
     assert gateway.metrics()['maas_refusals_total{reason="revoked-key"}'] >= 300
 
@@ -572,3 +584,137 @@ def test_a_gateway_whose_database_is_away_answers_503_then_recovers(tmp_path, lo
         engine.dispose()
     finally:
         gw.terminate()
+
+
+# -- from the security review: the shapes of what reaches the backend -------------------
+
+
+def test_a_get_route_takes_no_body_of_any_size(gateway, key):
+    """LiteLLM would read (and keep in memory) a GET body of any size."""
+    r = call(gateway, key, "GET", "/v1/models", data=b"[1," * 1000)
+    assert r.status_code == 400 and message(r) == "GET /v1/models takes no request body."
+
+    def endless():
+        for _ in range(100):
+            yield b"[1," * 1000
+
+    r = call(gateway, key, "GET", "/v1/models/mock-small", data=endless())
+    assert r.status_code == 400 and "takes no request body" in message(r)
+
+
+@pytest.mark.parametrize(
+    "extra, said",
+    [
+        ({"messages": [{"role": "user", "content": "x"}] * 2049}, "'messages' may hold at most"),
+        ({"tools": [{"type": "function", "function": {"name": "f"}}] * 129}, "'tools' may"),
+        ({"stop": ["a", "b", "c", "d", "e"]}, "'stop' may hold at most 4"),
+        ({"n": 129}, "'n' may be at most 128"),
+        ({"max_tokens": 5, "max_completion_tokens": 6}, "differ: send one of them"),
+    ],
+    ids=["messages", "tools", "stop", "n", "two-caps"],
+)
+def test_requests_beyond_openais_own_sizes_are_refused(gateway, key, extra, said):
+    r = call(gateway, key, json={**chat_body(), **extra})
+    assert r.status_code == 400 and said in message(r), r.text
+
+
+def backed_key(sessions, user) -> str:
+    return issue(sessions, user, "backed")[1]
+
+
+def test_the_output_cap_reserved_is_the_one_the_backend_receives(gateway, sessions, user, backend):
+    key = backed_key(sessions, user)
+    for asked, expected in ((None, 50), (10, 10), (100_000, 50)):
+        body = chat_body("quick") if asked is None else chat_body("quick", max_tokens=asked)
+        assert call(gateway, key, json=body).status_code == 200
+        sent = backend.bodies[-1]
+        assert sent["max_tokens"] == expected, sent
+        assert "max_completion_tokens" not in sent
+    assert call(gateway, key, json=chat_body("quick", max_completion_tokens=7)).status_code == 200
+    assert (
+        backend.bodies[-1].get("max_completion_tokens", backend.bodies[-1].get("max_tokens")) == 7
+    )
+
+
+def test_no_request_can_claim_another_user_to_the_backend(gateway, sessions, user, backend):
+    """The OpenAI ``user`` field is the gateway's pseudonym of the hub user, if LiteLLM
+    passes it on at all."""
+    key = backed_key(sessions, user)
+    assert call(gateway, key, json=chat_body("quick", user="someone-else")).status_code == 200
+    sent = backend.bodies[-1]
+    assert "someone-else" not in json.dumps(sent)
+    assert sent.get("user") in (None, pseudonym(user))
+
+
+@pytest.mark.parametrize(
+    "part",
+    [
+        {"type": "file", "file": {"file_id": "file-abc123"}},
+        {"type": "file", "file": {"file_data": "gs://acme-private/board.pdf"}},
+        {"type": "image_url", "image_url": {"url": "s3://acme-private/x.png"}},
+        {"type": "image_url", "image_url": {"url": "file:///etc/passwd"}},
+        {"type": "input_file", "file_id": "file-abc123"},
+        {"type": "video_url", "video_url": {"url": "https://example.org/v.mp4"}},
+    ],
+    ids=["file_id", "gs", "s3-image", "file-url", "input_file", "unknown-type"],
+)
+def test_content_that_names_stored_files_is_refused(gateway, key, part):
+    body = chat_body(messages=[{"role": "user", "content": [{"type": "text", "text": "hi"}, part]}])
+    r = call(gateway, key, json=body)
+    assert r.status_code == 400 and "is not accepted by the MaaS gateway" in message(r)
+
+
+def test_inline_content_passes(gateway, key):
+    pixel = "data:image/png;base64,iVBORw0KGgo="
+    parts = [{"type": "text", "text": "hi"}, {"type": "image_url", "image_url": {"url": pixel}}]
+    r = call(gateway, key, json=chat_body(messages=[{"role": "user", "content": parts}]))
+    assert r.status_code == 200
+
+
+def test_a_responses_item_reference_is_refused(gateway, key):
+    body = {"model": "mock-small", "input": [{"type": "item_reference", "id": "msg_1"}]}
+    r = call(gateway, key, path="/v1/responses", json=body)
+    assert r.status_code == 400 and "'item_reference'" in message(r)
+
+
+def test_each_route_serves_only_its_models_modes(gateway, sessions, user):
+    key = backed_key(sessions, user)
+    r = call(gateway, key, json=chat_body("embedder"))
+    assert r.status_code == 400
+    assert message(r) == (
+        "The model 'embedder' is a embedding model: POST /v1/chat/completions does not serve it."
+    )
+    r = call(gateway, key, path="/v1/embeddings", json={"model": "quick", "input": "hi"})
+    assert r.status_code == 400 and "is a chat model" in message(r)
+
+
+def test_a_backends_error_is_stored_without_its_secrets(gateway, sessions, user):
+    key = backed_key(sessions, user)
+    r = call(gateway, key, json=chat_body("leaky"))
+    assert r.status_code >= 500
+    deadline = time.monotonic() + 15
+    while not (rows := usage_rows(sessions, user)):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    error = rows[0].error
+    assert "1234567890abcdef" not in error and "hunter2" not in error, error
+    log = gateway.log_path.read_text()
+    assert "1234567890abcdef" not in log and "hunter2" not in log
+
+
+def test_a_request_with_both_length_and_chunking_is_refused(gateway, key):
+    import socket
+
+    host, port = gateway.url.split("//")[1].split(":")
+    body = json.dumps(chat_body()).encode()
+    head = (
+        "POST /v1/chat/completions HTTP/1.1\r\n"
+        f"Host: {host}\r\nAuthorization: Bearer {key}\r\n"
+        "Content-Type: application/json\r\n"
+        f"Content-Length: {len(body) + 5}\r\nTransfer-Encoding: chunked\r\n\r\n"
+    ).encode()
+    chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+    with socket.create_connection((host, int(port)), timeout=30) as s:
+        s.sendall(head + chunked)
+        answer = s.recv(65536).decode(errors="replace")
+    assert answer.split("\r\n")[0].split()[1] == "400", answer[:300]

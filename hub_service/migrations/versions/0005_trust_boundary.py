@@ -1,4 +1,4 @@
-"""key change numbers, hub user identity on keys, refusal counts
+"""key change numbers, hub user identity on keys, refusal counts, budget holds
 
 Revision ID: 0005
 Revises: 0004
@@ -35,20 +35,31 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("minute", sa.DateTime(), nullable=False),
         sa.Column("gateway", sa.String(length=32), nullable=False),
-        sa.Column("user", sa.String(length=255), nullable=True),
-        sa.Column("key_id", sa.String(length=32), nullable=True),
-        sa.Column("model", sa.String(length=255), nullable=True),
+        sa.Column("user", sa.String(length=255), nullable=False),
+        sa.Column("key_id", sa.String(length=32), nullable=False),
+        sa.Column("model", sa.String(length=255), nullable=False),
         sa.Column("status", sa.Integer(), nullable=False),
         sa.Column("reason", sa.String(length=32), nullable=False),
         sa.Column("count", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("minute", "gateway", "user", "key_id", "model", "status", "reason"),
     )
     with op.batch_alter_table("refusals", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_refusals_minute"), ["minute"], unique=False)
         batch_op.create_index(batch_op.f("ix_refusals_user"), ["user"], unique=False)
 
+    op.create_table(
+        "budget_holds",
+        sa.Column("gateway", sa.String(length=32), nullable=False),
+        sa.Column("user", sa.String(length=255), nullable=False),
+        sa.Column("amount", sa.Float(), nullable=False),
+        sa.Column("updated", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("gateway", "user"),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("budget_holds")
     with op.batch_alter_table("refusals", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_refusals_user"))
         batch_op.drop_index(batch_op.f("ix_refusals_minute"))
