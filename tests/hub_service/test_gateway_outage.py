@@ -93,3 +93,41 @@ def test_thirty_seconds_without_postgresql_lose_no_usage_row(log_dir):
         if gateway is not None:
             gateway.terminate()
         server.stop()
+
+
+def test_keys_go_unconfirmed_once_the_database_is_away_too_long(log_dir):
+    """With MAAS_MAX_STALENESS=3, a known key stops working 3 s into an outage (a
+    revocation could not be seen any more) and works again once the database is back."""
+    server = PostgresServer().start()
+    gateway = None
+    try:
+        url = server.create_database("stale")
+        engine = db.make_engine(url)
+        db.upgrade(engine)
+        sessions = db.make_session_factory(engine)
+        with session_scope(sessions) as s:
+            catalog.seed(s, [MOCK_SMALL], [{"slug": "p", "display_name": "P", "models": ["*"]}])
+        _, key = issue_key(sessions, "otto", "p")
+        engine.dispose()
+        gateway = start_gateway(
+            url,
+            log_dir / "gateway-stale.log",
+            env={"MAAS_REFRESH_INTERVAL": "0.5", "MAAS_MAX_STALENESS": "3"},
+        )
+        assert gateway.chat(key, "mock-small").status_code == 200
+        server.pause()
+        deadline = time.monotonic() + 30
+        while (r := gateway.chat(key, "mock-small")).status_code == 200:
+            assert time.monotonic() < deadline, "a key stayed confirmed without its database"
+            time.sleep(0.2)
+        assert r.status_code == 503
+        assert "has not reached its database for" in r.json()["error"]["message"]
+        server.resume()
+        deadline = time.monotonic() + 60
+        while (r := gateway.chat(key, "mock-small")).status_code != 200:
+            assert time.monotonic() < deadline, r.text
+            time.sleep(0.2)
+    finally:
+        if gateway is not None:
+            gateway.terminate()
+        server.stop()

@@ -1,5 +1,6 @@
 """Two real gateway processes on one PostgreSQL database, as replicas behind a load
-balancer: a user's requests per minute are limited across both, not per process."""
+balancer: a user's requests per minute are limited across both, not per process, and a
+budget held by requests in flight on one holds on the other too."""
 
 from __future__ import annotations
 
@@ -7,14 +8,25 @@ import os
 import time
 
 import pytest
+import requests
 from gatewayproc import MOCK_SMALL, issue_key, start_gateway
+from slowbackend import SlowBackend
 from sqlalchemy import func, select
 
 from hub_service import catalog, db
 from hub_service.db import PolicyOverride, Usage, session_scope
 
-MODELS = [MOCK_SMALL]
 RPM = 6
+# a slowly streaming model: one request's worst case (500 tokens out) is more than the
+# test's whole budget
+BUDGET = 0.01
+SLOW = {
+    "name": "slow",
+    "provider_model": "openai/slow",
+    "input_cost_per_token": 2.4e-05,
+    "output_cost_per_token": 2.4e-05,
+    "max_output_tokens": 500,
+}
 PROFILES = [
     {
         "slug": "limited",
@@ -27,13 +39,20 @@ PROFILES = [
 
 
 @pytest.fixture(scope="module")
-def replicas(postgres, log_dir):
+def backend():
+    slow = SlowBackend()
+    yield slow
+    slow.close()
+
+
+@pytest.fixture(scope="module")
+def replicas(postgres, log_dir, backend):
     url = postgres.create_database(f"replicas_{os.getpid()}")
     engine = db.make_engine(url)
     db.upgrade(engine)
     sessions = db.make_session_factory(engine)
     with session_scope(sessions) as s:
-        catalog.seed(s, MODELS, PROFILES)
+        catalog.seed(s, [MOCK_SMALL, {**SLOW, "api_base": backend.url}], PROFILES)
     env = {"MAAS_REFRESH_INTERVAL": "0.5"}
     a = start_gateway(url, log_dir / "gateway-replica-a.log", env=env)
     b = start_gateway(url, log_dir / "gateway-replica-b.log", env=env)
@@ -97,3 +116,33 @@ def test_a_users_tpm_limit_holds_across_two_gateways(replicas):
     r = b.chat(key, "mock-small")
     assert r.status_code == 429
     assert f"of {3 * per_request} tokens per minute" in r.json()["error"]["message"]
+
+
+def test_a_budget_held_by_a_stream_on_one_gateway_holds_on_the_other(replicas):
+    """A stream may cost more than the whole budget: while one runs on the first
+    gateway, the second gateway refuses another (on its own it would admit it)."""
+    a, b, sessions = replicas
+    with session_scope(sessions) as s:
+        s.add(PolicyOverride(kind="user", name="una", extra_models=["slow"], budget_usd=BUDGET))
+    key = personal_key(sessions, "una")
+    b.refreshed()
+
+    def stream(gateway):
+        return requests.post(
+            f"{gateway.url}/v1/chat/completions",
+            headers={"Authorization": f"Bearer {key}"},
+            json={"model": "slow", "stream": True, "messages": [{"role": "user", "content": "hi"}]},
+            stream=True,
+            timeout=30,
+        )
+
+    first = stream(a)
+    try:
+        assert first.status_code == 200
+        a.refreshed()  # a has published its hold ...
+        b.refreshed()  # ... and b has read it
+        second = stream(b)
+        assert second.status_code == 429
+        assert "requests in flight may cost" in second.json()["error"]["message"]
+    finally:
+        first.close()
