@@ -18,9 +18,8 @@ from sqlalchemy import func, select
 from . import catalog, keys, policy
 from .db import ApiKey, AuditEntry, CatalogModel, PolicyOverride, Profile, Usage, UserGroup
 from .handlers import KEY_ID, APIError, APIHandler
+from .metrics import ADMIN_SCOPE
 from .validation import MODEL_FIELDS, OVERRIDE_FIELDS, PROFILE_FIELDS, Invalid, validate
-
-ADMIN_SCOPE = "custom:maas:admin"
 
 
 def is_admin(model: dict) -> bool:

@@ -21,6 +21,7 @@ from traitlets.config import Application
 from . import __version__, catalog, db, hub, keys
 from .handlers import MAX_BODY_BYTES, routes
 from .hub import HubAPIError, HubClient
+from .metrics import ServiceMetrics, record_reconcile
 from .validation import MODEL_FIELDS, Invalid, validate
 
 
@@ -156,6 +157,7 @@ class MaaSService(Application):
         self.session_factory = db.make_session_factory(self.engine)
         with db.session_scope(self.session_factory) as session:
             catalog.seed(session, self.seed_models, self.seed_profiles)
+        self.metrics = ServiceMetrics(self)
         self.hub = HubClient(self.hub_api_url, self.hub_api_token)
         self.hub_auth = HubOAuth(api_token=self.hub_api_token, cache_max_age=60)
         self.web_app = web.Application(
@@ -185,6 +187,9 @@ class MaaSService(Application):
         # tornado's default logs the full URI; ours has no secrets in URLs, but keep
         # query strings out anyway and never log headers.
         status = handler.get_status()
+        self.metrics.requests.labels(
+            type(handler).__name__, handler.request.method, str(status)
+        ).inc()
         self.log.info(
             "%s %s %s %.1fms",
             status,
@@ -196,6 +201,20 @@ class MaaSService(Application):
     async def reconcile_once(self) -> int:
         """Revoke the keys of deleted hub users and of servers the hub no longer runs;
         return how many."""
+        try:
+            gone, stopped = await self._reconcile()
+        except HubAPIError:
+            record_reconcile(self.metrics, "hub_error")
+            raise
+        except Exception:
+            record_reconcile(self.metrics, "error")
+            raise
+        record_reconcile(
+            self.metrics, "ok", {"user deleted": sum(gone.values()), "server stopped": stopped}
+        )
+        return sum(gone.values()) + stopped
+
+    async def _reconcile(self) -> tuple[dict[str, int], int]:
         started = self.utcnow()
         users = await self.hub.users()
         created = {name: hub.created(model) for name, model in users.items()}
@@ -218,7 +237,7 @@ class MaaSService(Application):
                 self.log.info(
                     "Revoked key %s: server %r of %s stopped", row.id, row.server_name, row.user
                 )
-        return sum(gone.values()) + len(stopped)
+        return gone, len(stopped)
 
     async def sync_groups_once(self) -> bool:
         """Mirror the hub's group membership; return whether it changed."""

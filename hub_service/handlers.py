@@ -15,6 +15,7 @@ from tornado import web
 from . import __version__, catalog, hub, keys, policy
 from .db import ApiKey, CatalogModel, Profile, Refusal, Usage, session_scope
 from .hub import HubAPIError
+from .metrics import ADMIN_SCOPE, METRICS_SCOPE
 from .openapi import openapi_document
 
 log = logging.getLogger(__name__)
@@ -461,6 +462,22 @@ class UserUsageHandler(APIHandler):
             )
 
 
+class MetricsHandler(APIHandler):
+    """GET: Prometheus metrics, for a token with the custom:maas:metrics scope (or the
+    MaaS admin scope)."""
+
+    def authorize(self):
+        super().authorize()
+        scopes = self.current_user.get("scopes") or []
+        if METRICS_SCOPE not in scopes and ADMIN_SCOPE not in scopes:
+            raise APIError(403, f"Metrics need the {METRICS_SCOPE} scope.")
+
+    def get(self):
+        body, content_type = self.service.metrics.exposition()
+        self.set_header("Content-Type", content_type)
+        self.finish(body)
+
+
 class NotFoundHandler(APIHandler):
     """Any other API path: a JSON 404 rather than an HTML page."""
 
@@ -507,6 +524,7 @@ def routes(prefix: str, service) -> list:
         (rf"users/{USER}/usage", UserUsageHandler),
     ]
     handlers = [(api + pattern + "/?", cls, {"service": service}) for pattern, cls in table]
+    handlers.append((re.escape(prefix) + "metrics", MetricsHandler, {"service": service}))
     handlers.append((api + ".*", NotFoundHandler, {"service": service}))
     handlers.append((re.escape(prefix) + "?", LandingHandler, {"service": service}))
     return handlers

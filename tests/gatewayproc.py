@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import secrets
 import signal
 import subprocess
 import time
@@ -16,6 +17,8 @@ from pg import free_port
 from hub_service import keys
 from hub_service.db import session_scope, utcnow
 from hub_service.gateway.app import spawn
+
+METRICS_TOKEN = secrets.token_urlsafe(16)  # what the test gateways' metrics ask for
 
 # A catalog model answered by LiteLLM's mock backend: gateway tests need no real model.
 MOCK_SMALL = {
@@ -42,8 +45,12 @@ class Gateway:
         )
 
     def metrics(self) -> dict[str, float]:
-        """The gateway's counters (``GET /maas/metrics``), by name with labels."""
-        text = requests.get(f"{self.url}/maas/metrics", timeout=10).text
+        """The gateway's metrics (``GET /maas/metrics``), by name with labels."""
+        text = requests.get(
+            f"{self.url}/maas/metrics",
+            headers={"Authorization": f"Bearer {METRICS_TOKEN}"},
+            timeout=10,
+        ).text
         return {
             m[1]: float(m[2])
             for m in re.finditer(r"^(\S+) (\S+)$", text, re.MULTILINE)
@@ -53,9 +60,9 @@ class Gateway:
     def refreshed(self, timeout: float = 30.0) -> None:
         """Wait for a refresh pass that started after this call (so everything in the
         database now is in the gateway's memory)."""
-        start = self.metrics().get("maas_refreshes_total", 0)
+        start = self.metrics().get("maas_gateway_refreshes", 0)
         deadline = time.monotonic() + timeout
-        while self.metrics().get("maas_refreshes_total", 0) < start + 2:
+        while self.metrics().get("maas_gateway_refreshes", 0) < start + 2:
             assert time.monotonic() < deadline, "the gateway did not refresh"
             time.sleep(0.05)
 
@@ -66,6 +73,7 @@ class Gateway:
 
 def start_gateway(db_url: str, log_path: Path, *, plugin: bool = True, env=None) -> Gateway:
     """``python -m hub_service.gateway`` as the hub runs it, on a free port."""
+    env = {"MAAS_METRICS_TOKEN": METRICS_TOKEN, **(env or {})}
     proc, url = spawn(db_url, free_port(), log_path, plugin=plugin, env=env)
     return Gateway(url, proc, log_path)
 

@@ -18,7 +18,8 @@ The admitted request reaches LiteLLM with its decision in the ASGI scope
 that was checked (LiteLLM's parsed-body cache), so the model LiteLLM routes is the
 model that was checked. Refusals are counted per minute, not written one by one.
 
-``GET /maas/metrics`` answers the gateway's counters (Prometheus text, no key).
+``GET /maas/metrics`` answers the gateway's Prometheus metrics to the bearer of
+``MAAS_METRICS_TOKEN`` (``metrics.py``).
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
-import math
 import uuid
 from collections.abc import Callable
 
@@ -36,6 +36,7 @@ from .. import catalog as catalog_rules
 from .. import policy as policies
 from ..keys import KEY_PREFIX, hash_key
 from . import routes
+from .metrics import authorized as metrics_authorized
 from .routes import Refused, Route
 from .snapshot import GatewayState, KeyInfo, ModelInfo
 from .usage import log_safe
@@ -161,6 +162,7 @@ class Gate:
         *,
         max_in_flight: int = 64,
         max_staleness: float = 600.0,
+        metrics_token: str = "",
     ):
         self.app = app
         self.state = state
@@ -168,6 +170,7 @@ class Gate:
         self.max_in_flight = max_in_flight  # requests one user may have running at once
         self.max_staleness = max_staleness  # seconds keys may go unconfirmed
         self.in_flight: dict[str, int] = {}
+        self.metrics_token = metrics_token
 
     async def __call__(self, scope, receive, send):
         kind = scope["type"]
@@ -178,7 +181,7 @@ class Gate:
             return await send({"type": "websocket.close", "code": 1008})
         method, path = scope["method"], scope["path"]
         if path == routes.METRICS_PATH and method == "GET":
-            return await self._metrics(send)
+            return await self._metrics(scope, send)
         found = routes.match(method, path)
         if found is None:
             self.state().refusals.add(403, "route")
@@ -413,34 +416,24 @@ class Gate:
             )
         return model
 
-    async def _metrics(self, send) -> None:
-        st = self.state()
-        age = st.clock() - st.last_refresh if st.last_refresh is not None else math.nan
-        lines = [
-            "# MaaS gateway counters (Prometheus text format)",
-            f'maas_gateway_info{{instance="{st.instance}"}} 1',
-            f"maas_database_up {int(st.database_error is None and st.last_refresh is not None)}",
-            f"maas_refreshes_total {st.refreshes}",
-            f"maas_refresh_age_seconds {age:.3f}",
-            f"maas_keys_in_memory {len(st.keys)}",
-            f"maas_reservations_in_flight {len(st.ledger.reserved)}",
-            f"maas_usage_queue_depth {st.writer.queue.qsize()}",
-            f"maas_usage_queue_capacity {st.writer.queue.maxsize}",
-            f"maas_usage_rows_written_total {st.writer.written}",
-            f'maas_usage_rows_dropped_total{{cause="queue_full"}} {st.writer.dropped_full}',
-            f'maas_usage_rows_dropped_total{{cause="refused_by_database"}} {st.writer.dropped_bad}',
-            *(
-                f'maas_refusals_total{{reason="{reason}"}} {n}'
-                for reason, n in sorted(st.refusals.totals.items())
-            ),
-        ]
-        body = ("\n".join(lines) + "\n").encode()
+    async def _metrics(self, scope, send) -> None:
+        if not metrics_authorized(self.metrics_token, _header(scope, b"authorization")):
+            return await refuse(
+                send,
+                Refused(
+                    403,
+                    "metrics",
+                    "Metrics need 'Authorization: Bearer <MAAS_METRICS_TOKEN>' (and the "
+                    "gateway a MAAS_METRICS_TOKEN).",
+                ),
+            )
+        body, content_type = self.state().metrics.exposition()
         await send(
             {
                 "type": "http.response.start",
                 "status": 200,
                 "headers": [
-                    (b"content-type", b"text/plain; version=0.0.4"),
+                    (b"content-type", content_type.encode()),
                     (b"content-length", str(len(body)).encode()),
                 ],
             }

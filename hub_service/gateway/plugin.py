@@ -11,7 +11,8 @@ policies, the catalog and spend are re-read); ``MAAS_ALERT_WEBHOOK_URL`` and
 ``MAAS_ALERT_THRESHOLD`` (0.8); ``MAAS_MAX_BODY_BYTES`` (a request's largest body);
 ``MAAS_MAX_IN_FLIGHT`` (64: requests one user may have running at once);
 ``MAAS_MAX_STALENESS`` (600 s: how long the gateway serves keys from memory while its
-database is unreachable);
+database is unreachable); ``MAAS_METRICS_TOKEN`` (the bearer token of ``/maas/metrics``;
+without one, no metrics are served);
 ``MAAS_USAGE_QUEUE`` (usage rows held in memory while the database is slow);
 ``MAAS_REFUSAL_INTERVAL`` (10 s between writes of the refusal counts).
 """
@@ -65,6 +66,7 @@ def gate_settings() -> dict:
         "max_body_bytes": int(env.get("MAAS_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)),
         "max_in_flight": int(env.get("MAAS_MAX_IN_FLIGHT", "64")),
         "max_staleness": float(env.get("MAAS_MAX_STALENESS", "600")),
+        "metrics_token": env.get("MAAS_METRICS_TOKEN", ""),
     }
 
 
@@ -181,6 +183,15 @@ class UsageLogger(CustomLogger):
                 }
             )
             st.limiter.add(user, tokens=prompt + completion)
+            shown = model if entry is not None else PLACEHOLDER_MODEL
+            metrics = st.metrics
+            metrics.requests.labels(shown, str(status)).inc()
+            metrics.tokens.labels(shown, "prompt").inc(prompt)
+            metrics.tokens.labels(shown, "completion").inc(completion)
+            if cost:
+                metrics.spend.labels(shown).inc(cost)
+            if reason:
+                metrics.backend_failures.labels(shown).inc()
             if status != 200:
                 log.warning(
                     "model %s failed for %s: %s (HTTP %d: %s)",

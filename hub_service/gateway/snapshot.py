@@ -49,6 +49,7 @@ from ..db import (
 from .alerts import Alerts
 from .config import backend_problem, deployment
 from .ledger import Ledger
+from .metrics import GatewayMetrics
 from .ratelimit import RATE_WINDOW, RateLimiter
 from .usage import RefusalCounts, UsageWriter
 
@@ -202,9 +203,10 @@ class GatewayState:
         self._usage_gaps: dict[int, float] = {}
         self._published_holds = False
         # the parts
+        self.metrics = GatewayMetrics(self)
         self.ledger = Ledger(now=now, clock=clock)
         self.limiter = RateLimiter(clock=clock)
-        self.refusals = RefusalCounts(now=now)
+        self.refusals = RefusalCounts(now=now, metric=self.metrics.refusals)
         self.writer = UsageWriter(
             self.engine,
             self.instance,
@@ -256,6 +258,7 @@ class GatewayState:
     def note_database_error(self, error: BaseException) -> None:
         """Remember that the database failed; say so in the log at most once a minute."""
         self.database_error = type(error).__name__
+        self.metrics.database_errors.inc()
         now = self.clock()
         if now - self._last_error_log > 60:
             self._last_error_log = now

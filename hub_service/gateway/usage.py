@@ -122,10 +122,10 @@ class Unwritten(Exception):
 class RefusalCounts:
     """Refused requests per (minute, user, key, model, status, reason)."""
 
-    def __init__(self, now: Callable[[], dt.datetime] = utcnow):
+    def __init__(self, now: Callable[[], dt.datetime] = utcnow, metric=None):
         self.now = now
+        self.metric = metric  # a Prometheus counter by (reason, status), if any
         self.counts: Counter = Counter()
-        self.totals: Counter = Counter()  # per reason, since start (for metrics)
         self._lock = threading.Lock()
 
     def add(
@@ -143,7 +143,8 @@ class RefusalCounts:
             if group not in self.counts and len(self.counts) >= MAX_REFUSAL_GROUPS:
                 group = (minute, "", "", "", status, reason)
             self.counts[group] += 1
-            self.totals[reason] += 1
+        if self.metric is not None:
+            self.metric.labels(reason, str(status)).inc()
 
     def take(self) -> list[dict]:
         with self._lock:

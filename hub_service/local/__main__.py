@@ -57,15 +57,20 @@ class Failed(Exception):
     """A process died while the demo was starting."""
 
 
-def shared_password(state_dir: Path) -> str:
-    """The demo's shared password: $MAAS_LOCAL_PASSWORD, else one kept in the state dir."""
-    if os.environ.get("MAAS_LOCAL_PASSWORD"):
-        return os.environ["MAAS_LOCAL_PASSWORD"]
-    path = state_dir / "password"
+def kept_secret(state_dir: Path, name: str, variable: str, size: int = 12) -> str:
+    """$``variable``, else a random secret kept in ``<state>/<name>`` (owner-only)."""
+    if os.environ.get(variable):
+        return os.environ[variable]
+    path = state_dir / name
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(12) + "\n")
+        path.write_text(secrets.token_urlsafe(size) + "\n")
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def shared_password(state_dir: Path) -> str:
+    """The demo's shared password: $MAAS_LOCAL_PASSWORD, else one kept in the state dir."""
+    return kept_secret(state_dir, "password", "MAAS_LOCAL_PASSWORD")
 
 
 def become_subreaper() -> None:
@@ -240,6 +245,10 @@ class Launcher:
         env = os.environ.copy()
         env["MAAS_LOCAL_STATE_DIR"] = str(s.state_dir)
         env["MAAS_LOCAL_PASSWORD"] = password = shared_password(s.state_dir)
+        # the gateway's /maas/metrics answers the bearer of this token
+        env["MAAS_METRICS_TOKEN"] = kept_secret(
+            s.state_dir, "metrics-token", "MAAS_METRICS_TOKEN", 24
+        )
         env["PATH"] = f"{bindir}{os.pathsep}{env.get('PATH', '')}"
         env["MAAS_LOCAL_DEBUG"] = "1" if self.debug else ""
         self.env = env

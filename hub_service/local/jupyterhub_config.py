@@ -115,6 +115,9 @@ c.JupyterHub.custom_scopes = {
     "custom:maas:admin": {
         "description": "Administer MaaS: catalog, profiles, overrides, audit and chargeback",
     },
+    "custom:maas:metrics": {
+        "description": "Read the MaaS service's Prometheus metrics",
+    },
 }
 
 c.JupyterHub.load_roles = [
@@ -134,7 +137,7 @@ c.JupyterHub.load_roles = [
     {
         "name": "maas-admin",
         "description": "MaaS administrators",
-        "scopes": ["custom:maas:admin"],  # change the catalog, profiles, budgets
+        "scopes": ["custom:maas:admin", "custom:maas:metrics"],  # catalog, budgets, metrics
         "users": ["admin"],
     },
     {

@@ -271,3 +271,25 @@ def test_no_key_reaches_the_gateway_log(gateway, issue):
         assert time.monotonic() < deadline, "the failure never reached the log"
         time.sleep(0.1)
     assert key not in log and row.key_hash not in log  # never a key or its hash
+
+
+def test_metrics_count_requests_spend_refusals_and_failures_for_the_token_holder(gateway, issue):
+    _, key = issue()
+    assert gateway.chat(key, "mock-small").status_code == 200
+    assert gateway.chat(key, "mock-big").status_code == 403
+    assert gateway.chat(key, "mock-broken").status_code >= 500
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Bearer {key}"}):
+        r = requests.get(f"{gateway.url}/maas/metrics", headers=headers, timeout=10)
+        assert r.status_code == 403 and "MAAS_METRICS_TOKEN" in r.json()["error"]["message"]
+    deadline = time.monotonic() + 10
+    while not (m := gateway.metrics()).get(
+        'maas_gateway_backend_failures_total{model="mock-broken"}'
+    ):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert m['maas_gateway_requests_total{model="mock-small",status="200"}'] >= 1
+    assert m['maas_gateway_spend_usd_total{model="mock-small"}'] > 0
+    assert m['maas_gateway_tokens_total{kind="completion",model="mock-small"}'] > 0
+    assert m['maas_gateway_refusals_total{reason="model-not-allowed",status="403"}'] >= 1
+    assert m["maas_gateway_database_up"] == 1 and m["maas_gateway_snapshot_age_seconds"] < 10
+    assert m['maas_gateway_usage_rows_dropped{cause="queue_full"}'] == 0

@@ -87,7 +87,7 @@ def test_thirty_seconds_without_postgresql_lose_no_usage_row(log_dir):
 
         until(lambda: rows() >= served, timeout=90)
         assert rows() == served  # every one, once
-        assert gateway.metrics()['maas_usage_rows_dropped_total{cause="queue_full"}'] == 0
+        assert gateway.metrics()['maas_gateway_usage_rows_dropped{cause="queue_full"}'] == 0
         engine.dispose()
     finally:
         if gateway is not None:

@@ -423,7 +423,9 @@ def test_a_loop_with_a_revoked_key_adds_a_count_not_rows(gateway, sessions, user
     assert sum(c[3] for c in counts) == 300 and len(counts) <= 2  # a row a minute
     assert {c[:3] for c in counts} == {("", 401, "revoked-key")}
     assert usage_rows(sessions, user) == []
-    assert gateway.metrics()['maas_refusals_total{reason="revoked-key"}'] >= 300
+    assert (
+        gateway.metrics()['maas_gateway_refusals_total{reason="revoked-key",status="401"}'] >= 300
+    )
 
 
 # -- 5. budgets hold under concurrency -----------------------------------------------

@@ -133,9 +133,15 @@ class Stack:
         """Wait for a gateway refresh that started after this call (its counter at
         ``/maas/metrics`` moves on by two)."""
 
+        token = (self.state_dir / "metrics-token").read_text().strip()
+
         def refreshes() -> float:
-            text_ = requests.get(f"{self.gateway_url}/maas/metrics", timeout=10).text
-            return float(re.search(r"^maas_refreshes_total (\S+)$", text_, re.M)[1])
+            text_ = requests.get(
+                f"{self.gateway_url}/maas/metrics",
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=10,
+            ).text
+            return float(re.search(r"^maas_gateway_refreshes (\S+)$", text_, re.M)[1])
 
         start = refreshes()
         deadline = time.monotonic() + timeout

@@ -294,3 +294,21 @@ def test_no_answer_holds_a_stored_key_or_its_hash(stack, api, carol, dave):
     for body in answers:
         assert not any(k in body for k in secrets_)
         assert not any(h in body for h in stored)
+
+
+def test_service_metrics_need_the_metrics_scope(stack, carol):
+    url = f"{stack.hub_url}/services/maas/metrics"
+    r = requests.get(url, headers={"Authorization": f"token {carol.token}"}, timeout=30)
+    assert r.status_code == 403 and "custom:maas:metrics" in r.json()["message"]
+    prometheus = stack.admin.create_token(
+        "prometheus", scopes=["custom:maas:metrics", "access:services!service=maas"]
+    )
+    r = requests.get(url, headers={"Authorization": f"token {prometheus}"}, timeout=30)
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/plain")
+    metrics = dict(
+        line.rsplit(" ", 1) for line in r.text.splitlines() if line and not line.startswith("#")
+    )
+    assert sum(float(v) for k, v in metrics.items() if k.startswith("maas_service_keys{")) >= 1
+    assert float(metrics['maas_service_reconciles_total{outcome="ok"}']) >= 1
+    assert float(metrics["maas_service_month_spend_usd"]) > 0
+    assert any(k.startswith("maas_service_http_requests_total{") for k in metrics)
