@@ -102,11 +102,21 @@ class MaaSService(Application):
     ).tag(config=True)
 
     reconcile_interval = Float(
-        2.0,
-        help="Seconds between checks of which hub users exist and which servers run; "
-        "a stopped server's key, and every key of a deleted user, is revoked at the "
-        "next check.",
+        60.0,
+        help="Seconds between checks of which hub users exist and which servers run: "
+        "the backstop that revokes a stopped server's key, and every key of a deleted "
+        "user, that the hub's hooks (hub_service.hub_hooks) did not report. Each check "
+        "pages through all the hub's users.",
     ).tag(config=True)
+
+    service_name = Unicode(
+        help="This service's name in the hub (whose own token the hub's hooks send). "
+        "Default: $JUPYTERHUB_SERVICE_NAME, else maas."
+    ).tag(config=True)
+
+    @default("service_name")
+    def _default_service_name(self):
+        return os.environ.get("JUPYTERHUB_SERVICE_NAME", "maas")
 
     seed_models = List(
         Dict(),

@@ -462,6 +462,52 @@ class UserUsageHandler(APIHandler):
             )
 
 
+class HubEventsHandler(APIHandler):
+    """POST, from the hub's hooks (``hub_service.hub_hooks``) with this service's own
+    token: ``{"event": "server-stopped", "user": ..., "server_name": ..., "at": ...}``
+    revokes that server's key, ``{"event": "user-deleted", "user": ..., "at": ...}``
+    every key of the user (keys issued after ``at`` stay)."""
+
+    def authorize(self):
+        super().authorize()
+        me = self.current_user
+        if me.get("kind") != "service" or me.get("name") != self.service.service_name:
+            raise APIError(403, "Only the hub, with this service's own token, sends hub events.")
+
+    def post(self):
+        body = self.json_body()
+        event, user = body.get("event"), body.get("user")
+        if not isinstance(user, str) or not user or len(user) > NAME_MAX:
+            raise APIError(400, "user must be the hub user's name.")
+        try:
+            at = dt.datetime.fromisoformat(str(body.get("at")))
+        except ValueError:
+            raise APIError(400, "at must be an ISO time (UTC).") from None
+        at = at.astimezone(dt.timezone.utc).replace(tzinfo=None) if at.tzinfo else at
+        now = self.now()
+        with self.db as db:
+            if event == "server-stopped":
+                server = body.get("server_name")
+                if not isinstance(server, str):
+                    raise APIError(400, "server_name must be a string ('' is the default).")
+                revoked = keys.revoke_where(
+                    db,
+                    (ApiKey.user == user, ApiKey.server_name == server, ApiKey.created <= at),
+                    reason="server stopped",
+                    now=now,
+                )
+            elif event == "user-deleted":
+                revoked = keys.forget_user(db, user, before=at, now=now)
+            else:
+                raise APIError(400, "event must be server-stopped or user-deleted.")
+        if revoked:
+            log.info("Revoked %d key(s) of %s: %s (the hub said)", revoked, user, event)
+        self.service.metrics.revocations.labels(
+            "server stopped" if event == "server-stopped" else "user deleted"
+        ).inc(revoked)
+        self.write_json({"revoked": revoked})
+
+
 class MetricsHandler(APIHandler):
     """GET: Prometheus metrics, for a token with the custom:maas:metrics scope (or the
     MaaS admin scope)."""
@@ -522,6 +568,7 @@ def routes(prefix: str, service) -> list:
         (rf"users/{USER}/keys/{KEY_ID}", UserKeyHandler),
         (rf"users/{USER}/keys/{KEY_ID}/renew", UserKeyRenewHandler),
         (rf"users/{USER}/usage", UserUsageHandler),
+        (r"hub/events", HubEventsHandler),
     ]
     handlers = [(api + pattern + "/?", cls, {"service": service}) for pattern, cls in table]
     handlers.append((re.escape(prefix) + "metrics", MetricsHandler, {"service": service}))

@@ -148,23 +148,36 @@ def forget_deleted_users(
     for user, created in pairs:
         if not _user_gone(user, created, hub_users):
             continue
-        criteria = (
-            ApiKey.user == user,
-            ApiKey.user_deleted_at.is_(None),
-            ApiKey.created < listed_at,
+        same_user = (
             ApiKey.hub_user_created.is_(None)
             if created is None
-            else ApiKey.hub_user_created == created,
+            else ApiKey.hub_user_created == created
         )
-        revoked = revoke_where(session, criteria, reason="user deleted", now=now)
-        session.execute(
-            update(ApiKey)
-            .where(*criteria)
-            .values(user_deleted_at=now, updated=now, seq=next_key_seq(session.connection()))
-            .execution_options(synchronize_session=False)
-        )
+        revoked = forget_user(session, user, same_user, before=listed_at, now=now)
         gone[user] = gone.get(user, 0) + revoked
     return gone
+
+
+def forget_user(
+    session: Session, user: str, *criteria, before: dt.datetime, now: dt.datetime
+) -> int:
+    """Revoke the keys of the deleted hub user ``user`` issued before ``before`` (and
+    matching ``criteria``) and mark them so that a new user of the same name does not
+    see them; return how many were active."""
+    criteria = (
+        ApiKey.user == user,
+        ApiKey.user_deleted_at.is_(None),
+        ApiKey.created < before,
+        *criteria,
+    )
+    revoked = revoke_where(session, criteria, reason="user deleted", now=now)
+    session.execute(
+        update(ApiKey)
+        .where(*criteria)
+        .values(user_deleted_at=now, updated=now, seq=next_key_seq(session.connection()))
+        .execution_options(synchronize_session=False)
+    )
+    return revoked
 
 
 def in_state(state: str, now: dt.datetime) -> tuple:

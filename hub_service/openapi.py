@@ -482,6 +482,39 @@ def openapi_document(prefix: str) -> dict:
                     },
                 },
             },
+            "/hub/events": {
+                "post": {
+                    "summary": "The hub's notice that a server stopped or a user was "
+                    "deleted: their keys are revoked (only with this service's own token, "
+                    "as hub_service.hub_hooks sends it)",
+                    "requestBody": {
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["event", "user", "at"],
+                                    "properties": {
+                                        "event": {
+                                            "type": "string",
+                                            "enum": ["server-stopped", "user-deleted"],
+                                        },
+                                        "user": {"type": "string", "maxLength": 255},
+                                        "server_name": {"type": "string"},
+                                        "at": {"type": "string", "format": "date-time"},
+                                    },
+                                }
+                            }
+                        }
+                    },
+                    "responses": {
+                        "200": _json(
+                            {"type": "object", "properties": {"revoked": {"type": "integer"}}},
+                            "Keys revoked",
+                        ),
+                        **_errors(400, 401, 403, 413),
+                    },
+                },
+            },
             "/users/{user}/usage": {
                 "parameters": [
                     USER,

@@ -5,6 +5,9 @@ import secrets
 import sys
 from pathlib import Path
 
+from jupyterhub.auth import DummyAuthenticator
+
+from hub_service.hub_hooks import NotifyMaaS
 from hub_service.hublog import quiet_service_polls
 from hub_service.local import HERE, LocalSettings, smollm2_server_command
 from hub_service.spawner import options_from_form, profiles_options_form
@@ -40,8 +43,8 @@ c.JupyterHub.cleanup_proxy = True
 # The service's polls of users and groups (every few seconds) show only with --debug.
 quiet_service_polls("maas")
 
-# Any user name with the shared password; "admin" is a hub admin.
-c.JupyterHub.authenticator_class = "dummy"
+# Any user name with the shared password (DummyAuthenticator, below, telling the MaaS
+# service of deleted users); "admin" is a hub admin.
 c.DummyAuthenticator.password = os.environ["MAAS_LOCAL_PASSWORD"]
 c.Authenticator.admin_users = {"admin"}
 c.Authenticator.allow_all = True
@@ -58,6 +61,11 @@ if os.geteuid() == 0:
 # The spawn form offers the service's profiles and records the chosen slug, which the
 # server's key then carries. The hub reads them with the service's own token.
 service_token = secrets.token_hex(32)
+# The hub tells the MaaS service at once when a server stops (the culler's stops too)
+# or a user is deleted: their keys are revoked now, not at the service's next poll.
+notify = NotifyMaaS(f"{settings.service_url}/services/maas/", service_token)
+c.Spawner.post_stop_hook = notify.post_stop_hook
+c.JupyterHub.authenticator_class = notify.authenticator(DummyAuthenticator)
 c.Spawner.options_form = profiles_options_form(
     f"{settings.service_url}/services/maas/", service_token
 )

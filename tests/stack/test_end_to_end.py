@@ -195,7 +195,8 @@ def test_a_model_outside_the_profile_is_refused_with_403_naming_the_allowed(stac
     assert usage["refused"] == [{"status": 403, "reason": "model-not-allowed", "requests": 1}]
 
 
-def test_a_stopped_servers_key_dies_within_10s_and_the_other_still_works(stack, people):
+def test_a_stopped_servers_key_dies_within_5s_and_the_other_still_works(stack, people):
+    """The hub's post_stop_hook tells the service at once (its poll is a backstop)."""
     bob, alice = people["bob"], people["alice"]
     assert stack.chat(bob.key).status_code == 200
     bob.stop_server()
@@ -204,9 +205,7 @@ def test_a_stopped_servers_key_dies_within_10s_and_the_other_still_works(stack, 
         r = stack.chat(bob.key)
         if r.status_code == 401:
             break
-        assert time.monotonic() - stopped < 10, (
-            "bob's key still works 10 s after his server stopped"
-        )
+        assert time.monotonic() - stopped < 5, "bob's key still works 5 s after his server stopped"
         time.sleep(0.25)
     assert "revoked" in r.json()["error"]["message"]
     r = stack.chat(alice.key)

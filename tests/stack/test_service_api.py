@@ -312,3 +312,9 @@ def test_service_metrics_need_the_metrics_scope(stack, carol):
     assert float(metrics['maas_service_reconciles_total{outcome="ok"}']) >= 1
     assert float(metrics["maas_service_month_spend_usd"]) > 0
     assert any(k.startswith("maas_service_http_requests_total{") for k in metrics)
+
+
+def test_only_the_hub_may_send_hub_events(api, carol):
+    body = {"event": "user-deleted", "user": "dave", "at": "2030-01-01T00:00:00"}
+    r = api("POST", "hub/events", carol.token, json=body)
+    assert r.status_code == 403 and "Only the hub" in r.json()["message"]
