@@ -167,8 +167,8 @@ class MaaSService(Application):
         self.session_factory = db.make_session_factory(self.engine)
         with db.session_scope(self.session_factory) as session:
             catalog.seed(session, self.seed_models, self.seed_profiles)
-        self.metrics = ServiceMetrics(self)
         self.hub = HubClient(self.hub_api_url, self.hub_api_token)
+        self.metrics = ServiceMetrics(self)
         self.hub_auth = HubOAuth(api_token=self.hub_api_token, cache_max_age=60)
         self.web_app = web.Application(
             [

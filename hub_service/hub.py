@@ -31,6 +31,7 @@ class HubClient:
         self.token = token
         self.timeout = timeout
         self.http = AsyncHTTPClient()
+        self.requests = 0  # made to the hub since start (the service's load on it)
 
     async def _get(self, path: str, **params) -> dict | list:
         url = f"{self.api_url}/{path.lstrip('/')}"
@@ -41,6 +42,7 @@ class HubClient:
             headers={"Authorization": f"token {self.token}", "Accept": PAGINATION_MEDIA_TYPE},
             request_timeout=self.timeout,
         )
+        self.requests += 1
         try:
             resp = await self.http.fetch(req)
         except HTTPClientError as e:

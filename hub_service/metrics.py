@@ -105,6 +105,11 @@ class ServiceMetrics:
             "When the last successful check of the hub's users and servers ended",
             registry=registry,
         )
+        Gauge(
+            "maas_service_hub_requests",
+            "Requests the service made to the hub's API since start",
+            registry=registry,
+        ).set_function(lambda: service.hub.requests)
         registry.register(DatabaseCollector(service))
 
     def exposition(self) -> tuple[bytes, str]:
