@@ -8,7 +8,7 @@ import logging
 import re
 from http import HTTPStatus
 
-from jupyterhub.services.auth import HubOAuthenticated
+from jupyterhub.services.auth import HubOAuthenticated, UserNotAllowed
 from sqlalchemy import func, select
 from tornado import web
 
@@ -80,7 +80,7 @@ class APIHandler(BaseHandler):
         self.set_header("Content-Type", "application/json; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
 
-    def prepare(self):
+    async def prepare(self):
         self._body = bytearray()
         self._discard = 0  # bytes of a refused body still to come
         declared = self.request.headers.get("Content-Length", "").split(",")[0].strip()
@@ -90,7 +90,20 @@ class APIHandler(BaseHandler):
             self._discard = int(declared)
             self.request.connection.set_max_body_size(self._discard)
             return  # answered once the body is in (data_received)
+        await self._identify()
         self.authorize()
+
+    async def _identify(self) -> None:
+        """Ask the hub who the caller is without blocking the service: HubAuth's own
+        ``get_current_user`` waits for the hub's answer on the event loop, so every
+        other request would wait too (a burst of servers starting, say)."""
+        if hasattr(self, "_hub_auth_user_cache"):
+            return
+        model = await self.hub_auth.get_user(self, sync=False)
+        try:
+            self._hub_auth_user_cache = self.check_hub_user(model) if model else None
+        except UserNotAllowed:
+            self._hub_auth_user_cache = None
 
     def authorize(self):
         """Refuse callers who may not use this endpoint (after the body's size check)."""
