@@ -105,8 +105,9 @@ c.JupyterHub.load_roles = [
 ]
 c.JupyterHub.custom_scopes = {"custom:maas:metrics": {"description": "metrics"}}
 if s["hooks"]:
-    c.Spawner.post_stop_hook = NotifyMaaS(s["service_url"] + "/services/maas/",
-                                          s["service_token"]).post_stop_hook
+    notify = NotifyMaaS(s["service_url"] + "/services/maas/", s["service_token"])
+    c.Spawner.pre_spawn_hook = notify.pre_spawn_hook
+    c.Spawner.post_stop_hook = notify.post_stop_hook
 '''
 
 

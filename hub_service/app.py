@@ -20,7 +20,7 @@ from traitlets.config import Application
 
 from . import __version__, catalog, db, hub, keys
 from .handlers import MAX_BODY_BYTES, routes
-from .hub import HubAPIError, HubClient
+from .hub import HubAPIError, HubClient, StartingServers
 from .metrics import ServiceMetrics, record_reconcile
 from .validation import MODEL_FIELDS, Invalid, validate
 
@@ -168,6 +168,7 @@ class MaaSService(Application):
         with db.session_scope(self.session_factory) as session:
             catalog.seed(session, self.seed_models, self.seed_profiles)
         self.hub = HubClient(self.hub_api_url, self.hub_api_token)
+        self.starting = StartingServers()
         self.metrics = ServiceMetrics(self)
         self.hub_auth = HubOAuth(api_token=self.hub_api_token, cache_max_age=60)
         self.web_app = web.Application(

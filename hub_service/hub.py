@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
+from collections import OrderedDict
 from urllib.parse import quote, urlencode
 
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
@@ -101,3 +103,28 @@ def created(user: dict) -> dt.datetime | None:
     if parsed.tzinfo is not None:
         parsed = parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
     return parsed
+
+
+class StartingServers:
+    """What the hub said of servers as they started (``server-starting`` notices): their
+    profile and their user's creation time, so that a server asking for its key with its
+    own token needs no further question to the hub. Bounded; entries expire."""
+
+    def __init__(self, ttl: float = 900.0, limit: int = 50_000):
+        self.ttl, self.limit = ttl, limit
+        self._entries: OrderedDict[tuple[str, str], tuple] = OrderedDict()
+
+    def put(self, user: str, server: str, profile: str | None, created: dt.datetime | None):
+        self._entries.pop((user, server), None)
+        self._entries[(user, server)] = (profile, created, time.monotonic())
+        while len(self._entries) > self.limit:
+            self._entries.popitem(last=False)
+
+    def get(self, user: str, server: str) -> tuple[str | None, dt.datetime | None] | None:
+        found = self._entries.get((user, server))
+        if found is None or time.monotonic() - found[2] > self.ttl:
+            return None
+        return found[0], found[1]
+
+    def drop(self, user: str, server: str) -> None:
+        self._entries.pop((user, server), None)

@@ -6,6 +6,7 @@ In ``jupyterhub_config.py``::
     from hub_service.hub_hooks import NotifyMaaS
 
     notify = NotifyMaaS("http://maas-service:10101/services/maas/", maas_service_token)
+    c.Spawner.pre_spawn_hook = notify.pre_spawn_hook  # its key's profile, told early
     c.Spawner.post_stop_hook = notify.post_stop_hook  # the culler's stops too
     c.JupyterHub.authenticator_class = notify.authenticator(DummyAuthenticator)
 
@@ -84,6 +85,22 @@ class NotifyMaaS:
                 return
             await asyncio.sleep(wait)
             wait = min(wait * 2, RETRY_MAX)
+
+    def pre_spawn_hook(self, spawner) -> None:
+        """``Spawner.pre_spawn_hook``: the service notes the server's profile and its
+        user's creation time, so that the server's key request needs no question to
+        the hub (when many servers start at once, the hub answers half as many)."""
+        created = getattr(spawner.user, "created", None)
+        self.send(
+            {
+                "event": "server-starting",
+                "user": spawner.user.name,
+                "server_name": spawner.name,
+                "profile": (spawner.user_options or {}).get("profile"),
+                "user_created": created.isoformat() if created else None,
+                "at": utcnow().isoformat(),
+            }
+        )
 
     def post_stop_hook(self, spawner) -> None:
         """``Spawner.post_stop_hook``: the server's key is revoked now (keys issued

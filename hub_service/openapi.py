@@ -484,9 +484,9 @@ def openapi_document(prefix: str) -> dict:
             },
             "/hub/events": {
                 "post": {
-                    "summary": "The hub's notice that a server stopped or a user was "
-                    "deleted: their keys are revoked (only with this service's own token, "
-                    "as hub_service.hub_hooks sends it)",
+                    "summary": "The hub's notice that a server starts (its key's profile) or "
+                    "stopped, or a user was deleted: their keys are revoked (only with this "
+                    "service's own token, as hub_service.hub_hooks sends it)",
                     "requestBody": {
                         "content": {
                             "application/json": {
@@ -496,10 +496,19 @@ def openapi_document(prefix: str) -> dict:
                                     "properties": {
                                         "event": {
                                             "type": "string",
-                                            "enum": ["server-stopped", "user-deleted"],
+                                            "enum": [
+                                                "server-starting",
+                                                "server-stopped",
+                                                "user-deleted",
+                                            ],
                                         },
                                         "user": {"type": "string", "maxLength": 255},
                                         "server_name": {"type": "string"},
+                                        "profile": {"type": ["string", "null"]},
+                                        "user_created": {
+                                            "type": ["string", "null"],
+                                            "format": "date-time",
+                                        },
                                         "at": {"type": "string", "format": "date-time"},
                                     },
                                 }

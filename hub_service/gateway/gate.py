@@ -190,7 +190,8 @@ class Gate:
                 Refused(
                     403,
                     "route",
-                    f"{method} {path} is not available on the MaaS gateway. It serves "
+                    f"{method} {log_safe(path, 200)} is not available on the MaaS gateway. "
+                    "It serves "
                     f"{routes.served()}.",
                 ),
             )

@@ -64,6 +64,7 @@ service_token = secrets.token_hex(32)
 # The hub tells the MaaS service at once when a server stops (the culler's stops too)
 # or a user is deleted: their keys are revoked now, not at the service's next poll.
 notify = NotifyMaaS(f"{settings.service_url}/services/maas/", service_token)
+c.Spawner.pre_spawn_hook = notify.pre_spawn_hook
 c.Spawner.post_stop_hook = notify.post_stop_hook
 c.JupyterHub.authenticator_class = notify.authenticator(DummyAuthenticator)
 c.Spawner.options_form = profiles_options_form(
