@@ -196,6 +196,12 @@ class AdminProfileHandler(AdminHandler):
 
     def patch(self, slug):
         fields = _profile_columns(self.checked(PROFILE_FIELDS, partial=True))
+        if fields.get("slug", slug) != slug:
+            raise APIError(
+                400,
+                "A profile's slug cannot change (running servers and their keys carry it): "
+                "create a profile with the new slug instead.",
+            )
         with self.db as db:
             row = self._get(db, slug)
             before = catalog.profile_public(row)

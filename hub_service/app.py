@@ -19,7 +19,7 @@ from traitlets import Dict, Float, Integer, List, Unicode, default
 from traitlets.config import Application
 
 from . import __version__, catalog, db, hub, keys
-from .handlers import MAX_BODY_BYTES, routes
+from .handlers import DRAIN_BODY_BYTES, routes
 from .hub import HubAPIError, HubClient, StartingServers
 from .metrics import ServiceMetrics, record_reconcile
 from .validation import MODEL_FIELDS, Invalid, validate
@@ -274,8 +274,8 @@ class MaaSService(Application):
 
     async def _serve(self):
         url = urlparse(self.service_url)
-        # a body over the API's limit is cut off here, whatever its Content-Length says
-        server = HTTPServer(self.web_app, xheaders=True, max_body_size=MAX_BODY_BYTES)
+        # bodies are read whole up to this (see handlers.DRAIN_BODY_BYTES), then cut off
+        server = HTTPServer(self.web_app, xheaders=True, max_body_size=DRAIN_BODY_BYTES)
         server.listen(url.port or 80, url.hostname or "127.0.0.1")
         self.log.info(
             "MaaS service %s listening on %s%s", __version__, self.service_url, self.api_prefix

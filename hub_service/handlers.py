@@ -21,11 +21,11 @@ from .openapi import openapi_document
 log = logging.getLogger(__name__)
 
 NAME_MAX = 255
-# The largest request body the API takes. The service's HTTP server cuts off a longer
-# body that does not declare its length.
+# The largest request body the API takes (413 with a sentence beyond).
 MAX_BODY_BYTES = 1024 * 1024
-# A body declared longer, up to this, is read and thrown away before the 413: the hub's
-# proxy, cut off while it sends a body, answers 503 instead of passing the 413 on.
+# The service's HTTP server reads bodies up to this whole before the handler answers (the
+# hub's proxy, cut off while it sends a body, would answer 503 instead of passing the
+# 413 on), and closes the connection on longer ones.
 DRAIN_BODY_BYTES = 16 * 1024 * 1024
 
 
@@ -66,12 +66,12 @@ class BaseHandler(HubOAuthenticated, web.RequestHandler):
         return self.service.utcnow()
 
 
-@web.stream_request_body
 class APIHandler(BaseHandler):
     """A JSON endpoint: token or cookie auth, JSON in and out, errors as JSON.
 
-    The body is streamed in so that one declared over ``MAX_BODY_BYTES`` is never held
-    in memory: it is thrown away as it arrives and answered with a JSON 413.
+    The HTTP server reads a whole body of up to ``DRAIN_BODY_BYTES`` before the handler
+    answers (an answer sent while the hub's proxy is still sending a body makes the proxy
+    say 503 instead); a body over ``MAX_BODY_BYTES`` then gets a JSON 413.
     """
 
     require_auth = True
@@ -81,15 +81,8 @@ class APIHandler(BaseHandler):
         self.set_header("Cache-Control", "no-store")
 
     async def prepare(self):
-        self._body = bytearray()
-        self._discard = 0  # bytes of a refused body still to come
-        declared = self.request.headers.get("Content-Length", "").split(",")[0].strip()
-        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-            if int(declared) > DRAIN_BODY_BYTES:
-                raise self._body_too_large()
-            self._discard = int(declared)
-            self.request.connection.set_max_body_size(self._discard)
-            return  # answered once the body is in (data_received)
+        if len(self.request.body) > MAX_BODY_BYTES:
+            raise self._body_too_large()
         await self._identify()
         self.authorize()
 
@@ -137,24 +130,11 @@ class APIHandler(BaseHandler):
             "send a smaller one.",
         )
 
-    def data_received(self, chunk: bytes) -> None:
-        if self._discard:
-            self._discard = max(0, self._discard - len(chunk))
-            if not self._discard:
-                error = self._body_too_large()
-                self.send_error(error.status_code, exc_info=(APIError, error, None))
-            return
-        # the service's HTTP server stops a longer body; this holds under any server
-        if len(self._body) <= MAX_BODY_BYTES:
-            self._body += chunk
-
     def json_body(self) -> dict:
-        if len(self._body) > MAX_BODY_BYTES:
-            raise self._body_too_large()
-        if not self._body:
+        if not self.request.body:
             return {}
         try:
-            body = json.loads(self._body)
+            body = json.loads(self.request.body)
         except ValueError:
             raise APIError(400, "The request body is not valid JSON.") from None
         if not isinstance(body, dict):

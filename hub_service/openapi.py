@@ -105,7 +105,10 @@ def _admin_paths() -> dict:
             }
         },
         "/admin/overrides/{kind}/{name}": {
-            "parameters": [_path_param("kind"), _path_param("name")],
+            "parameters": [
+                {**_path_param("kind"), "schema": {"type": "string", "enum": ["group", "user"]}},
+                _path_param("name"),
+            ],
             "get": {
                 "summary": "One override",
                 "responses": {"200": _json(override, "Override"), **_errors(401, 403, 404)},
@@ -116,7 +119,7 @@ def _admin_paths() -> dict:
                 "responses": {
                     "200": _json(override, "Replaced"),
                     "201": _json(override, "Created"),
-                    **_errors(400, 401, 403, 413),
+                    **_errors(400, 401, 403, 404, 413),
                 },
             },
             "delete": {

@@ -106,6 +106,9 @@ def test_bad_admin_input_gets_a_clear_400(stack, admin):
         "PATCH", "admin/profiles/cpu-standard", admin.token, json={"models": ["no-such-model"]}
     )
     assert r.status_code == 400 and "Unknown models" in r.json()["message"]
+    # found by fuzzing: renaming a profile onto another's slug was a 500
+    r = stack.api("PATCH", "admin/profiles/cpu-standard", admin.token, json={"slug": "gpu-ml-ai"})
+    assert r.status_code == 400 and "slug cannot change" in r.json()["message"]
 
 
 def test_admins_cannot_aim_the_gateway_at_its_own_secrets(stack, admin):
