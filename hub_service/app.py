@@ -1,4 +1,9 @@
-"""``MaaSService``: the hub-managed service process (``python -m hub_service``)."""
+"""``MaaSService``: the hub-managed service process (``python -m hub_service``).
+
+``python -m hub_service --migrate-only`` brings the database's schema to this version's
+and seeds an empty catalog, then exits: on Kubernetes a Job does that once per deploy and
+the service's replicas, started with ``MAAS_MIGRATE_AT_START=0``, wait for it.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +18,10 @@ from urllib.parse import urlparse
 from jupyterhub.services.auth import HubOAuth, HubOAuthCallbackHandler
 from jupyterhub.utils import url_path_join
 from sqlalchemy import delete, select
+from sqlalchemy.exc import OperationalError
 from tornado import web
 from tornado.httpserver import HTTPServer
-from traitlets import Dict, Float, Integer, List, Unicode, default
+from traitlets import Bool, Dict, Float, Integer, List, Unicode, default
 from traitlets.config import Application
 
 from . import __version__, catalog, db, hub, keys
@@ -23,6 +29,8 @@ from .handlers import DRAIN_BODY_BYTES, routes
 from .hub import HubAPIError, HubClient, StartingServers
 from .metrics import ServiceMetrics, record_reconcile
 from .validation import MODEL_FIELDS, Invalid, validate
+
+FALSE_WORDS = ("0", "false", "no", "off")
 
 
 class MaaSService(Application):
@@ -36,6 +44,15 @@ class MaaSService(Application):
         "config": "MaaSService.config_file",
         "db-url": "MaaSService.db_url",
         "log-level": "Application.log_level",
+    }
+
+    flags = {
+        **Application.flags,
+        "migrate-only": (
+            {"MaaSService": {"migrate_only": True}},
+            "Bring the database's schema to this version's and seed an empty catalog, "
+            "then exit (status 1 if the database cannot be reached).",
+        ),
     }
 
     @default("log_level")
@@ -97,6 +114,25 @@ class MaaSService(Application):
         "refused (409) until one is revoked or expires.",
     ).tag(config=True)
 
+    migrate_at_start = Bool(
+        help="Migrate the database's schema and seed an empty catalog when the service "
+        "starts. Turn it off where several replicas start at once (Kubernetes): a Job "
+        "runs `python -m hub_service --migrate-only` once per deploy, and each replica "
+        "waits up to schema_wait_timeout for the schema to reach its version before "
+        "serving. Default: $MAAS_MIGRATE_AT_START (0, false, no or off turn it off), "
+        "else True.",
+    ).tag(config=True)
+
+    @default("migrate_at_start")
+    def _default_migrate_at_start(self):
+        return os.environ.get("MAAS_MIGRATE_AT_START", "1").strip().lower() not in FALSE_WORDS
+
+    migrate_only = Bool(
+        False,
+        help="Migrate and seed as migrate_at_start does, then exit instead of serving "
+        "(the --migrate-only flag).",
+    ).tag(config=True)
+
     personal_key_lifetime = Integer(
         30 * 24 * 3600, help="Seconds a personal key lives before it must be renewed."
     ).tag(config=True)
@@ -108,6 +144,16 @@ class MaaSService(Application):
         "user, that the hub's hooks (hub_service.hub_hooks) did not report. Each check "
         "pages through all the hub's users.",
     ).tag(config=True)
+
+    schema_wait_timeout = Float(
+        help="Seconds a replica started with migrate_at_start off waits for the schema to "
+        "reach its version (checked every half second) before it gives up with status 1. "
+        "Default: $MAAS_SCHEMA_WAIT_TIMEOUT, else 600.",
+    ).tag(config=True)
+
+    @default("schema_wait_timeout")
+    def _default_schema_wait_timeout(self):
+        return float(os.environ.get("MAAS_SCHEMA_WAIT_TIMEOUT", "600"))
 
     service_name = Unicode(
         help="This service's name in the hub (whose own token the hub's hooks send). "
@@ -163,10 +209,13 @@ class MaaSService(Application):
             self.load_config_file(self.config_file)
         self._check_seed_models()
         self.engine = db.make_engine(self.db_url)
-        db.upgrade(self.engine)
         self.session_factory = db.make_session_factory(self.engine)
-        with db.session_scope(self.session_factory) as session:
-            catalog.seed(session, self.seed_models, self.seed_profiles)
+        if self.migrate_only or self.migrate_at_start:
+            self.migrate()
+        else:
+            self._wait_for_schema()
+        if self.migrate_only:
+            return
         self.hub = HubClient(self.hub_api_url, self.hub_api_token)
         self.starting = StartingServers()
         self.metrics = ServiceMetrics(self)
@@ -183,6 +232,68 @@ class MaaSService(Application):
             hub_auth=self.hub_auth,
             log_function=self._log_request,
         )
+
+    def migrate(self) -> None:
+        """Bring the schema to this version's head and seed an empty catalog; exit with
+        status 1 and one sentence if the database cannot be reached. Safe to run from
+        several processes at once (they take turns: ``db.lock_for_migration``)."""
+        try:
+            before = db.current_revision(self.engine)
+            db.upgrade(self.engine)
+            with db.session_scope(self.session_factory) as session:
+                db.lock_for_migration(session.connection())
+                catalog.seed(session, self.seed_models, self.seed_profiles)
+        except OperationalError as e:
+            reason = str(e.orig or e).strip().splitlines()
+            self.log.critical(
+                "The MaaS database at %s cannot be reached (%s), so its schema was not migrated.",
+                db.safe_url(self.engine),
+                reason[0] if reason else type(e.orig or e).__name__,
+            )
+            self.exit(1)
+        head = db.head_revision()
+        if before == head:
+            self.log.info("Schema already at revision %s", head)
+        elif before is None:
+            self.log.info("Schema created at revision %s", head)
+        else:
+            self.log.info("Schema migrated from revision %s to %s", before, head)
+
+    def _wait_for_schema(self) -> None:
+        """Serve only once the migration job has brought the schema to this version's
+        (the gateway, for its part, starts and answers 503 until then)."""
+        timeout = self.schema_wait_timeout
+
+        def say(problem: str) -> None:
+            self.log.warning(
+                "Waiting up to %g s for the migration job (python -m hub_service "
+                "--migrate-only; MaaSService.migrate_at_start is off here): %s.",
+                timeout,
+                problem,
+            )
+
+        problem = db.wait_for_schema(self.engine, timeout, log=say)
+        if problem is not None:
+            self.log.critical(
+                "Not starting: after %g s %s; run python -m hub_service --migrate-only "
+                "against this database.",
+                timeout,
+                problem,
+            )
+            self.exit(1)
+        self.log.info("Schema at revision %s", db.head_revision())
+
+    def database_state(self) -> dict:
+        """(blocking) Whether the database answers, its schema revision and the one
+        this version needs: the health check's ``database``."""
+        state: dict = {"reachable": False, "revision": None, "head": db.head_revision()}
+        try:
+            state["revision"] = db.current_revision(self.engine)
+        except Exception as e:  # noqa: BLE001 - any failure: unreachable, by its name
+            state["error"] = type(e).__name__
+        else:
+            state["reachable"] = True
+        return state
 
     def _check_seed_models(self) -> None:
         """Refuse to start, in one line naming the model and the problem, on a seed model
@@ -301,6 +412,8 @@ class MaaSService(Application):
         self.engine.dispose()
 
     def start(self):
+        if self.migrate_only:
+            return
         asyncio.run(self._serve())
 
 

@@ -1,15 +1,18 @@
 """The service's database: tables, engine and migrations.
 
-The hub service owns the schema (it runs the alembic migrations at start); the gateway
-plugin reads keys and the catalog and appends usage rows through the same models.
+The hub service owns the schema (it runs the alembic migrations at start, or
+``python -m hub_service --migrate-only`` does once per deploy); the gateway plugin reads
+keys and the catalog and appends usage rows through the same models.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -27,9 +30,10 @@ from sqlalchemy import (
     create_engine,
     event,
     inspect,
+    text,
     update,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 log = logging.getLogger(__name__)
@@ -309,20 +313,32 @@ class BudgetAlert(Base):
     budget_usd: Mapped[float] = mapped_column(Float)
 
 
+def engine_url(db_url: str) -> URL:
+    """``db_url`` as the engine takes it. ``postgresql://`` and ``postgres://`` (how
+    CloudNativePG's ``<cluster>-app`` Secret and most hosting services give it) mean
+    psycopg 3, the driver we install: SQLAlchemy would pick psycopg2 for the first and
+    know no dialect for the second. A URL naming its driver is kept as it is."""
+    url = make_url(db_url)
+    if url.drivername in ("postgres", "postgresql"):
+        url = url.set(drivername="postgresql+psycopg")
+    return url
+
+
 def make_engine(db_url: str, *, statement_timeout: float | None = None) -> Engine:
     """An engine for ``db_url``; SQLite gets WAL so the gateway and service share it.
     PostgreSQL connections give up after 10 s, and statements after
     ``statement_timeout`` seconds if given (a database that accepts connections but
     never answers must not hang the caller)."""
+    url = engine_url(db_url)
     kwargs: dict = {"future": True, "pool_pre_ping": True}
-    if db_url.startswith("sqlite"):
+    if url.get_backend_name() == "sqlite":
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
-    elif db_url.startswith("postgresql"):
+    elif url.get_backend_name() == "postgresql":
         connect: dict = {"connect_timeout": 10}
         if statement_timeout:
             connect["options"] = f"-c statement_timeout={int(statement_timeout * 1000)}"
         kwargs["connect_args"] = connect
-    engine = create_engine(db_url, **kwargs)
+    engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
 
         @event.listens_for(engine, "connect")
@@ -334,6 +350,11 @@ def make_engine(db_url: str, *, statement_timeout: float | None = None) -> Engin
             cur.close()
 
     return engine
+
+
+def safe_url(engine: Engine) -> str:
+    """The engine's URL for a log line: the password masked."""
+    return engine.url.render_as_string(hide_password=True)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -364,11 +385,26 @@ def _alembic_config(engine: Engine):
     return cfg
 
 
+# The PostgreSQL advisory lock migrations and seeding take (any fixed number: "MaaS").
+MIGRATION_LOCK = 0x4D614153
+
+
+def lock_for_migration(conn) -> None:
+    """Hold the migration lock until ``conn``'s transaction ends (PostgreSQL; SQLite
+    serialises writers anyway): processes that migrate or seed the same database at
+    once then do it one after the other, and the later ones find nothing left to do."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+
+
 def _migrate(engine: Engine, direction: str, revision: str) -> None:
     from alembic import command
 
     cfg = _alembic_config(engine)
+    # PostgreSQL's DDL is transactional: the whole upgrade is one transaction, under
+    # the lock.
     with engine.begin() as conn:
+        lock_for_migration(conn)
         cfg.attributes["connection"] = conn
         getattr(command, direction)(cfg, revision)
 
@@ -393,7 +429,52 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+@functools.cache
 def head_revision() -> str:
+    """The newest revision of the migrations this code carries."""
     from alembic.script import ScriptDirectory
 
     return ScriptDirectory.from_config(_alembic_config(make_engine("sqlite://"))).get_current_head()
+
+
+def schema_problem(engine: Engine) -> str | None:
+    """None when the schema is at this code's head revision; else why not, in a few
+    words naming the revision found and the one needed (the database's own error if it
+    cannot be read)."""
+    head = head_revision()
+    try:
+        current = current_revision(engine)
+    except Exception as e:  # noqa: BLE001 - any failure means "not ready", said in words
+        first = str(e).strip().splitlines()
+        return f"the database cannot be read ({type(e).__name__}: {first[0] if first else ''})"
+    if current == head:
+        return None
+    if current is None:
+        return f"the database has no schema yet; this version needs revision {head}"
+    return f"the schema is at revision {current}; this version needs revision {head}"
+
+
+def wait_for_schema(
+    engine: Engine,
+    timeout: float,
+    *,
+    log: Callable[[str], None] = log.info,
+    interval: float = 0.5,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> str | None:
+    """Wait up to ``timeout`` seconds for someone else (the migration job) to bring the
+    schema to head; None once it is there, else the last problem. Each new problem is
+    passed to ``log`` once (not once per look)."""
+    deadline = clock() + timeout
+    said = None
+    while True:
+        problem = schema_problem(engine)
+        if problem is None:
+            return None
+        if problem != said:
+            said = problem
+            log(problem)
+        if clock() >= deadline:
+            return problem
+        sleep(interval)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import logging
@@ -27,6 +28,8 @@ MAX_BODY_BYTES = 1024 * 1024
 # hub's proxy, cut off while it sends a body, would answer 503 instead of passing the
 # 413 on), and closes the connection on longer ones.
 DRAIN_BODY_BYTES = 16 * 1024 * 1024
+# Seconds the health check waits for the database before it says "unreachable".
+HEALTH_DATABASE_TIMEOUT = 5.0
 
 
 class APIError(web.HTTPError):
@@ -150,12 +153,20 @@ class APIHandler(BaseHandler):
 
 
 class HealthHandler(APIHandler):
-    """GET: liveness and the schema version; no authentication."""
+    """GET: liveness, and whether the database answers with its schema revision (and
+    the one this version needs); no authentication. Always 200 while the service runs:
+    a database outage is no reason to restart it."""
 
     require_auth = False
 
-    def get(self):
-        self.write_json({"status": "ok", "version": __version__})
+    async def get(self):
+        try:
+            database = await asyncio.wait_for(
+                asyncio.to_thread(self.service.database_state), HEALTH_DATABASE_TIMEOUT
+            )
+        except asyncio.TimeoutError:
+            database = {"reachable": False, "error": "timeout"}
+        self.write_json({"status": "ok", "version": __version__, "database": database})
 
 
 class OpenAPIHandler(APIHandler):

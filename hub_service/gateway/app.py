@@ -19,7 +19,7 @@ from traitlets import Bool, Integer, List, Unicode, default
 from traitlets.config import Application
 
 from .. import __version__
-from ..db import CatalogModel, current_revision, head_revision, make_engine, make_session_factory
+from ..db import CatalogModel, make_engine, make_session_factory, schema_problem
 from .config import litellm_config
 
 
@@ -59,24 +59,28 @@ class MaaSGateway(Application):
     extra_args = List(Unicode(), help="More arguments for the litellm command.").tag(config=True)
 
     def read_catalog(self) -> list:
-        """The catalog's models; none while the database is unreachable or not yet
-        migrated (the gateway then loads them at its first successful refresh, and
-        answers 503 with a sentence until then)."""
+        """The catalog's models; none while the database is unreachable or its schema
+        is not at this version's revision (the migration job has not run yet): the
+        gateway then starts anyway, answers 503 with a sentence, and loads the models
+        at its first successful refresh. The service, started with migrate_at_start off,
+        waits for the same condition (``db.schema_problem``) before it serves."""
         engine = make_engine(self.db_url)
         try:
-            if current_revision(engine) != head_revision():
-                raise LookupError("the schema is not there yet")
-            with make_session_factory(engine)() as session:
-                return session.scalars(select(CatalogModel).order_by(CatalogModel.name)).all()
+            problem = schema_problem(engine)
+            if problem is None:
+                with make_session_factory(engine)() as session:
+                    return session.scalars(select(CatalogModel).order_by(CatalogModel.name)).all()
         except Exception as e:  # noqa: BLE001 - any failure: start, and serve 503s
-            self.log.warning(
-                "The MaaS database is not ready (%s): starting with no models; they are "
-                "loaded as soon as it is.",
-                type(e).__name__,
-            )
-            return []
+            problem = f"the database cannot be read ({type(e).__name__})"
         finally:
             engine.dispose()
+        self.log.warning(
+            "The MaaS database is not ready (%s; the migration job, python -m hub_service "
+            "--migrate-only, brings it there): starting with no models; they are loaded "
+            "as soon as it is.",
+            problem,
+        )
+        return []
 
     def write_config(self) -> str:
         config = litellm_config(self.read_catalog(), plugin=self.plugin)
