@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up what the local MaaS and its tests need, skipping whatever is already in place:
-# a virtualenv (.venv) with jupyterlab-maas and its extras, configurable-http-proxy,
+# a virtualenv (.venv) with jupyterlab-maas and its extras and the Pulumi program's
+# packages, configurable-http-proxy,
 # the npm dependencies and the built JupyterLab extension. With --with-notebook-image,
 # also the Python layer of the users' image (notebook-image/) in .venv-notebook-image,
 # which the tests run the image's notebook in.
@@ -39,11 +40,12 @@ if ! stamp_ok llama "$want"; then
   stamp_set llama "$want"
 fi
 
-want=$(fingerprint pyproject.toml)
+want=$(fingerprint pyproject.toml infra/requirements.txt)
 if ! stamp_ok pip "$want"; then
   echo "setup: installing Python packages"
-  # The labextension is built by npm below; skip the build hook here.
-  SKIP_JUPYTER_BUILDER=1 "$VENV/bin/pip" install --quiet -e '.[test]'
+  # The labextension is built by npm below; skip the build hook here. The Pulumi
+  # program's packages (infra/) too: its tests run it against Pulumi's mocks.
+  SKIP_JUPYTER_BUILDER=1 "$VENV/bin/pip" install --quiet -e '.[test]' -r infra/requirements.txt
   stamp_set pip "$want"
 fi
 

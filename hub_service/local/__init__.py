@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -124,3 +125,14 @@ def smollm2_catalog_entry(settings: LocalSettings) -> dict:
         "output_cost_per_token": SMOLLM2_OUTPUT_COST_PER_TOKEN,
         "extra_params": {"timeout": 300},
     }
+
+
+def kept_secret(state_dir: Path, name: str, variable: str, size: int = 12) -> str:
+    """$``variable``, else a random secret kept in ``<state>/<name>`` (owner-only)."""
+    if os.environ.get(variable):
+        return os.environ[variable]
+    path = state_dir / name
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(size) + "\n")
+        path.chmod(0o600)
+    return path.read_text().strip()

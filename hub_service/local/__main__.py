@@ -21,7 +21,6 @@ import ctypes
 import datetime as dt
 import json
 import os
-import secrets
 import shutil
 import signal
 import subprocess
@@ -32,7 +31,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from . import HERE, LocalSettings
+from . import HERE, LocalSettings, kept_secret
 from .logged import describe
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -55,17 +54,6 @@ class Stop(Exception):
 
 class Failed(Exception):
     """A process died while the demo was starting."""
-
-
-def kept_secret(state_dir: Path, name: str, variable: str, size: int = 12) -> str:
-    """$``variable``, else a random secret kept in ``<state>/<name>`` (owner-only)."""
-    if os.environ.get(variable):
-        return os.environ[variable]
-    path = state_dir / name
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(size) + "\n")
-        path.chmod(0o600)
-    return path.read_text().strip()
 
 
 def shared_password(state_dir: Path) -> str:

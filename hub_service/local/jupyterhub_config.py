@@ -1,15 +1,15 @@
 # JupyterHub configuration of the local demo: the hub, the MaaS service, the LiteLLM
 # gateway and SmolLM2, all on 127.0.0.1. Started by `python -m hub_service.local`.
 import os
-import secrets
 import sys
 from pathlib import Path
 
 from jupyterhub.auth import DummyAuthenticator
 
+from hub_service.hub_config import CUSTOM_SCOPES, load_roles
 from hub_service.hub_hooks import NotifyMaaS
 from hub_service.hublog import quiet_service_polls
-from hub_service.local import HERE, LocalSettings, smollm2_server_command
+from hub_service.local import HERE, LocalSettings, kept_secret, smollm2_server_command
 from hub_service.spawner import options_from_form, profiles_options_form
 
 c = get_config()  # noqa: F821 - provided by traitlets
@@ -59,8 +59,9 @@ c.SimpleLocalProcessSpawner.home_dir_template = str(state / "users" / "{username
 if os.geteuid() == 0:
     c.Spawner.args = ["--allow-root"]
 # The spawn form offers the service's profiles and records the chosen slug, which the
-# server's key then carries. The hub reads them with the service's own token.
-service_token = secrets.token_hex(32)
+# server's key then carries. The hub reads them with the service's own token (kept in
+# the state directory, so a restarted hub and the running service still agree).
+service_token = kept_secret(state, "maas-service-token", "MAAS_LOCAL_SERVICE_TOKEN", 32)
 # The hub tells the MaaS service at once when a server stops (the culler's stops too)
 # or a user is deleted: their keys are revoked now, not at the service's next poll.
 notify = NotifyMaaS(f"{settings.service_url}/services/maas/", service_token)
@@ -120,50 +121,7 @@ c.JupyterHub.services = [
     },
 ]
 
-c.JupyterHub.custom_scopes = {
-    "custom:maas:admin": {
-        "description": "Administer MaaS: catalog, profiles, overrides, audit and chargeback",
-    },
-    "custom:maas:metrics": {
-        "description": "Read the MaaS service's Prometheus metrics",
-    },
-}
-
-c.JupyterHub.load_roles = [
-    {
-        "name": "maas-service",
-        "description": "What the MaaS service needs from the hub",
-        "scopes": [
-            "list:users",  # page through users to see whose servers run ...
-            "read:users",  # ... and when each was created (a deleted user's keys die)
-            "read:servers",  # their servers and the options (profile) they started with
-            "list:groups",  # page through groups ...
-            "read:groups",  # ... and their members, for group overrides
-            "access:services!service=maas",  # the hub's spawn form reads profiles with it
-        ],
-        "services": ["maas"],
-    },
-    {
-        "name": "maas-admin",
-        "description": "MaaS administrators",
-        "scopes": ["custom:maas:admin", "custom:maas:metrics"],  # catalog, budgets, metrics
-        "users": ["admin"],
-    },
-    {
-        "name": "user",
-        "description": "Standard users, who may also use the MaaS portal and API",
-        "scopes": [
-            "self",  # JupyterHub's default for users
-            "access:services!service=maas",  # sign in to the MaaS service
-        ],
-    },
-    {
-        "name": "server",
-        "description": "Single-user servers' own tokens",
-        "scopes": [
-            "users:activity!user",  # JupyterHub's default: report activity
-            "access:servers!server",  # JupyterHub's default: its own server
-            "access:services!service=maas",  # obtain its own key from the MaaS service
-        ],
-    },
-]
+# The MaaS scopes and the least-privilege roles (hub_service.hub_config, which the
+# Kubernetes deployment's hub uses too); "admin" administers MaaS.
+c.JupyterHub.custom_scopes = CUSTOM_SCOPES
+c.JupyterHub.load_roles = load_roles(admin_users={"admin"})

@@ -1,0 +1,143 @@
+"""The stack's configuration, read in one place (``pulumi config``, namespace ``maas``).
+
+Every choice an admin makes is a field of ``Settings`` with its default here; the
+components take plain arguments and never read ``pulumi.Config`` themselves.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pulumi
+
+REPO = Path(__file__).resolve().parents[2]
+
+# Pinned versions: a deploy is reproducible until someone moves one of these.
+Z2JH_CHART_VERSION = "4.4.0"  # zero-to-jupyterhub (JupyterHub 5.5, KubeSpawner 7)
+CNPG_CHART_VERSION = "0.27.1"  # CloudNativePG operator chart (operator 1.28)
+POSTGRES_IMAGE = "ghcr.io/cloudnative-pg/postgresql:16.6"
+
+BACKEND_KEY_NAME = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the stack deploys; see infra/README or the README's "Deploy on Kubernetes"."""
+
+    app_name: str = "maas"
+    stack: str = "dev"
+    environment: str = "dev"
+    # "aws": ECR, NLB annotations, gp3 volumes; "generic": any Kubernetes
+    cloud: str = "aws"
+    maas_namespace: str = "maas"
+    jupyterhub_namespace: str = "jupyterhub"
+    z2jh_chart_version: str = Z2JH_CHART_VERSION
+    cnpg_chart_version: str = CNPG_CHART_VERSION
+    install_cnpg_operator: bool = True
+    # an existing registry (host/path) instead of ECR; its credentials, if it needs any
+    registry: str | None = None
+    registry_username: str | None = None
+    registry_password: pulumi.Input[str] | None = None
+    git_revision: str = "unknown"
+    service_replicas: int = 2
+    gateway_min_replicas: int = 2
+    gateway_max_replicas: int = 10
+    gateway_target_cpu_percent: int = 70
+    # with a domain: Ingresses with TLS; without: LoadBalancer Services
+    domain: str | None = None
+    gateway_domain: str | None = None
+    ingress_class: str | None = None
+    tls_cluster_issuer: str | None = None
+    storage_class: str = "gp3"
+    user_storage: str = "10Gi"
+    # an external PostgreSQL (secret URL) or, without one, an in-cluster cluster
+    database_url: pulumi.Input[str] | None = None
+    database_instances: int = 2
+    database_storage: str = "20Gi"
+    # backend model API keys: NAME -> secret value, given to the gateway as MAAS_BACKEND_NAME
+    backend_keys: pulumi.Input[dict] | None = None
+    admin_users: list[str] = field(default_factory=list)
+    # z2jh hub.config (the authenticator and its settings; no secrets here) ...
+    hub_config: dict = field(default_factory=dict)
+    # ... and the hub's secret environment (e.g. OAUTH_CLIENT_SECRET), from a Secret
+    hub_secret_env: pulumi.Input[dict] | None = None
+
+    @property
+    def on_aws(self) -> bool:
+        return self.cloud == "aws"
+
+    @property
+    def tags(self) -> dict[str, str]:
+        """The tags every cloud resource carries."""
+        return {"Environment": self.environment, "Project": self.app_name, "ManagedBy": "pulumi"}
+
+    @property
+    def image_tag(self) -> str:
+        return f"{self.stack}-{self.git_revision}"
+
+
+def git_revision() -> str:
+    """The checkout's short revision (images are tagged with it), or "unknown"."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def load() -> Settings:
+    """The stack's ``Settings`` from ``pulumi config``."""
+    cfg = pulumi.Config("maas")
+    app = cfg.get("appName") or "maas"
+    stack = pulumi.get_stack()
+    cloud = cfg.get("cloud") or "aws"
+    if cloud not in ("aws", "generic"):
+        raise ValueError(f"maas:cloud is {cloud!r}: use aws or generic")
+    registry = cfg.get("registry")
+    if cloud != "aws" and not registry:
+        raise ValueError(
+            "maas:cloud is generic but maas:registry is not set: "
+            "pulumi config set maas:registry ghcr.io/<org>/maas"
+        )
+    domain = cfg.get("domain")
+    return Settings(
+        app_name=app,
+        stack=stack,
+        environment=cfg.get("environment") or stack,
+        cloud=cloud,
+        maas_namespace=cfg.get("maasNamespace") or app,
+        jupyterhub_namespace=cfg.get("jupyterhubNamespace") or "jupyterhub",
+        z2jh_chart_version=cfg.get("z2jhChartVersion") or Z2JH_CHART_VERSION,
+        cnpg_chart_version=cfg.get("cnpgChartVersion") or CNPG_CHART_VERSION,
+        install_cnpg_operator=cfg.get_bool("installCnpgOperator") is not False,
+        registry=registry,
+        registry_username=cfg.get("registryUsername"),
+        registry_password=cfg.get_secret("registryPassword"),
+        git_revision=cfg.get("gitRevision") or git_revision(),
+        service_replicas=cfg.get_int("serviceReplicas") or 2,
+        gateway_min_replicas=cfg.get_int("gatewayMinReplicas") or 2,
+        gateway_max_replicas=cfg.get_int("gatewayMaxReplicas") or 10,
+        gateway_target_cpu_percent=cfg.get_int("gatewayTargetCpuPercent") or 70,
+        domain=domain,
+        gateway_domain=cfg.get("gatewayDomain") or (f"api.{domain}" if domain else None),
+        ingress_class=cfg.get("ingressClass"),
+        tls_cluster_issuer=cfg.get("tlsClusterIssuer"),
+        storage_class=cfg.get("storageClass") or ("gp3" if cloud == "aws" else "standard"),
+        user_storage=cfg.get("userStorage") or "10Gi",
+        database_url=cfg.get_secret("databaseUrl"),
+        database_instances=cfg.get_int("databaseInstances") or 2,
+        database_storage=cfg.get("databaseStorage") or "20Gi",
+        backend_keys=cfg.get_secret_object("backendKeys"),
+        admin_users=list(cfg.get_object("adminUsers") or []),
+        hub_config=dict(cfg.get_object("hubConfig") or {}),
+        hub_secret_env=cfg.get_secret_object("hubSecretEnv"),
+    )

@@ -1,0 +1,79 @@
+"""Small pieces every workload shares: labels, a locked-down security context, the
+AWS load balancer annotations, references to Secrets."""
+
+from __future__ import annotations
+
+# What the reference deployment put on every LoadBalancer Service (AWS Load Balancer
+# Controller: an internet-facing NLB sending to pod IPs).
+NLB_ANNOTATIONS = {
+    "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
+    "service.beta.kubernetes.io/aws-load-balancer-type": "external",
+    "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
+}
+
+# The uid the MaaS image runs as (images/maas/Dockerfile's USER).
+MAAS_UID = 10001
+
+
+def labels(app_name: str, component: str) -> dict[str, str]:
+    """The recommended labels; ``app.kubernetes.io/name`` selects a component's pods."""
+    return {
+        "app.kubernetes.io/name": f"{app_name}-{component}",
+        "app.kubernetes.io/part-of": app_name,
+        "app.kubernetes.io/component": component,
+        "app.kubernetes.io/managed-by": "pulumi",
+    }
+
+
+def selector(app_name: str, component: str) -> dict[str, str]:
+    return {"app.kubernetes.io/name": f"{app_name}-{component}"}
+
+
+def pod_security() -> dict:
+    return {
+        "runAsNonRoot": True,
+        "runAsUser": MAAS_UID,
+        "runAsGroup": MAAS_UID,
+        "fsGroup": MAAS_UID,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def container_security() -> dict:
+    return {
+        "allowPrivilegeEscalation": False,
+        "runAsNonRoot": True,
+        "capabilities": {"drop": ["ALL"]},
+        # The root filesystem is read-only; /tmp (LiteLLM's config file, caches) is an
+        # emptyDir.
+        "readOnlyRootFilesystem": True,
+    }
+
+
+def tmp_volume() -> tuple[dict, dict]:
+    """A writable /tmp (and HOME) for a read-only root filesystem."""
+    return (
+        {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}},
+        {"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 - a private emptyDir
+    )
+
+
+def secret_env(name: str, secret: str, key: str) -> dict:
+    """An environment variable read from a Secret (never written into a pod spec)."""
+    return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
+
+
+def resources(cpu: str, memory: str, cpu_limit: str | None = None, memory_limit=None) -> dict:
+    return {
+        "requests": {"cpu": cpu, "memory": memory},
+        "limits": {"cpu": cpu_limit or cpu, "memory": memory_limit or memory},
+    }
+
+
+def http_probe(path: str, port: int, *, period: int = 10, failures: int = 3) -> dict:
+    return {
+        "httpGet": {"path": path, "port": port},
+        "periodSeconds": period,
+        "timeoutSeconds": 5,
+        "failureThreshold": failures,
+    }

@@ -1,0 +1,203 @@
+"""The MaaS service (catalog, profiles, keys, budgets, usage, portal): a Deployment of
+``python -m hub_service`` behind a ClusterIP Service, registered with the hub as an
+external service; the hub's proxy serves it to users at ``/services/<name>/``. Its
+schema is migrated once per deploy by a Job, before the replicas roll."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from .kube import (
+    container_security,
+    http_probe,
+    labels,
+    pod_security,
+    resources,
+    secret_env,
+    selector,
+    tmp_volume,
+)
+
+PORT = 10101
+
+
+@dataclass
+class MaaSServiceArgs:
+    app_name: str
+    namespace: pulumi.Input[str]
+    image: pulumi.Input[str]
+    hub_api_url: pulumi.Input[str]
+    gateway_url: pulumi.Input[str]
+    # the service's hub API token and the portal's cookie secret (both secrets)
+    hub_token: pulumi.Input[str]
+    cookie_secret: pulumi.Input[str]
+    database_secret: pulumi.Input[str]
+    database_key: str
+    service_name: str = "maas"
+    replicas: int = 2
+    image_pull_secrets: list[str] | None = None
+
+
+def prefix(service_name: str) -> str:
+    """Where the hub's proxy serves the service."""
+    return f"/services/{service_name}/"
+
+
+class MaaSService(pulumi.ComponentResource):
+    """``url``: the service inside the cluster (what the hub and the servers call)."""
+
+    url: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: MaaSServiceArgs, opts: pulumi.ResourceOptions | None = None
+    ):
+        super().__init__("maas:service:MaaSService", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        lbl = labels(args.app_name, "service")
+        sel = selector(args.app_name, "service")
+        service_prefix = prefix(args.service_name)
+        fullname = f"{args.app_name}-service"
+
+        secret = k8s.core.v1.Secret(
+            f"{name}-secret",
+            metadata={"name": fullname, "namespace": args.namespace, "labels": lbl},
+            string_data={
+                "hub-token": pulumi.Output.secret(args.hub_token),
+                "cookie-secret": pulumi.Output.secret(args.cookie_secret),
+            },
+            opts=child,
+        )
+        env = [
+            secret_env("MAAS_DB_URL", args.database_secret, args.database_key),
+            secret_env("JUPYTERHUB_API_TOKEN", secret.metadata.name, "hub-token"),
+            secret_env("MAAS_COOKIE_SECRET", secret.metadata.name, "cookie-secret"),
+            # what the hub would give a service it started itself (this one is external)
+            {"name": "JUPYTERHUB_SERVICE_NAME", "value": args.service_name},
+            {"name": "JUPYTERHUB_SERVICE_URL", "value": f"http://0.0.0.0:{PORT}"},
+            {"name": "JUPYTERHUB_SERVICE_PREFIX", "value": service_prefix},
+            {"name": "JUPYTERHUB_API_URL", "value": args.hub_api_url},
+            {"name": "JUPYTERHUB_BASE_URL", "value": "/"},
+            {"name": "JUPYTERHUB_CLIENT_ID", "value": f"service-{args.service_name}"},
+            {
+                "name": "JUPYTERHUB_OAUTH_CALLBACK_URL",
+                "value": f"{service_prefix}oauth_callback",
+            },
+            {"name": "MAAS_GATEWAY_URL", "value": args.gateway_url},
+            # the migration Job migrates; replicas wait for the schema
+            {"name": "MAAS_MIGRATE_AT_START", "value": "0"},
+            {"name": "HOME", "value": "/tmp"},  # noqa: S108 - a private emptyDir
+        ]
+        volume, mount = tmp_volume()
+        pod_common = {
+            "securityContext": pod_security(),
+            "volumes": [volume],
+            "imagePullSecrets": [{"name": s} for s in args.image_pull_secrets or []],
+        }
+
+        def container(name: str, command: list[str], **extra) -> dict:
+            return {
+                "name": name,
+                "image": args.image,
+                "command": command,
+                "env": env,
+                "securityContext": container_security(),
+                "volumeMounts": [mount],
+                **extra,
+            }
+
+        # One Job per image: a deploy that brings a new image migrates once, and the
+        # Deployment below rolls only after the Job has succeeded.
+        job = k8s.batch.v1.Job(
+            f"{name}-migrate",
+            metadata={
+                "name": pulumi.Output.from_input(args.image).apply(
+                    lambda ref: (
+                        f"{fullname}-migrate-{hashlib.sha256(ref.encode()).hexdigest()[:10]}"
+                    )
+                ),
+                "namespace": args.namespace,
+                "labels": labels(args.app_name, "migrate"),
+            },
+            spec={
+                "backoffLimit": 4,
+                "activeDeadlineSeconds": 900,
+                "template": {
+                    "metadata": {"labels": labels(args.app_name, "migrate")},
+                    "spec": {
+                        **pod_common,
+                        "restartPolicy": "OnFailure",
+                        "containers": [
+                            container(
+                                "migrate",
+                                ["python", "-m", "hub_service", "--migrate-only"],
+                                resources=resources("100m", "256Mi", "1", "512Mi"),
+                            )
+                        ],
+                    },
+                },
+            },
+            opts=child,
+        )
+        deployment = k8s.apps.v1.Deployment(
+            f"{name}-deployment",
+            metadata={"name": fullname, "namespace": args.namespace, "labels": lbl},
+            spec={
+                "replicas": args.replicas,
+                "selector": {"matchLabels": sel},
+                "strategy": {"rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
+                "template": {
+                    "metadata": {"labels": lbl},
+                    "spec": {
+                        **pod_common,
+                        "containers": [
+                            container(
+                                "maas",
+                                ["python", "-m", "hub_service"],
+                                ports=[{"name": "http", "containerPort": PORT}],
+                                resources=resources("200m", "384Mi", "1", "768Mi"),
+                                readinessProbe=http_probe(f"{service_prefix}health", PORT),
+                                livenessProbe=http_probe(
+                                    f"{service_prefix}health", PORT, period=20, failures=6
+                                ),
+                                startupProbe=http_probe(
+                                    f"{service_prefix}health", PORT, period=5, failures=60
+                                ),
+                            )
+                        ],
+                        "topologySpreadConstraints": [
+                            {
+                                "maxSkew": 1,
+                                "topologyKey": "kubernetes.io/hostname",
+                                "whenUnsatisfiable": "ScheduleAnyway",
+                                "labelSelector": {"matchLabels": sel},
+                            }
+                        ],
+                    },
+                },
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[job]),
+        )
+        k8s.policy.v1.PodDisruptionBudget(
+            f"{name}-pdb",
+            metadata={"name": fullname, "namespace": args.namespace, "labels": lbl},
+            spec={"minAvailable": 1, "selector": {"matchLabels": sel}},
+            opts=child,
+        )
+        svc = k8s.core.v1.Service(
+            f"{name}-svc",
+            metadata={"name": fullname, "namespace": args.namespace, "labels": lbl},
+            spec={
+                "type": "ClusterIP",
+                "selector": sel,
+                "ports": [{"name": "http", "port": PORT, "targetPort": "http"}],
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[deployment]),
+        )
+        self.url = pulumi.Output.concat(
+            "http://", svc.metadata.name, ".", svc.metadata.namespace, f".svc.cluster.local:{PORT}"
+        )
+        self.register_outputs({"url": self.url})

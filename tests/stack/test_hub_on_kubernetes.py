@@ -1,0 +1,168 @@
+"""The hub configuration that infra/ deploys, run for real: the zero-to-jupyterhub
+chart's own jupyterhub_config.py (4.4.0, tests/infra/z2jh/) with the values infra/
+renders, loaded into a real JupyterHub with KubeSpawner installed, against the local
+stack's MaaS service: the profiles come from the service, the roles and custom scopes
+load, the culler's post-stop hook revokes a running server's key.
+
+Not run: Kubernetes itself (the hub is initialized, not started, so KubeSpawner never
+calls the API) and the hub image (this environment's JupyterHub and KubeSpawner stand
+in for the image's pinned ones).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from waiting import until
+
+REPO = Path(__file__).resolve().parents[2]
+Z2JH = REPO / "tests" / "infra" / "z2jh"
+sys.path.insert(0, str(REPO / "tests" / "infra"))
+
+from deploy import helm_merge  # noqa: E402 - tests/infra/deploy.py, which puts infra/ on the path
+from maas_infra.hub_values import jupyterhub_values, secret_env_key  # noqa: E402
+
+MOUNT = "/usr/local/etc/jupyterhub"
+
+
+def helm_values(values: dict) -> dict:
+    """The chart's defaults with ``values`` over them, plus what the chart adds."""
+    merged = helm_merge(yaml.safe_load((Z2JH / "values.yaml").read_text()), values)
+    merged["Chart"] = {"Name": "jupyterhub", "Version": "4.4.0", "AppVersion": "5.5.0"}
+    merged["Release"] = {"Name": "jupyterhub", "Namespace": "jupyterhub", "Service": "Helm"}
+    return merged
+
+
+def mount(root: Path, values: dict, secrets: dict[str, str]) -> Path:
+    """What the chart mounts in the hub pod, under ``root`` instead of /usr/local/etc."""
+    for name in ("jupyterhub_config.py", "z2jh.py"):
+        text = (Z2JH / name).read_text()
+        assert MOUNT in text
+        (root / name).write_text(text.replace(MOUNT, str(root)))
+    (root / "secret").mkdir()
+    (root / "secret" / "values.yaml").write_text(yaml.safe_dump(helm_values(values)))
+    chart_secrets = {
+        "hub.config.JupyterHub.cookie_secret": "ab" * 32,
+        "hub.config.CryptKeeper.keys": "cd" * 32,
+        "hub.config.ConfigurableHTTPProxy.auth_token": "ef" * 32,
+        # the chart generates one for every service; hub.existingSecret's wins
+        "hub.services.maas.apiToken": "chart-generated-token-that-must-not-be-used",
+    }
+    for key, value in chart_secrets.items():
+        (root / "secret" / key).write_text(value)
+    (root / "existing-secret").mkdir()
+    for key, value in secrets.items():
+        (root / "existing-secret" / key).write_text(value)
+    # the ConfigMap's resource names (z2jh's defaults for a release named jupyterhub)
+    (root / "config").mkdir()
+    for name in ("hub", "proxy-api", "proxy-public", "singleuser", "user-scheduler"):
+        (root / "config" / name).write_text(name)
+    return root
+
+
+@pytest.fixture(scope="module")
+def hub_on_kubernetes(stack, tmp_path_factory):
+    """Initialize the deployed hub's configuration; ``kim``'s server runs meanwhile
+    and its key is stopped by the culler's hook."""
+    kim = stack.user("kim-k8s")
+    kim.start_server()
+    kim.kernel = kim.start_kernel()
+    key = kim.execute(kim.kernel, "import os; print(os.environ['OPENAI_API_KEY'])").strip()
+    stack.issued_keys.append(key)
+    assert stack.chat(key).status_code == 200
+
+    service_base = stack.service_url.split("/services/")[0]
+    token = (stack.state_dir / "maas-service-token").read_text().strip()
+    values = jupyterhub_values(
+        app_name="maas",
+        maas_namespace="maas",
+        service_url=service_base,
+        gateway_port=4000,
+        service_port=10101,
+        hub_image="registry.example.org/maas/hub:dev@sha256:" + "1" * 64,
+        notebook_image="registry.example.org/maas/notebook:dev@sha256:" + "2" * 64,
+        existing_secret="maas-hub",
+        storage_class="gp3",
+        admin_users=["alice"],
+        hub_config={
+            "JupyterHub": {"authenticator_class": "dummy"},
+            "DummyAuthenticator": {"password": "not-used-here"},
+        },
+        hub_secret_env=["OAUTH_CLIENT_SECRET"],
+    )
+    root = mount(
+        tmp_path_factory.mktemp("z2jh"),
+        values,
+        {"hub.services.maas.apiToken": token, secret_env_key("OAUTH_CLIENT_SECRET"): "x"},
+    )
+    env = {
+        "PATH": str(Path(sys.executable).parent),
+        "HOME": str(root),
+        # what Kubernetes and the hub pod's spec give the hub container
+        "POD_NAMESPACE": "jupyterhub",
+        "HUB_SERVICE_HOST": "127.0.0.1",
+        "HUB_SERVICE_PORT": "8081",
+        "PROXY_API_SERVICE_HOST": "127.0.0.1",
+        "PROXY_API_SERVICE_PORT": "8001",
+        "PROXY_PUBLIC_SERVICE_HOST": "127.0.0.1",
+        "PROXY_PUBLIC_SERVICE_PORT": "80",
+        "CONFIGPROXY_AUTH_TOKEN": "ef" * 32,
+        "MAAS_SERVICE_URL": values["hub"]["extraEnv"]["MAAS_SERVICE_URL"],
+    }
+    run = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("z2jh_hub.py")), str(root), kim.name],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=root,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    report = json.loads(run.stdout.strip().splitlines()[-1])
+    yield report, kim, key, stack
+    kim.stop_server()
+
+
+def test_the_profiles_are_the_services(hub_on_kubernetes):
+    report, _, _, stack = hub_on_kubernetes
+    service_profiles = stack.api("GET", "profiles", stack.admin.token).json()["profiles"]
+    assert [p["slug"] for p in report["profiles"]] == [p["slug"] for p in service_profiles]
+    by_slug = {p["slug"]: p for p in report["profiles"]}
+    gpu = by_slug["gpu-ml-ai"]["kubespawner_override"]
+    assert gpu["extra_resource_limits"] == {"nvidia.com/gpu": "1"}
+    assert [p["slug"] for p in report["profiles"] if p["default"]] == ["cpu-standard"]
+
+
+def test_the_roles_and_scopes_load(hub_on_kubernetes):
+    report = hub_on_kubernetes[0]
+    roles = report["roles"]
+    assert roles["maas-service"]["services"] == ["maas"]
+    assert "read:servers" in roles["maas-service"]["scopes"]
+    assert roles["maas-admin"]["users"] == ["alice"]
+    assert set(roles["maas-admin"]["scopes"]) == {"custom:maas:admin", "custom:maas:metrics"}
+    assert "access:services!service=maas" in roles["server"]["scopes"]
+    assert "access:services!service=maas" in roles["user"]["scopes"]
+    assert {"custom:maas:admin", "custom:maas:metrics"} <= set(report["custom_scopes"])
+    assert report["services"]["maas"]["has_token"]
+    assert report["spawner_class"] == "kubespawner.spawner.KubeSpawner"
+    # sign-in is the configured authenticator, which also tells MaaS of deleted users
+    assert "DummyAuthenticator" in report["authenticator"]
+    assert report["authenticator"][0] == "DummyAuthenticatorNotifyingMaaS"
+    culler = " ".join(report["culler"])
+    for flag in ("--timeout=3600", "--cull-every=300", "--concurrency=10"):
+        assert flag in culler
+
+
+def test_the_cullers_stop_revokes_the_servers_key(hub_on_kubernetes):
+    _, _, key, stack = hub_on_kubernetes
+
+    def refused():
+        r = stack.chat(key)
+        return r.status_code == 401 and "revoked (server stopped)" in r.json()["error"]["message"]
+
+    until(refused, 15, "the gateway to refuse the stopped server's key")
