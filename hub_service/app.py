@@ -71,6 +71,17 @@ class MaaSService(Application):
         config=True
     )
 
+    cookie_secret = Unicode(
+        help="The secret that signs the portal's sign-in cookies. Every replica of the "
+        "service must have the same one, or a sign-in begun on one replica fails on "
+        "another. Default: $MAAS_COOKIE_SECRET, else a random one for this process "
+        "(enough for a single replica).",
+    ).tag(config=True)
+
+    @default("cookie_secret")
+    def _default_cookie_secret(self):
+        return os.environ.get("MAAS_COOKIE_SECRET", "")
+
     db_url = Unicode(
         help="SQLAlchemy URL of the service's database. Default: $MAAS_DB_URL, "
         "else sqlite:///maas.sqlite in the working directory.",
@@ -228,7 +239,7 @@ class MaaSService(Application):
                     HubOAuthCallbackHandler,
                 ),
             ],
-            cookie_secret=secrets.token_bytes(32),
+            cookie_secret=self.cookie_secret.encode() or secrets.token_bytes(32),
             hub_auth=self.hub_auth,
             log_function=self._log_request,
         )
