@@ -17,6 +17,7 @@ import pytest
 import requests
 from hubclient import KernelError
 from sqlalchemy.orm import sessionmaker
+from waiting import until
 
 from hub_service import db, keys
 from hub_service.local import HERE
@@ -24,16 +25,6 @@ from hub_service.local import HERE
 HUB_CONFIG = str(HERE / "jupyterhub_config.py")
 
 RESTART = 90  # seconds a killed service may take to come back (the hub polls every 30 s)
-
-
-def until(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while True:
-        found = condition()
-        if found:
-            return found
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
 
 
 def process(stack, *words: str) -> psutil.Process:
