@@ -25,13 +25,13 @@ import secrets
 import signal
 import subprocess
 import sys
-import time
 import zipfile
 from pathlib import Path
 
 import pytest
 import requests
 from pg import free_port
+from waiting import until
 
 REPO = Path(__file__).resolve().parents[2]
 REQUIREMENTS = REPO / "notebook-image" / "requirements.txt"
@@ -185,18 +185,18 @@ def lab(venv, venv_env, tmp_path_factory, log_dir):
             start_new_session=True,
         )
     url = f"http://127.0.0.1:{port}"
+
+    def answers() -> bool:
+        assert proc.poll() is None, f"jupyter lab exited; see {log_path}"
+        try:
+            headers = {"Authorization": f"token {token}"}
+            r = requests.get(f"{url}/api/status", headers=headers, timeout=5)
+        except requests.ConnectionError:
+            return False
+        return r.ok
+
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, f"jupyter lab exited; see {log_path}"
-            assert time.monotonic() < deadline, f"jupyter lab did not answer; see {log_path}"
-            try:
-                headers = {"Authorization": f"token {token}"}
-                if requests.get(f"{url}/api/status", headers=headers, timeout=2).ok:
-                    break
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.2)
+        until(answers, 60, f"jupyter lab to answer (see {log_path})")
         yield url, token
     finally:
         proc.send_signal(signal.SIGTERM)
