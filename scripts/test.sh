@@ -16,7 +16,9 @@ echo "== frontend unit tests"
 npm test --silent
 
 rm -rf test-artifacts/logs
-echo "== hub service, gateway and end to end"
-python -m pytest tests/hub_service tests/stack "$@"
+echo "== hub service, gateway, end to end, deployment (infra/ against Pulumi's mocks) and images (their Python layers)"
+python -m pytest tests/infra tests/hub_service tests/stack tests/images "$@"
 echo "== lab extension"
 python -m pytest tests/lab "$@"
+echo "== packaging: the wheel from a clean checkout, in a fresh virtualenv and Chromium"
+python -m pytest tests/packaging "$@"

@@ -60,6 +60,7 @@ class MaaSService(pulumi.ComponentResource):
         lbl = labels(args.app_name, "service")
         sel = selector(args.app_name, "service")
         service_prefix = prefix(args.service_name)
+        health = f"{service_prefix}api/v1/health"
         fullname = f"{args.app_name}-service"
 
         secret = k8s.core.v1.Secret(
@@ -159,13 +160,11 @@ class MaaSService(pulumi.ComponentResource):
                                 ["python", "-m", "hub_service"],
                                 ports=[{"name": "http", "containerPort": PORT}],
                                 resources=resources("200m", "384Mi", "1", "768Mi"),
-                                readinessProbe=http_probe(f"{service_prefix}health", PORT),
-                                livenessProbe=http_probe(
-                                    f"{service_prefix}health", PORT, period=20, failures=6
-                                ),
-                                startupProbe=http_probe(
-                                    f"{service_prefix}health", PORT, period=5, failures=60
-                                ),
+                                readinessProbe=http_probe(health, PORT),
+                                livenessProbe=http_probe(health, PORT, period=20, failures=6),
+                                # a replica listens once the schema is there: up to
+                                # MAAS_SCHEMA_WAIT_TIMEOUT after the Job (600 s)
+                                startupProbe=http_probe(health, PORT, period=5, failures=130),
                             )
                         ],
                         "topologySpreadConstraints": [

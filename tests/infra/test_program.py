@@ -274,7 +274,9 @@ def test_workloads_have_probes_budgets_and_autoscaling(aws):
     service = aws.one("kubernetes:apps/v1:Deployment", "service-deployment").plain
     assert service["spec"]["replicas"] == 2
     (c,) = service["spec"]["template"]["spec"]["containers"]
-    assert c["readinessProbe"]["httpGet"]["path"] == "/services/maas/health"
+    assert c["readinessProbe"]["httpGet"]["path"] == "/services/maas/api/v1/health"
+    # a replica waits up to 600 s for the migration before it listens
+    assert c["startupProbe"]["periodSeconds"] * c["startupProbe"]["failureThreshold"] > 600
     assert c["command"] == ["python", "-m", "hub_service"]
     gateway = aws.one("kubernetes:apps/v1:Deployment", "gateway-deployment").plain
     (g,) = gateway["spec"]["template"]["spec"]["containers"]
