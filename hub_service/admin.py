@@ -490,10 +490,14 @@ class AdminChargebackHandler(AdminHandler):
         )
 
 
+# A model's name in a path: URL-encoded (Qwen%2FQwen2.5-7B-Instruct; tornado matches
+# the raw path and unquotes the group) or with its slashes as they are.
+MODEL_NAME = r"(?P<name>[^/]+(?:/[^/]+)*)"
+
 # route patterns (relative to api/v1/) and their handlers
 ADMIN_ROUTES = [
     (r"admin/models", AdminModelsHandler),
-    (r"admin/models/(?P<name>[^/]+)", AdminModelHandler),
+    (rf"admin/models/{MODEL_NAME}", AdminModelHandler),
     (r"admin/profiles", AdminProfilesHandler),
     (r"admin/profiles/(?P<slug>[^/]+)", AdminProfileHandler),
     (r"admin/overrides", AdminOverridesHandler),

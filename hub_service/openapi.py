@@ -10,6 +10,7 @@ from .validation import (
     DEFAULT_KEY_ENV_PREFIXES,
     EXTRA_PARAMS,
     KEY_ENV_PREFIXES_VAR,
+    NAME_HINT,
 )
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
@@ -32,8 +33,11 @@ def _errors(*codes: int) -> dict:
     return {str(c): _json(_ERROR, text[c]) for c in codes}
 
 
-def _path_param(name: str) -> dict:
-    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+def _path_param(name: str, description: str | None = None) -> dict:
+    param = {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+    if description:
+        param["description"] = description
+    return param
 
 
 def _query(name: str, schema: dict) -> dict:
@@ -69,10 +73,17 @@ def _admin_collection(schema: str, field: str, what: str) -> dict:
     }
 
 
-def _admin_item(schema: str, param: str, what: str) -> dict:
+MODEL_NAME = _path_param(
+    "name",
+    "The model's catalog name, URL-encoded: a Hugging Face style id's / as %2F "
+    "(admin/models/Qwen%2FQwen2.5-7B-Instruct); the / as it is is accepted too.",
+)
+
+
+def _admin_item(schema: str, param: str | dict, what: str) -> dict:
     ref = {"$ref": f"#/components/schemas/{schema}"}
     return {
-        "parameters": [_path_param(param)],
+        "parameters": [param if isinstance(param, dict) else _path_param(param)],
         "get": {
             "summary": f"One {what} (admins)",
             "responses": {"200": _json(ref, what), **_errors(401, 403, 404)},
@@ -95,7 +106,7 @@ def _admin_paths() -> dict:
     profile_q = _query("profile", {"type": "string"})
     return {
         "/admin/models": _admin_collection("AdminModel", "models", "catalog models"),
-        "/admin/models/{name}": _admin_item("AdminModel", "name", "catalog model"),
+        "/admin/models/{name}": _admin_item("AdminModel", MODEL_NAME, "catalog model"),
         "/admin/profiles": _admin_collection("Profile", "profiles", "profiles"),
         "/admin/profiles/{slug}": _admin_item("Profile", "slug", "profile"),
         "/admin/overrides": {
@@ -240,7 +251,11 @@ def openapi_document(prefix: str) -> dict:
                 "Model": {
                     "type": "object",
                     "properties": {
-                        "name": {"type": "string"},
+                        "name": {
+                            "type": "string",
+                            "maxLength": 255,
+                            "description": f"The name clients send as model: {NAME_HINT}.",
+                        },
                         "mode": {"type": "string"},
                         "description": {"type": "string"},
                         "context_window": {"type": ["integer", "null"]},

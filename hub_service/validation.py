@@ -21,7 +21,17 @@ from urllib.parse import urlsplit
 
 from .policy import PERIODS
 
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,254}$")
+# A model's name as its users know it: ``smollm2-135m`` or a Hugging Face style id such
+# as ``Qwen/Qwen2.5-7B-Instruct`` (case kept). Each /-separated segment begins with a
+# letter or digit, so there is no empty segment, no leading or trailing /, no ``.`` or
+# ``..``, and no cell a spreadsheet would run as a formula; nothing that needs quoting
+# in a URL path but the /. ``\Z``, not ``$``, which would let a trailing newline in.
+NAME_SEGMENT = r"[A-Za-z0-9][A-Za-z0-9._:@-]*"
+NAME_RE = re.compile(rf"^(?=.{{1,255}}\Z){NAME_SEGMENT}(?:/{NAME_SEGMENT})*\Z")
+NAME_HINT = (
+    "letters, digits and . _ : @ -, in segments joined by / (such as "
+    "Qwen/Qwen2.5-7B-Instruct), each beginning with a letter or digit"
+)
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
 QUANTITY_RE = re.compile(r"^[0-9]+(\.[0-9]+)?([KMGTPE]i?)?$")
@@ -373,7 +383,7 @@ def backend_params(name, value):
 
 
 MODEL_FIELDS = {
-    "name": Field(text(255, NAME_RE, "letters, digits and . _ : @ -"), required=True),
+    "name": Field(text(255, NAME_RE, NAME_HINT), required=True),
     "provider_model": Field(backend_model, required=True),
     "api_base": Field(backend_url, nullable=True),
     "api_key_env": Field(backend_key_env, nullable=True),

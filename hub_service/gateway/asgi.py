@@ -3,12 +3,28 @@ filters (``logs.py``) on LiteLLM's and uvicorn's loggers."""
 
 from __future__ import annotations
 
+from fastapi import Depends
 from litellm.proxy.proxy_server import app as litellm_app
+from litellm.proxy.proxy_server import model_info, user_api_key_auth
 
 from .gate import Gate
 from .logs import install_log_filters
 from .plugin import gate_settings, state
 
 install_log_filters()
+
+# LiteLLM declares GET /v1/models/{model_id}, one path segment: a catalog name with a
+# slash (Qwen/Qwen2.5-7B-Instruct, sent as is or as %2F, which the server decodes)
+# would not reach it. The same handler, after LiteLLM's own routes, takes the rest of
+# the path as the name, as LiteLLM's /engines/{model:path}/... routes do; the gate has
+# admitted the name by then.
+for _prefix in ("/v1", ""):
+    litellm_app.add_api_route(
+        _prefix + "/models/{model_id:path}",
+        model_info,
+        methods=["GET"],
+        dependencies=[Depends(user_api_key_auth)],
+        include_in_schema=False,
+    )
 
 app = Gate(litellm_app, state, **gate_settings())

@@ -2,7 +2,7 @@
 
 Deny by default. A request is let through to LiteLLM only if its (method, path) is in
 ``ROUTES``, which says for each route where the model is named (the body's ``model``,
-a path segment, or nowhere for the model list) and which body fields it accepts. Every
+the path, or nowhere for the model list) and which body fields it accepts. Every
 other route LiteLLM registers (its admin API, pass-throughs, UI, files, batches, ...)
 is refused, whatever the key. A field outside a route's list is refused too: LiteLLM
 reads many request fields to pick another deployment, backend, key or callback
@@ -114,7 +114,7 @@ class Route:
     """One (method, path) a MaaS key may call."""
 
     method: str
-    path: str  # as LiteLLM declares it; ``{model}`` marks the model's path segment
+    path: str  # as LiteLLM declares it; ``{model}`` marks the model's name (slashes too)
     model_in: str | None  # "body", "path", or None (a listing: no model)
     fields: frozenset[str] = frozenset()  # accepted body fields (JSON object)
     public: bool = False  # no key needed (liveness probes)
@@ -126,9 +126,10 @@ class Route:
 
     @property
     def regex(self) -> re.Pattern:
-        return re.compile(
-            "^" + re.escape(self.path).replace(r"\{model\}", "(?P<model>[^/]+)") + "$"
-        )
+        # a model's name may hold slashes (Qwen/Qwen2.5-7B-Instruct): the ASGI path
+        # arrives decoded, so an encoded %2F is a / here too
+        model = "(?P<model>[^/]+(?:/[^/]+)*)"
+        return re.compile("^" + re.escape(self.path).replace(r"\{model\}", model) + r"\Z")
 
 
 def _both(method: str, path: str, model_in: str | None, fields=frozenset(), **kw) -> list[Route]:

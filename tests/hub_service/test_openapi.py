@@ -15,7 +15,8 @@ def _as_openapi_path(pattern: str) -> str | None:
     if not pattern.startswith(api) or pattern.endswith(".*"):
         return None
     path = pattern[len(api) :].removesuffix("/?")
-    path = re.sub(r"\(\?P<(\w+)>[^)]*\)", r"{\1}", path).replace("\\.", ".")
+    # a named group may hold one level of groups of its own: (?P<name>[^/]+(?:/[^/]+)*)
+    path = re.sub(r"\(\?P<(\w+)>(?:[^()]|\([^()]*\))*\)", r"{\1}", path).replace("\\.", ".")
     return "/" + path
 
 
