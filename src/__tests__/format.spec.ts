@@ -41,4 +41,7 @@ describe('contextK and snippet', () => {
     expect(code).toContain('OpenAI()');
     expect(code).not.toMatch(/api_key|sk-/);
   });
+  it('names a Hugging Face style id as it is', () => {
+    expect(snippet('Qwen/Qwen2.5-7B-Instruct')).toContain('model="Qwen/Qwen2.5-7B-Instruct"');
+  });
 });
