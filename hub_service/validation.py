@@ -71,7 +71,7 @@ def text(max_len: int = 255, pattern: re.Pattern | None = None, hint: str = ""):
     def check(name, value):
         if not isinstance(value, str) or len(value) > max_len:
             raise Invalid(f"{name} must be a string of at most {max_len} characters.")
-        if pattern is not None and not pattern.match(value):
+        if pattern is not None and not pattern.fullmatch(value):
             raise Invalid(f"{name} {value!r} is not valid{': ' + hint if hint else ''}.")
         return value
 
@@ -107,7 +107,7 @@ def one_of(choices):
 def names(pattern: re.Pattern = NAME_RE):
     def check(name, value):
         if not isinstance(value, list) or not all(
-            isinstance(v, str) and (v == "*" or pattern.match(v)) for v in value
+            isinstance(v, str) and (v == "*" or pattern.fullmatch(v)) for v in value
         ):
             raise Invalid(f'{name} must be a list of names (or ["*"] for all).')
         return list(dict.fromkeys(value))
@@ -261,7 +261,7 @@ def backend_key_env(name, value, rules: BackendRules | None = None):
     rules = rules or backend_rules()
     if (
         not isinstance(value, str)
-        or not ENV_RE.match(value)
+        or not ENV_RE.fullmatch(value)
         or value in OWN_SECRETS
         or not value.startswith(rules.key_env_prefixes)
     ):

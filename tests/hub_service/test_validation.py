@@ -13,6 +13,7 @@ from gatewayproc import MOCK_SMALL
 from hub_service.local import LocalSettings, smollm2_catalog_entry
 from hub_service.validation import (
     MODEL_FIELDS,
+    PROFILE_FIELDS,
     BackendRules,
     Invalid,
     backend_rules,
@@ -144,3 +145,17 @@ def test_the_service_refuses_to_start_on_a_refused_seed_model(tmp_path):
     [line] = [line for line in r.stderr.splitlines() if line.strip()]
     assert "Not starting: seed model 'leaky': api_key_env must be the name" in line
     assert "Traceback" not in r.stderr and not db.exists()
+
+
+@pytest.mark.parametrize(
+    "fields, field",
+    [
+        ({"slug": "cpu\n", "display_name": "CPU"}, "slug"),
+        ({"slug": "cpu", "display_name": "CPU", "models": ["m\n"]}, "models"),
+    ],
+)
+def test_a_trailing_newline_is_not_a_valid_name(fields, field):
+    """Patterns match the whole value: a regular expression's ``$`` alone would let
+    ``"cpu\\n"`` through."""
+    with pytest.raises(Invalid, match=field):
+        validate(fields, PROFILE_FIELDS)
