@@ -17,9 +17,9 @@ from sqlalchemy import func, select
 
 from . import catalog, keys, policy
 from .db import ApiKey, AuditEntry, CatalogModel, PolicyOverride, Profile, Usage, UserGroup
-from .handlers import KEY_ID, APIError, APIHandler
 from .metrics import ADMIN_SCOPE
 from .validation import MODEL_FIELDS, OVERRIDE_FIELDS, PROFILE_FIELDS, Invalid, validate
+from .web import KEY_ID, MODEL_NAME, APIError, APIHandler
 
 
 def is_admin(model: dict) -> bool:
@@ -489,10 +489,6 @@ class AdminChargebackHandler(AdminHandler):
             {"by": by, "start": keys.iso(start), "end": keys.iso(end), "rows": rows},
         )
 
-
-# A model's name in a path: URL-encoded (Qwen%2FQwen2.5-7B-Instruct; tornado matches
-# the raw path and unquotes the group) or with its slashes as they are.
-MODEL_NAME = r"(?P<name>[^/]+(?:/[^/]+)*)"
 
 # route patterns (relative to api/v1/) and their handlers
 ADMIN_ROUTES = [

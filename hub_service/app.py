@@ -25,10 +25,11 @@ from traitlets import Bool, Dict, Float, Integer, List, Unicode, default
 from traitlets.config import Application
 
 from . import __version__, catalog, db, hub, keys
-from .handlers import DRAIN_BODY_BYTES, routes
 from .hub import HubAPIError, HubClient, StartingServers
 from .metrics import ServiceMetrics, record_reconcile
+from .routes import API_ROUTES, routes
 from .validation import MODEL_FIELDS, Invalid, validate
+from .web import DRAIN_BODY_BYTES
 
 FALSE_WORDS = ("0", "false", "no", "off")
 
@@ -227,6 +228,7 @@ class MaaSService(Application):
             self._wait_for_schema()
         if self.migrate_only:
             return
+        self.api_routes = API_ROUTES  # what the OpenAPI document is derived from
         self.hub = HubClient(self.hub_api_url, self.hub_api_token)
         self.starting = StartingServers()
         self.metrics = ServiceMetrics(self)
@@ -396,7 +398,7 @@ class MaaSService(Application):
 
     async def _serve(self):
         url = urlparse(self.service_url)
-        # bodies are read whole up to this (see handlers.DRAIN_BODY_BYTES), then cut off
+        # bodies are read whole up to this (see web.DRAIN_BODY_BYTES), then cut off
         server = HTTPServer(self.web_app, xheaders=True, max_body_size=DRAIN_BODY_BYTES)
         server.listen(url.port or 80, url.hostname or "127.0.0.1")
         self.log.info(

@@ -1,155 +1,26 @@
-"""The service's JSON API (``{prefix}api/v1/``) and its OAuth-protected landing page."""
+"""The service's user-facing JSON API (``{prefix}api/v1/``: catalog, profiles, keys,
+usage, the hub's events, health, metrics) and its OAuth-protected landing page."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
 import logging
-import re
-from http import HTTPStatus
 
-from jupyterhub.services.auth import HubOAuthenticated, UserNotAllowed
 from sqlalchemy import func, select
 from tornado import web
 
 from . import __version__, catalog, hub, keys, policy
-from .db import ApiKey, CatalogModel, Profile, Refusal, Usage, session_scope
+from .db import ApiKey, CatalogModel, Profile, Refusal, Usage
 from .hub import HubAPIError
 from .metrics import ADMIN_SCOPE, METRICS_SCOPE
 from .openapi import openapi_document
+from .web import KEY_ID, NAME_MAX, USER, APIError, APIHandler, BaseHandler, caller_server
 
 log = logging.getLogger(__name__)
 
-NAME_MAX = 255
-# The largest request body the API takes (413 with a sentence beyond).
-MAX_BODY_BYTES = 1024 * 1024
-# The service's HTTP server reads bodies up to this whole before the handler answers (the
-# hub's proxy, cut off while it sends a body, would answer 503 instead of passing the
-# 413 on), and closes the connection on longer ones.
-DRAIN_BODY_BYTES = 16 * 1024 * 1024
 # Seconds the health check waits for the database before it says "unreachable".
 HEALTH_DATABASE_TIMEOUT = 5.0
-
-
-class APIError(web.HTTPError):
-    """An error a client caused or should know about, with a sentence to show."""
-
-    def __init__(self, status: int, message: str):
-        super().__init__(status, reason=HTTPStatus(status).phrase)
-        self.message = message
-
-
-def caller_server(model: dict) -> str | None:
-    """The server a token belongs to, if it is a single server's own token.
-
-    A server's token carries ``access:servers!server=<user>/<name>`` and nothing
-    broader; a user's session or personal token carries more.
-    """
-    name = model.get("name", "")
-    scopes = model.get("scopes") or []
-    if "access:servers" in scopes or f"access:servers!user={name}" in scopes:
-        return None
-    marker = f"access:servers!server={name}/"
-    servers = [s[len(marker) :] for s in scopes if s.startswith(marker)]
-    return servers[0] if len(servers) == 1 else None
-
-
-class BaseHandler(HubOAuthenticated, web.RequestHandler):
-    """Shared plumbing: the app, JSON bodies, JSON errors."""
-
-    def initialize(self, service):
-        self.service = service
-
-    @property
-    def db(self):
-        return session_scope(self.service.session_factory)
-
-    def now(self) -> dt.datetime:
-        return self.service.utcnow()
-
-
-class APIHandler(BaseHandler):
-    """A JSON endpoint: token or cookie auth, JSON in and out, errors as JSON.
-
-    The HTTP server reads a whole body of up to ``DRAIN_BODY_BYTES`` before the handler
-    answers (an answer sent while the hub's proxy is still sending a body makes the proxy
-    say 503 instead); a body over ``MAX_BODY_BYTES`` then gets a JSON 413.
-    """
-
-    require_auth = True
-
-    def set_default_headers(self):
-        self.set_header("Content-Type", "application/json; charset=utf-8")
-        self.set_header("Cache-Control", "no-store")
-
-    async def prepare(self):
-        if len(self.request.body) > MAX_BODY_BYTES:
-            raise self._body_too_large()
-        await self._identify()
-        self.authorize()
-
-    async def _identify(self) -> None:
-        """Ask the hub who the caller is without blocking the service: HubAuth's own
-        ``get_current_user`` waits for the hub's answer on the event loop, so every
-        other request would wait too (a burst of servers starting, say)."""
-        if hasattr(self, "_hub_auth_user_cache"):
-            return
-        model = await self.hub_auth.get_user(self, sync=False)
-        try:
-            self._hub_auth_user_cache = self.check_hub_user(model) if model else None
-        except UserNotAllowed:
-            self._hub_auth_user_cache = None
-
-    def authorize(self):
-        """Refuse callers who may not use this endpoint (after the body's size check)."""
-        if self.require_auth and self.current_user is None:
-            raise APIError(
-                401,
-                "Authentication required: send a JupyterHub token "
-                "('Authorization: token ...') or sign in through the hub.",
-            )
-
-    def write_error(self, status_code, **kwargs):
-        exc = kwargs.get("exc_info", (None, None, None))[1]
-        if isinstance(exc, APIError):
-            message = exc.message
-        elif isinstance(exc, web.HTTPError) and exc.log_message:
-            message = exc.log_message % exc.args if exc.args else exc.log_message
-        else:
-            message = HTTPStatus(status_code).phrase
-        self.set_header("Content-Type", "application/json; charset=utf-8")
-        self.finish(json.dumps({"status": status_code, "message": message}))
-
-    def write_json(self, data, status: int = 200):
-        self.set_status(status)
-        self.finish(json.dumps(data))
-
-    @staticmethod
-    def _body_too_large() -> APIError:
-        return APIError(
-            413,
-            f"The request body is over {MAX_BODY_BYTES / 2**20:g} MiB, this API's limit: "
-            "send a smaller one.",
-        )
-
-    def json_body(self) -> dict:
-        if not self.request.body:
-            return {}
-        try:
-            body = json.loads(self.request.body)
-        except ValueError:
-            raise APIError(400, "The request body is not valid JSON.") from None
-        if not isinstance(body, dict):
-            raise APIError(400, "The request body must be a JSON object.")
-        return body
-
-    def check_owner(self, user: str) -> dict:
-        """Only the user themselves may touch their keys and usage."""
-        me = self.current_user
-        if me.get("kind", "user") != "user" or me["name"] != user:
-            raise APIError(403, f"You may only manage your own keys, not those of {user!r}.")
-        return me
 
 
 class HealthHandler(APIHandler):
@@ -175,7 +46,7 @@ class OpenAPIHandler(APIHandler):
     require_auth = False
 
     def get(self):
-        self.write_json(openapi_document(self.service.api_prefix))
+        self.write_json(openapi_document(self.service.api_prefix, self.service.api_routes))
 
 
 class InfoHandler(APIHandler):
@@ -333,8 +204,8 @@ class UserKeysHandler(APIHandler):
         self.write_json(payload, status=201)
 
 
-class UserKeyHandler(APIHandler):
-    """DELETE: revoke one of your keys. A server's token may revoke only its own key."""
+class OwnKeyHandler(APIHandler):
+    """Endpoints on one of the caller's own keys."""
 
     def _own_key(self, db, user, key_id) -> ApiKey:
         """The key, if it is this user's: a deleted hub user's keys are no one's."""
@@ -351,6 +222,10 @@ class UserKeyHandler(APIHandler):
             raise APIError(403, "A server's token may only manage the key of its own server.")
         return row
 
+
+class UserKeyHandler(OwnKeyHandler):
+    """DELETE: revoke one of your keys. A server's token may revoke only its own key."""
+
     def delete(self, user, key_id):
         with self.db as db:
             row = self._own_key(db, user, key_id)
@@ -362,7 +237,7 @@ class UserKeyHandler(APIHandler):
         self.finish()
 
 
-class UserKeyRenewHandler(UserKeyHandler):
+class UserKeyRenewHandler(OwnKeyHandler):
     """POST: push an active key's expiry to now + its lifetime; the key stays the same.
 
     A server's own token may also renew its key after it expired (not after it was
@@ -550,15 +425,6 @@ class MetricsHandler(APIHandler):
         self.finish(body)
 
 
-class NotFoundHandler(APIHandler):
-    """Any other API path: a JSON 404 rather than an HTML page."""
-
-    require_auth = False
-
-    def prepare(self):
-        raise APIError(404, f"No such API endpoint: {self.request.path}")
-
-
 class LandingHandler(BaseHandler):
     """GET: the portal's landing page (sign-in through the hub)."""
 
@@ -575,29 +441,16 @@ class LandingHandler(BaseHandler):
         )
 
 
-USER = r"(?P<user>[^/]+)"
-KEY_ID = r"(?P<key_id>[0-9a-f]{1,32})"
-
-
-def routes(prefix: str, service) -> list:
-    from .admin import ADMIN_ROUTES
-
-    api = re.escape(prefix) + "api/v1/"
-    table = [
-        *ADMIN_ROUTES,
-        (r"health", HealthHandler),
-        (r"openapi\.json", OpenAPIHandler),
-        (r"info", InfoHandler),
-        (r"models", ModelsHandler),
-        (r"profiles", ProfilesHandler),
-        (rf"users/{USER}/keys", UserKeysHandler),
-        (rf"users/{USER}/keys/{KEY_ID}", UserKeyHandler),
-        (rf"users/{USER}/keys/{KEY_ID}/renew", UserKeyRenewHandler),
-        (rf"users/{USER}/usage", UserUsageHandler),
-        (r"hub/events", HubEventsHandler),
-    ]
-    handlers = [(api + pattern + "/?", cls, {"service": service}) for pattern, cls in table]
-    handlers.append((re.escape(prefix) + "metrics", MetricsHandler, {"service": service}))
-    handlers.append((api + ".*", NotFoundHandler, {"service": service}))
-    handlers.append((re.escape(prefix) + "?", LandingHandler, {"service": service}))
-    return handlers
+# The user-facing API (under api/v1/); routes.py assembles the whole table.
+ROUTES = [
+    (r"health", HealthHandler),
+    (r"openapi\.json", OpenAPIHandler),
+    (r"info", InfoHandler),
+    (r"models", ModelsHandler),
+    (r"profiles", ProfilesHandler),
+    (rf"users/{USER}/keys", UserKeysHandler),
+    (rf"users/{USER}/keys/{KEY_ID}", UserKeyHandler),
+    (rf"users/{USER}/keys/{KEY_ID}/renew", UserKeyRenewHandler),
+    (rf"users/{USER}/usage", UserUsageHandler),
+    (r"hub/events", HubEventsHandler),
+]

@@ -1,228 +1,532 @@
-"""The OpenAPI document of the service's JSON API, served at ``api/v1/openapi.json``."""
+"""The OpenAPI document of the service's JSON API, served at ``api/v1/openapi.json``.
+
+Derived, not retyped: the paths, their methods and path parameters come from the route
+table the service routes with (``routes.API_ROUTES``: each pattern's named groups are
+the parameters, an alternation of words their enum); the request bodies and the
+catalog, profile and override objects from the field specifications the API validates
+with (``validation.MODEL_FIELDS`` and the others). What is written here is what neither
+knows: each operation's summary, its answers and errors, and the shapes of answers
+assembled in code (keys, usage, policy). Every object an answer holds is closed
+(``additionalProperties: false``): a field a handler answers and this document does not
+declare fails the tests.
+"""
 
 from __future__ import annotations
 
+import re
+
 from . import __version__
+from .admin import CHARGEBACK_DIMENSIONS
+from .catalog import PUBLIC_MODEL_FIELDS
 from .keys import KEY_STATES
 from .policy import PERIODS
-from .validation import (
-    BACKEND_HOSTS_VAR,
-    DEFAULT_KEY_ENV_PREFIXES,
-    EXTRA_PARAMS,
-    KEY_ENV_PREFIXES_VAR,
-    NAME_HINT,
-)
+from .validation import MODEL_FIELDS, OVERRIDE_FIELDS, PROFILE_FIELDS, Field
 
-_ERROR = {"$ref": "#/components/schemas/Error"}
+# -- building blocks ----------------------------------------------------------------------
+
+STRING = {"type": "string"}
+NULLABLE_STRING = {"type": ["string", "null"]}
+TIME = {"type": "string", "format": "date-time"}
+NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
+INTEGER = {"type": "integer"}
+NUMBER = {"type": "number"}
+STRINGS = {"type": "array", "items": STRING}
+
+
+def ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def closed(properties: dict, required: list[str] | None = None, **extra) -> dict:
+    """An object with exactly these properties."""
+    schema = {"type": "object", "properties": properties, "additionalProperties": False}
+    if required:
+        schema["required"] = required
+    return {**schema, **extra}
+
+
+def array_of(name: str, items: dict) -> dict:
+    return closed({name: {"type": "array", "items": items}}, [name])
+
+
+def from_fields(
+    fields: dict[str, Field], *, only=None, required: bool = False, extra: dict | None = None
+) -> dict:
+    """The object a field specification describes (``only`` some of its fields; with
+    ``required``, the fields a creation must send)."""
+    names = [n for n in fields if only is None or n in only]
+    return closed(
+        {**{n: fields[n].json_schema() for n in names}, **(extra or {})},
+        [n for n in names if fields[n].required] if required else None,
+    )
 
 
 def _json(schema: dict, description: str) -> dict:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+ERROR_TEXT = {
+    400: "Malformed input",
+    401: "Not authenticated",
+    403: "Not allowed for this caller",
+    404: "No such resource",
+    409: "Conflicts with the current state",
+    413: "The request body is over the API's limit",
+    503: "The hub cannot be reached",
+}
+
+
 def _errors(*codes: int) -> dict:
-    text = {
-        400: "Malformed input",
-        401: "Not authenticated",
-        403: "Not allowed for this caller",
-        404: "No such resource",
-        409: "Conflicts with the current state",
-        413: "The request body is over the API's limit",
-        503: "The hub cannot be reached",
-    }
-    return {str(c): _json(_ERROR, text[c]) for c in codes}
+    return {str(c): _json(ref("Error"), ERROR_TEXT[c]) for c in codes}
 
 
-def _path_param(name: str, description: str | None = None) -> dict:
-    param = {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+def _query(name: str, schema: dict, description: str = "") -> dict:
+    param = {"name": name, "in": "query", "schema": schema}
     if description:
         param["description"] = description
     return param
 
 
-def _query(name: str, schema: dict) -> dict:
-    return {"name": name, "in": "query", "schema": schema}
+def _body(schema: dict) -> dict:
+    return {"content": {"application/json": {"schema": schema}}}
 
 
-USER = _path_param("user")
-KEY_ID = _path_param("key_id")
+def op(summary: str, responses: dict, **more) -> dict:
+    return {"summary": summary, "responses": responses, **more}
+
+
+def no_content(description: str) -> dict:
+    return {"204": {"description": description}}
+
+
+# -- the objects --------------------------------------------------------------------------
+
+KEY = {
+    "id": STRING,
+    "name": NULLABLE_STRING,
+    "masked": {"type": "string", "examples": ["sk-maas-AbCd...wxyz"]},
+    "user": STRING,
+    "server_name": NULLABLE_STRING,
+    "profile": NULLABLE_STRING,
+    "created": TIME,
+    "expires_at": TIME,
+    "revoked_at": NULLABLE_TIME,
+    "revoked_reason": NULLABLE_STRING,
+    "state": {"enum": list(KEY_STATES)},
+}
+POLICY = {
+    "user": STRING,
+    "groups": STRINGS,
+    "profile": NULLABLE_STRING,
+    "models": STRINGS,
+    "allowed_models": STRINGS,
+    "budget_usd": {"type": ["number", "null"]},
+    "budget_period": {"enum": list(PERIODS)},
+    "rpm_limit": {"type": ["integer", "null"]},
+    "tpm_limit": {"type": ["integer", "null"]},
+    "sources": {
+        "type": "object",
+        "additionalProperties": NULLABLE_STRING,
+        "description": "Which layer set each setting: profile, group:<name> or user.",
+    },
+    "period_start": {**TIME, "description": "With a budget: this period's start."},
+    "resets_at": {**TIME, "description": "With a budget: when the period ends."},
+    "spend_usd": {**NUMBER, "description": "With a budget: spend this period."},
+}
+SPEND = {"requests": INTEGER, "prompt_tokens": INTEGER, "completion_tokens": INTEGER}
+
+
+def schemas() -> dict:
+    time_stamps = {"created": NULLABLE_TIME, "updated": NULLABLE_TIME}
+    return {
+        "Error": closed({"status": INTEGER, "message": STRING}, ["status", "message"]),
+        "Model": from_fields(MODEL_FIELDS, only=PUBLIC_MODEL_FIELDS),
+        "AdminModel": from_fields(MODEL_FIELDS, extra=time_stamps),
+        "NewModel": from_fields(MODEL_FIELDS, required=True),
+        "ModelChanges": from_fields(MODEL_FIELDS),
+        "Profile": from_fields(PROFILE_FIELDS),
+        "NewProfile": from_fields(PROFILE_FIELDS, required=True),
+        "ProfileChanges": from_fields(PROFILE_FIELDS),
+        "Override": from_fields(
+            OVERRIDE_FIELDS, extra={"kind": {"enum": ["group", "user"]}, "name": STRING}
+        ),
+        "OverrideFields": from_fields(OVERRIDE_FIELDS),
+        "Key": closed(KEY, description="A key's metadata: the key itself is never here."),
+        "AdminKey": closed(
+            {**KEY, "user_deleted_at": {**NULLABLE_TIME, "description": "Its user's deletion."}}
+        ),
+        "IssuedKey": closed(
+            {
+                **KEY,
+                "key": {**STRING, "description": "Shown once."},
+                "models": STRINGS,
+                "base_url": STRING,
+            }
+        ),
+        "Policy": closed(POLICY),
+        "Usage": closed(
+            {
+                "period": {"enum": [*PERIODS, None]},
+                "days": {"type": ["integer", "null"]},
+                "since": TIME,
+                "total_cost_usd": NUMBER,
+                "total_requests": INTEGER,
+                "by_model": {
+                    "type": "array",
+                    "items": closed({"model": STRING, **SPEND, "cost_usd": NUMBER}),
+                },
+                "recent": {
+                    "type": "array",
+                    "items": closed(
+                        {
+                            "ts": TIME,
+                            "model": STRING,
+                            "server_name": NULLABLE_STRING,
+                            "key_id": NULLABLE_STRING,
+                            "prompt_tokens": INTEGER,
+                            "completion_tokens": INTEGER,
+                            "cost_usd": NUMBER,
+                            "latency_ms": NUMBER,
+                            "status_code": INTEGER,
+                        }
+                    ),
+                },
+                "refused": {
+                    "type": "array",
+                    "items": closed({"status": INTEGER, "reason": STRING, "requests": INTEGER}),
+                },
+            }
+        ),
+        "AuditEntry": closed(
+            {
+                "ts": TIME,
+                "actor": STRING,
+                "action": STRING,
+                "target_type": STRING,
+                "target": STRING,
+                "before": {"type": ["object", "null"]},
+                "after": {"type": ["object", "null"]},
+            }
+        ),
+        "Chargeback": closed(
+            {
+                "by": {"enum": list(CHARGEBACK_DIMENSIONS)},
+                "start": TIME,
+                "end": TIME,
+                "rows": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "description": "One row per value of `by` (named by it).",
+                        "properties": {**SPEND, "cost_usd": NUMBER},
+                    },
+                },
+            }
+        ),
+        "Health": closed(
+            {
+                "status": {"const": "ok"},
+                "version": STRING,
+                "database": closed(
+                    {
+                        "reachable": {"type": "boolean"},
+                        "revision": NULLABLE_STRING,
+                        "head": STRING,
+                        "error": STRING,
+                    }
+                ),
+            }
+        ),
+        "Info": closed(
+            {
+                "version": STRING,
+                "user": STRING,
+                "server": NULLABLE_STRING,
+                "gateway_url": STRING,
+                "base_url": STRING,
+            }
+        ),
+    }
+
+
+# -- the operations, by handler ------------------------------------------------------------
+
 ADMIN_ERRORS = (400, 401, 403, 404, 409, 413)
 
 
-def _body(ref: str) -> dict:
-    return {"content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}
-
-
-def _admin_collection(schema: str, field: str, what: str) -> dict:
-    ref = {"$ref": f"#/components/schemas/{schema}"}
+def _collection(schema: str, new: str, field: str, what: str) -> dict:
     return {
-        "get": {
-            "summary": f"All {what} (admins)",
-            "responses": {
-                "200": _json(
-                    {"type": "object", "properties": {field: {"type": "array", "items": ref}}}, what
-                ),
+        "get": op(
+            f"All {what} (admins)",
+            {"200": _json(array_of(field, ref(schema)), what), **_errors(401, 403)},
+        ),
+        "post": op(
+            f"Add one of the {what} (admins; audited)",
+            {"201": _json(ref(schema), "Created"), **_errors(400, 401, 403, 409, 413)},
+            requestBody=_body(ref(new)),
+        ),
+    }
+
+
+def _item(schema: str, changes: str, what: str) -> dict:
+    return {
+        "get": op(
+            f"One {what} (admins)", {"200": _json(ref(schema), what), **_errors(401, 403, 404)}
+        ),
+        "patch": op(
+            f"Change some fields of a {what} (admins; audited)",
+            {"200": _json(ref(schema), "Changed"), **_errors(*ADMIN_ERRORS)},
+            requestBody=_body(ref(changes)),
+        ),
+        "delete": op(
+            f"Remove a {what} (admins; audited)",
+            {**no_content("Removed"), **_errors(401, 403, 404)},
+        ),
+    }
+
+
+PROFILE_QUERY = _query("profile", STRING, "A profile's slug (default: the default profile)")
+POLICY_ANSWER = {"200": _json(ref("Policy"), "Effective policy"), **_errors(401, 403, 404)}
+
+# handler class name -> {"parameters": [query parameters], method: operation}
+OPERATIONS: dict[str, dict] = {
+    "AdminModelsHandler": _collection("AdminModel", "NewModel", "models", "catalog models"),
+    "AdminModelHandler": _item("AdminModel", "ModelChanges", "catalog model"),
+    "AdminProfilesHandler": _collection("Profile", "NewProfile", "profiles", "profiles"),
+    "AdminProfileHandler": _item("Profile", "ProfileChanges", "profile"),
+    "AdminOverridesHandler": {
+        "get": op(
+            "Every group and user override (admins)",
+            {
+                "200": _json(array_of("overrides", ref("Override")), "Overrides"),
                 **_errors(401, 403),
             },
-        },
-        "post": {
-            "summary": f"Add one of the {what} (admins; audited)",
-            "requestBody": _body(schema),
-            "responses": {"201": _json(ref, "Created"), **_errors(400, 401, 403, 409, 413)},
-        },
-    }
-
-
-MODEL_NAME = _path_param(
-    "name",
-    "The model's catalog name, URL-encoded: a Hugging Face style id's / as %2F "
-    "(admin/models/Qwen%2FQwen2.5-7B-Instruct); the / as it is is accepted too.",
-)
-
-
-def _admin_item(schema: str, param: str | dict, what: str) -> dict:
-    ref = {"$ref": f"#/components/schemas/{schema}"}
-    return {
-        "parameters": [param if isinstance(param, dict) else _path_param(param)],
-        "get": {
-            "summary": f"One {what} (admins)",
-            "responses": {"200": _json(ref, what), **_errors(401, 403, 404)},
-        },
-        "patch": {
-            "summary": f"Change some fields of a {what} (admins; audited)",
-            "requestBody": _body(schema),
-            "responses": {"200": _json(ref, "Changed"), **_errors(*ADMIN_ERRORS)},
-        },
-        "delete": {
-            "summary": f"Remove a {what} (admins; audited)",
-            "responses": {"204": {"description": "Removed"}, **_errors(401, 403, 404)},
-        },
-    }
-
-
-def _admin_paths() -> dict:
-    override = {"$ref": "#/components/schemas/Override"}
-    policy = _json({"$ref": "#/components/schemas/Policy"}, "Effective policy")
-    profile_q = _query("profile", {"type": "string"})
-    return {
-        "/admin/models": _admin_collection("AdminModel", "models", "catalog models"),
-        "/admin/models/{name}": _admin_item("AdminModel", MODEL_NAME, "catalog model"),
-        "/admin/profiles": _admin_collection("Profile", "profiles", "profiles"),
-        "/admin/profiles/{slug}": _admin_item("Profile", "slug", "profile"),
-        "/admin/overrides": {
-            "get": {
-                "summary": "Every group and user override (admins)",
-                "responses": {"200": _json({"type": "object"}, "Overrides"), **_errors(401, 403)},
-            }
-        },
-        "/admin/overrides/{kind}/{name}": {
-            "parameters": [
-                {**_path_param("kind"), "schema": {"type": "string", "enum": ["group", "user"]}},
-                _path_param("name"),
-            ],
-            "get": {
-                "summary": "One override",
-                "responses": {"200": _json(override, "Override"), **_errors(401, 403, 404)},
+        )
+    },
+    "AdminOverrideHandler": {
+        "get": op(
+            "One override", {"200": _json(ref("Override"), "Override"), **_errors(401, 403, 404)}
+        ),
+        "put": op(
+            "Set a group's or user's override (admins; audited)",
+            {
+                "200": _json(ref("Override"), "Replaced"),
+                "201": _json(ref("Override"), "Created"),
+                **_errors(400, 401, 403, 404, 413),
             },
-            "put": {
-                "summary": "Set a group's or user's override (admins; audited)",
-                "requestBody": _body("Override"),
-                "responses": {
-                    "200": _json(override, "Replaced"),
-                    "201": _json(override, "Created"),
-                    **_errors(400, 401, 403, 404, 413),
-                },
+            requestBody=_body(ref("OverrideFields")),
+        ),
+        "delete": op(
+            "Remove an override (admins; audited)",
+            {**no_content("Removed"), **_errors(401, 403, 404)},
+        ),
+    },
+    "AdminPolicyHandler": {
+        "parameters": [PROFILE_QUERY],
+        "get": op("A user's effective policy (admins)", POLICY_ANSWER),
+    },
+    "UserPolicyHandler": {
+        "parameters": [PROFILE_QUERY],
+        "get": op("Your effective policy and this period's spend", POLICY_ANSWER),
+    },
+    "AdminKeysHandler": {
+        "parameters": [
+            _query("user", STRING),
+            _query("state", {"enum": list(KEY_STATES)}),
+            _query("limit", {"type": "integer", "minimum": 1, "maximum": 10000}),
+        ],
+        "get": op(
+            "Every user's keys, newest first, metadata only (admins)",
+            {"200": _json(array_of("keys", ref("AdminKey")), "Keys"), **_errors(400, 401, 403)},
+        ),
+    },
+    "AdminKeyHandler": {
+        "delete": op(
+            "Revoke any user's key (admins; audited)",
+            {**no_content("Revoked"), **_errors(401, 403, 404)},
+        ),
+    },
+    "AdminAuditHandler": {
+        "parameters": [
+            _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
+            _query("target_type", STRING),
+        ],
+        "get": op(
+            "Admin changes, newest first (admins)",
+            {
+                "200": _json(array_of("entries", ref("AuditEntry")), "Audit log"),
+                **_errors(400, 401, 403),
             },
-            "delete": {
-                "summary": "Remove an override (admins; audited)",
-                "responses": {"204": {"description": "Removed"}, **_errors(401, 403, 404)},
-            },
-        },
-        "/admin/policy/{user}": {
-            "parameters": [USER, profile_q],
-            "get": {
-                "summary": "A user's effective policy (admins)",
-                "responses": {"200": policy, **_errors(401, 403, 404)},
-            },
-        },
-        "/users/{user}/policy": {
-            "parameters": [USER, profile_q],
-            "get": {
-                "summary": "Your effective policy and this period's spend",
-                "responses": {"200": policy, **_errors(401, 403, 404)},
-            },
-        },
-        "/admin/keys": {
-            "parameters": [
-                _query("user", {"type": "string"}),
-                _query("state", {"type": "string", "enum": list(KEY_STATES)}),
-                _query("limit", {"type": "integer", "minimum": 1, "maximum": 10000}),
-            ],
-            "get": {
-                "summary": "Every user's keys, newest first, metadata only (admins)",
-                "responses": {
-                    "200": _json(
-                        {
-                            "type": "object",
-                            "properties": {
-                                "keys": {
-                                    "type": "array",
-                                    "items": {"$ref": "#/components/schemas/AdminKey"},
-                                }
-                            },
-                        },
-                        "Keys",
-                    ),
-                    **_errors(400, 401, 403),
-                },
-            },
-        },
-        "/admin/keys/{key_id}": {
-            "parameters": [KEY_ID],
-            "delete": {
-                "summary": "Revoke any user's key (admins; audited)",
-                "responses": {"204": {"description": "Revoked"}, **_errors(401, 403, 404)},
-            },
-        },
-        "/admin/audit": {
-            "parameters": [
-                _query("limit", {"type": "integer"}),
-                _query("target_type", {"type": "string"}),
-            ],
-            "get": {
-                "summary": "Admin changes, newest first (admins)",
-                "responses": {
-                    "200": _json({"type": "object"}, "Audit log"),
-                    **_errors(400, 401, 403),
-                },
-            },
-        },
-        "/admin/chargeback": {
-            "parameters": [
-                _query("by", {"type": "string", "enum": ["user", "group", "profile", "model"]}),
-                _query("start", {"type": "string", "format": "date-time"}),
-                _query("end", {"type": "string", "format": "date-time"}),
-                _query("format", {"type": "string", "enum": ["json", "csv"]}),
-            ],
-            "get": {
-                "summary": "Spend per user, group, profile or model over a period (admins)",
-                "responses": {
-                    "200": {
-                        "description": "Chargeback",
-                        "content": {
-                            "application/json": {"schema": {"type": "object"}},
-                            "text/csv": {"schema": {"type": "string"}},
-                        },
+        ),
+    },
+    "AdminChargebackHandler": {
+        "parameters": [
+            _query("by", {"enum": list(CHARGEBACK_DIMENSIONS)}),
+            _query("start", TIME),
+            _query("end", TIME),
+            _query("format", {"enum": ["json", "csv"]}),
+        ],
+        "get": op(
+            "Spend per user, group, profile or model over a period (admins)",
+            {
+                "200": {
+                    "description": "Chargeback",
+                    "content": {
+                        "application/json": {"schema": ref("Chargeback")},
+                        "text/csv": {"schema": STRING},
                     },
-                    **_errors(400, 401, 403),
                 },
+                **_errors(400, 401, 403),
             },
-        },
-    }
+        ),
+    },
+    "HealthHandler": {
+        "get": op(
+            "Liveness and the database's state (always 200 while the service runs)",
+            {"200": _json(ref("Health"), "Service is up")},
+            security=[],
+        )
+    },
+    "OpenAPIHandler": {
+        "get": op(
+            "This document", {"200": _json({"type": "object"}, "OpenAPI document")}, security=[]
+        )
+    },
+    "InfoHandler": {
+        "get": op(
+            "Who you are and the gateway's URL", {"200": _json(ref("Info"), "Info"), **_errors(401)}
+        )
+    },
+    "ModelsHandler": {
+        "get": op(
+            "Enabled catalog models",
+            {"200": _json(array_of("models", ref("Model")), "The catalog"), **_errors(401)},
+        )
+    },
+    "ProfilesHandler": {
+        "get": op(
+            "Notebook profiles",
+            {"200": _json(array_of("profiles", ref("Profile")), "The profiles"), **_errors(401)},
+        )
+    },
+    "UserKeysHandler": {
+        "get": op(
+            "Your keys (metadata only)",
+            {"200": _json(array_of("keys", ref("Key")), "Keys"), **_errors(401, 403)},
+        ),
+        "post": op(
+            "Issue a server key (server_name) or a personal key (name)",
+            {
+                "201": _json(ref("IssuedKey"), "Issued"),
+                **_errors(400, 401, 403, 404, 409, 413, 503),
+            },
+            requestBody=_body(
+                closed({"server_name": STRING, "name": {**STRING, "maxLength": 255}})
+            ),
+        ),
+    },
+    "UserKeyHandler": {
+        "delete": op("Revoke a key", {**no_content("Revoked"), **_errors(401, 403, 404)}),
+    },
+    "UserKeyRenewHandler": {
+        "post": op(
+            "Extend an active key's expiry (the key does not change)",
+            {"200": _json(ref("Key"), "Renewed"), **_errors(401, 403, 404, 409)},
+        ),
+    },
+    "UserUsageHandler": {
+        "parameters": [
+            _query(
+                "period",
+                {"enum": list(PERIODS)},
+                "The current budget period, from its start (takes precedence over days)",
+            ),
+            _query("days", {"type": "integer", "minimum": 1, "maximum": 366}),
+        ],
+        "get": op(
+            "Your spend by model, your last requests, and your requests the gateway "
+            "refused, by status and reason",
+            {"200": _json(ref("Usage"), "Usage"), **_errors(400, 401, 403)},
+        ),
+    },
+    "HubEventsHandler": {
+        "post": op(
+            "The hub's notice that a server starts (its key's profile) or stopped, or a "
+            "user was deleted: their keys are revoked (only with this service's own token, "
+            "as hub_service.hub_hooks sends it)",
+            {
+                "200": _json(closed({"revoked": INTEGER}), "Keys revoked"),
+                **_errors(400, 401, 403, 413),
+            },
+            requestBody=_body(
+                closed(
+                    {
+                        "event": {"enum": ["server-starting", "server-stopped", "user-deleted"]},
+                        "user": {**STRING, "maxLength": 255},
+                        "server_name": STRING,
+                        "profile": NULLABLE_STRING,
+                        "user_created": NULLABLE_TIME,
+                        "at": TIME,
+                    },
+                    ["event", "user", "at"],
+                )
+            ),
+        ),
+    },
+}
+
+# -- the paths, from the route table --------------------------------------------------------
+
+# descriptions of path parameters, by the name of their group in the route patterns
+PARAMETER_TEXT = {
+    "name": "A model's catalog name, or a group's or user's name. A Hugging Face style "
+    "id's / may be sent URL-encoded (admin/models/Qwen%2FQwen2.5-7B-Instruct) or as it is.",
+    "key_id": "A key's id (its metadata's `id`).",
+    "user": "A hub user's name.",
+    "slug": "A profile's slug.",
+    "kind": "Whose override: a hub group's or a user's.",
+}
+GROUP = re.compile(r"\(\?P<(\w+)>((?:[^()]|\([^()]*\))*)\)")
+WORDS = re.compile(r"^\w+(?:\|\w+)+$")
+HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 
 
-def openapi_document(prefix: str) -> dict:
-    key_ref = {"$ref": "#/components/schemas/Key"}
+def openapi_path(pattern: str) -> str:
+    """``users/(?P<user>[^/]+)/keys`` as ``/users/{user}/keys``."""
+    return "/" + GROUP.sub(r"{\1}", pattern).replace("\\.", ".")
+
+
+def path_parameters(pattern: str) -> list[dict]:
+    """One parameter per named group; a group of alternative words is an enum."""
+    params = []
+    for name, body in GROUP.findall(pattern):
+        schema = {"enum": body.split("|")} if WORDS.match(body) else dict(STRING)
+        param = {"name": name, "in": "path", "required": True, "schema": schema}
+        if name in PARAMETER_TEXT:
+            param["description"] = PARAMETER_TEXT[name]
+        params.append(param)
+    return params
+
+
+def implemented_methods(handler: type) -> set[str]:
+    """The HTTP methods a handler class answers (its own or a base's, not tornado's)."""
+    from tornado.web import RequestHandler
+
+    return {m for m in HTTP_METHODS if getattr(handler, m) is not getattr(RequestHandler, m)}
+
+
+def openapi_document(prefix: str, api_routes: list) -> dict:
+    """The document for a service under ``prefix`` routing ``api_routes`` ((pattern
+    under api/v1/, handler class) pairs)."""
+    paths = {}
+    for pattern, handler in api_routes:
+        operations = OPERATIONS[handler.__name__]
+        item = {k: v for k, v in operations.items() if k != "parameters"}
+        parameters = [*path_parameters(pattern), *operations.get("parameters", [])]
+        paths[openapi_path(pattern)] = {
+            **({"parameters": parameters} if parameters else {}),
+            **item,
+        }
     return {
         "openapi": "3.1.0",
         "info": {
@@ -239,333 +543,8 @@ def openapi_document(prefix: str) -> dict:
             "securitySchemes": {
                 "hubToken": {"type": "apiKey", "in": "header", "name": "Authorization"}
             },
-            "schemas": {
-                "Error": {
-                    "type": "object",
-                    "required": ["status", "message"],
-                    "properties": {
-                        "status": {"type": "integer"},
-                        "message": {"type": "string"},
-                    },
-                },
-                "Model": {
-                    "type": "object",
-                    "properties": {
-                        "name": {
-                            "type": "string",
-                            "maxLength": 255,
-                            "description": f"The name clients send as model: {NAME_HINT}.",
-                        },
-                        "mode": {"type": "string"},
-                        "description": {"type": "string"},
-                        "context_window": {"type": ["integer", "null"]},
-                        "max_output_tokens": {"type": ["integer", "null"]},
-                        "capabilities": {"type": "array", "items": {"type": "string"}},
-                        "input_cost_per_token": {"type": "number"},
-                        "output_cost_per_token": {"type": "number"},
-                        "enabled": {"type": "boolean"},
-                    },
-                },
-                "Profile": {
-                    "type": "object",
-                    "properties": {
-                        "slug": {"type": "string"},
-                        "display_name": {"type": "string"},
-                        "description": {"type": "string"},
-                        "resources": {"type": "object"},
-                        "default": {"type": "boolean"},
-                        "models": {"type": "array", "items": {"type": "string"}},
-                        "budget_usd": {"type": ["number", "null"]},
-                        "budget_period": {"type": "string", "enum": list(PERIODS)},
-                        "rpm_limit": {"type": ["integer", "null"]},
-                        "tpm_limit": {"type": ["integer", "null"]},
-                    },
-                },
-                "Key": {
-                    "type": "object",
-                    "description": "A key's metadata: the key itself is never returned here.",
-                    "properties": {
-                        "id": {"type": "string"},
-                        "name": {"type": "string"},
-                        "masked": {"type": "string", "examples": ["sk-maas-AbCd...wxyz"]},
-                        "user": {"type": "string"},
-                        "server_name": {"type": ["string", "null"]},
-                        "profile": {"type": ["string", "null"]},
-                        "created": {"type": "string", "format": "date-time"},
-                        "expires_at": {"type": "string", "format": "date-time"},
-                        "revoked_at": {"type": ["string", "null"], "format": "date-time"},
-                        "revoked_reason": {"type": ["string", "null"]},
-                        "state": {"type": "string", "enum": list(KEY_STATES)},
-                    },
-                },
-                "AdminKey": {
-                    "allOf": [
-                        key_ref,
-                        {
-                            "type": "object",
-                            "properties": {
-                                "user_deleted_at": {
-                                    "type": ["string", "null"],
-                                    "format": "date-time",
-                                    "description": "When the key's hub user was deleted.",
-                                }
-                            },
-                        },
-                    ]
-                },
-                "AdminModel": {
-                    "allOf": [
-                        {"$ref": "#/components/schemas/Model"},
-                        {
-                            "type": "object",
-                            "properties": {
-                                "provider_model": {"type": "string"},
-                                "api_base": {
-                                    "type": ["string", "null"],
-                                    "description": "The backend's http(s) URL: no user or "
-                                    "password, no link-local or cloud metadata address; "
-                                    f"one of ${BACKEND_HOSTS_VAR}'s hosts when it is set.",
-                                },
-                                "api_key_env": {
-                                    "type": ["string", "null"],
-                                    "description": "Name of the gateway's environment "
-                                    "variable holding the backend key (never the key), "
-                                    f"beginning with one of ${KEY_ENV_PREFIXES_VAR} "
-                                    f"(default {', '.join(DEFAULT_KEY_ENV_PREFIXES)}).",
-                                },
-                                "extra_params": {
-                                    "type": "object",
-                                    "description": "LiteLLM deployment parameters, only "
-                                    f"these: {', '.join(EXTRA_PARAMS)}; no os.environ/ value.",
-                                },
-                            },
-                        },
-                    ]
-                },
-                "Override": {
-                    "type": "object",
-                    "properties": {
-                        "extra_models": {"type": "array", "items": {"type": "string"}},
-                        "budget_usd": {"type": ["number", "null"]},
-                        "budget_period": {"type": ["string", "null"]},
-                        "rpm_limit": {"type": ["integer", "null"]},
-                        "tpm_limit": {"type": ["integer", "null"]},
-                    },
-                },
-                "Policy": {
-                    "type": "object",
-                    "properties": {
-                        "user": {"type": "string"},
-                        "groups": {"type": "array", "items": {"type": "string"}},
-                        "profile": {"type": ["string", "null"]},
-                        "models": {"type": "array", "items": {"type": "string"}},
-                        "allowed_models": {"type": "array", "items": {"type": "string"}},
-                        "budget_usd": {"type": ["number", "null"]},
-                        "budget_period": {"type": "string"},
-                        "rpm_limit": {"type": ["integer", "null"]},
-                        "tpm_limit": {"type": ["integer", "null"]},
-                        "sources": {"type": "object"},
-                        "spend_usd": {"type": "number"},
-                        "resets_at": {"type": "string", "format": "date-time"},
-                    },
-                },
-                "IssuedKey": {
-                    "allOf": [
-                        key_ref,
-                        {
-                            "type": "object",
-                            "properties": {
-                                "key": {"type": "string", "description": "Shown once."},
-                                "models": {"type": "array", "items": {"type": "string"}},
-                                "base_url": {"type": "string"},
-                            },
-                        },
-                    ]
-                },
-            },
+            "schemas": schemas(),
         },
         "security": [{"hubToken": []}],
-        "paths": {
-            **_admin_paths(),
-            "/health": {
-                "get": {
-                    "summary": "Liveness",
-                    "security": [],
-                    "responses": {"200": _json({"type": "object"}, "Service is up")},
-                }
-            },
-            "/openapi.json": {
-                "get": {
-                    "summary": "This document",
-                    "security": [],
-                    "responses": {"200": _json({"type": "object"}, "OpenAPI document")},
-                }
-            },
-            "/info": {
-                "get": {
-                    "summary": "Who you are and the gateway's URL",
-                    "responses": {"200": _json({"type": "object"}, "Info"), **_errors(401)},
-                }
-            },
-            "/models": {
-                "get": {
-                    "summary": "Enabled catalog models",
-                    "responses": {
-                        "200": _json(
-                            {
-                                "type": "object",
-                                "properties": {
-                                    "models": {
-                                        "type": "array",
-                                        "items": {"$ref": "#/components/schemas/Model"},
-                                    }
-                                },
-                            },
-                            "The catalog",
-                        ),
-                        **_errors(401),
-                    },
-                }
-            },
-            "/profiles": {
-                "get": {
-                    "summary": "Notebook profiles",
-                    "responses": {
-                        "200": _json(
-                            {
-                                "type": "object",
-                                "properties": {
-                                    "profiles": {
-                                        "type": "array",
-                                        "items": {"$ref": "#/components/schemas/Profile"},
-                                    }
-                                },
-                            },
-                            "The profiles",
-                        ),
-                        **_errors(401),
-                    },
-                }
-            },
-            "/users/{user}/keys": {
-                "parameters": [USER],
-                "get": {
-                    "summary": "Your keys (metadata only)",
-                    "responses": {
-                        "200": _json(
-                            {
-                                "type": "object",
-                                "properties": {"keys": {"type": "array", "items": key_ref}},
-                            },
-                            "Keys",
-                        ),
-                        **_errors(401, 403),
-                    },
-                },
-                "post": {
-                    "summary": "Issue a server key (server_name) or a personal key (name)",
-                    "requestBody": {
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "properties": {
-                                        "server_name": {"type": "string"},
-                                        "name": {"type": "string", "maxLength": 255},
-                                    },
-                                }
-                            }
-                        }
-                    },
-                    "responses": {
-                        "201": _json({"$ref": "#/components/schemas/IssuedKey"}, "Issued"),
-                        **_errors(400, 401, 403, 404, 409, 413, 503),
-                    },
-                },
-            },
-            "/users/{user}/keys/{key_id}": {
-                "parameters": [USER, KEY_ID],
-                "delete": {
-                    "summary": "Revoke a key",
-                    "responses": {"204": {"description": "Revoked"}, **_errors(401, 403, 404)},
-                },
-            },
-            "/users/{user}/keys/{key_id}/renew": {
-                "parameters": [USER, KEY_ID],
-                "post": {
-                    "summary": "Extend an active key's expiry (the key does not change)",
-                    "responses": {
-                        "200": _json(key_ref, "Renewed"),
-                        **_errors(401, 403, 404, 409),
-                    },
-                },
-            },
-            "/hub/events": {
-                "post": {
-                    "summary": "The hub's notice that a server starts (its key's profile) or "
-                    "stopped, or a user was deleted: their keys are revoked (only with this "
-                    "service's own token, as hub_service.hub_hooks sends it)",
-                    "requestBody": {
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "required": ["event", "user", "at"],
-                                    "properties": {
-                                        "event": {
-                                            "type": "string",
-                                            "enum": [
-                                                "server-starting",
-                                                "server-stopped",
-                                                "user-deleted",
-                                            ],
-                                        },
-                                        "user": {"type": "string", "maxLength": 255},
-                                        "server_name": {"type": "string"},
-                                        "profile": {"type": ["string", "null"]},
-                                        "user_created": {
-                                            "type": ["string", "null"],
-                                            "format": "date-time",
-                                        },
-                                        "at": {"type": "string", "format": "date-time"},
-                                    },
-                                }
-                            }
-                        }
-                    },
-                    "responses": {
-                        "200": _json(
-                            {"type": "object", "properties": {"revoked": {"type": "integer"}}},
-                            "Keys revoked",
-                        ),
-                        **_errors(400, 401, 403, 413),
-                    },
-                },
-            },
-            "/users/{user}/usage": {
-                "parameters": [
-                    USER,
-                    {
-                        "name": "period",
-                        "in": "query",
-                        "description": "The current budget period, from its start "
-                        "(takes precedence over days)",
-                        "schema": {"type": "string", "enum": list(PERIODS)},
-                    },
-                    {
-                        "name": "days",
-                        "in": "query",
-                        "schema": {"type": "integer", "minimum": 1, "maximum": 366},
-                    },
-                ],
-                "get": {
-                    "summary": "Your spend by model, your last requests, and your "
-                    "requests the gateway refused, by status and reason",
-                    "responses": {
-                        "200": _json({"type": "object"}, "Usage"),
-                        **_errors(400, 401, 403),
-                    },
-                },
-            },
-        },
+        "paths": paths,
     }

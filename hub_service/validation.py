@@ -66,6 +66,35 @@ class Field:
     required: bool = False
     nullable: bool = False
 
+    def json_schema(self) -> dict:
+        """What the check accepts, as JSON Schema (the OpenAPI document's source)."""
+        return nullable(described(self.check)) if self.nullable else described(self.check)
+
+
+def schema(spec: dict):
+    """Attach ``spec``, the JSON Schema of what a check accepts, to the check."""
+
+    def attach(check):
+        check.schema = spec
+        return check
+
+    return attach
+
+
+def described(check) -> dict:
+    return dict(getattr(check, "schema", {}))
+
+
+def nullable(spec: dict) -> dict:
+    if "enum" in spec:
+        return {**spec, "enum": [*spec["enum"], None]}
+    kind = spec.get("type")
+    if isinstance(kind, str):
+        return {**spec, "type": [kind, "null"]}
+    if isinstance(kind, list):
+        return {**spec, "type": [*kind, "null"]}
+    return {"anyOf": [spec, {"type": "null"}]}
+
 
 def text(max_len: int = 255, pattern: re.Pattern | None = None, hint: str = ""):
     def check(name, value):
@@ -75,6 +104,9 @@ def text(max_len: int = 255, pattern: re.Pattern | None = None, hint: str = ""):
             raise Invalid(f"{name} {value!r} is not valid{': ' + hint if hint else ''}.")
         return value
 
+    check.schema = {"type": "string", "maxLength": max_len}
+    if hint:
+        check.schema["description"] = hint[:1].upper() + hint[1:] + "."
     return check
 
 
@@ -86,9 +118,11 @@ def number(minimum: float = 0.0, integer: bool = False):
             raise Invalid(f"{name} must be {kind} of at least {minimum:g}.")
         return value
 
+    check.schema = {"type": "integer" if integer else "number", "minimum": minimum}
     return check
 
 
+@schema({"type": "boolean"})
 def boolean(name, value):
     if not isinstance(value, bool):
         raise Invalid(f"{name} must be true or false.")
@@ -101,6 +135,7 @@ def one_of(choices):
             raise Invalid(f"{name} must be one of: {', '.join(choices)}.")
         return value
 
+    check.schema = {"enum": list(choices)}
     return check
 
 
@@ -112,34 +147,22 @@ def names(pattern: re.Pattern = NAME_RE):
             raise Invalid(f'{name} must be a list of names (or ["*"] for all).')
         return list(dict.fromkeys(value))
 
+    check.schema = {
+        "type": "array",
+        "items": {"type": "string"},
+        "description": 'Names, or ["*"] for all.',
+    }
     return check
 
 
+@schema({"type": "string", "format": "uri"})
 def url(name, value):
     if not isinstance(value, str) or not re.match(r"^https?://[^\s]+$", value):
         raise Invalid(f"{name} must be an http(s) URL.")
     return value
 
 
-def resources(name, value):
-    if not isinstance(value, dict):
-        raise Invalid(f"{name} must be an object.")
-    spec = {
-        "cpu_limit": number(0.0),
-        "cpu_guarantee": number(0.0),
-        "mem_limit": text(32, QUANTITY_RE, "a quantity such as 4G or 512Mi"),
-        "mem_guarantee": text(32, QUANTITY_RE, "a quantity such as 4G or 512Mi"),
-        "gpu": number(0, integer=True),
-        "image": text(512),
-        "node_selector": str_map,
-        "tolerations": tolerations,
-    }
-    unknown = set(value) - set(spec)
-    if unknown:
-        raise Invalid(f"{name} has unknown fields {sorted(unknown)}; known: {sorted(spec)}.")
-    return {k: spec[k](f"{name}.{k}", v) for k, v in value.items()}
-
-
+@schema({"type": "object", "additionalProperties": {"type": "string"}})
 def str_map(name, value):
     if not isinstance(value, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in value.items()
@@ -148,10 +171,39 @@ def str_map(name, value):
     return value
 
 
+@schema({"type": "array", "items": {"type": "object"}, "description": "Kubernetes tolerations."})
 def tolerations(name, value):
     if not isinstance(value, list) or not all(isinstance(t, dict) for t in value):
         raise Invalid(f"{name} must be a list of Kubernetes tolerations.")
     return value
+
+
+RESOURCES = {
+    "cpu_limit": number(0.0),
+    "cpu_guarantee": number(0.0),
+    "mem_limit": text(32, QUANTITY_RE, "a quantity such as 4G or 512Mi"),
+    "mem_guarantee": text(32, QUANTITY_RE, "a quantity such as 4G or 512Mi"),
+    "gpu": number(0, integer=True),
+    "image": text(512),
+    "node_selector": str_map,
+    "tolerations": tolerations,
+}
+
+
+@schema(
+    {
+        "type": "object",
+        "properties": {k: described(check) for k, check in RESOURCES.items()},
+        "additionalProperties": False,
+    }
+)
+def resources(name, value):
+    if not isinstance(value, dict):
+        raise Invalid(f"{name} must be an object.")
+    unknown = set(value) - set(RESOURCES)
+    if unknown:
+        raise Invalid(f"{name} has unknown fields {sorted(unknown)}; known: {sorted(RESOURCES)}.")
+    return {k: RESOURCES[k](f"{name}.{k}", v) for k, v in value.items()}
 
 
 # -- backend rules ------------------------------------------------------------------------
@@ -246,6 +298,7 @@ def _forbidden_address(value: str) -> bool:
     return address.is_link_local or address in METADATA_ADDRESSES
 
 
+@schema({"type": "string", "maxLength": 255, "description": "LiteLLM's provider/model."})
 def backend_model(name, value):
     """LiteLLM's ``provider/model``: a name, never a reference to the environment."""
     text(255)(name, value)
@@ -254,6 +307,15 @@ def backend_model(name, value):
     return value
 
 
+@schema(
+    {
+        "type": "string",
+        "maxLength": 255,
+        "description": "Name of the gateway's environment variable holding the backend key "
+        f"(never the key), beginning with one of ${KEY_ENV_PREFIXES_VAR} "
+        f"(default {', '.join(DEFAULT_KEY_ENV_PREFIXES)}).",
+    }
+)
 def backend_key_env(name, value, rules: BackendRules | None = None):
     """The name of the gateway's variable holding a backend's key: only names with an
     allowed prefix, so the gateway's own secrets are never sent to a backend. The
@@ -273,6 +335,14 @@ def backend_key_env(name, value, rules: BackendRules | None = None):
     return value
 
 
+@schema(
+    {
+        "type": "string",
+        "maxLength": 1024,
+        "description": "The backend's http(s) URL: no user or password, no link-local or "
+        f"cloud metadata address; one of ${BACKEND_HOSTS_VAR}'s hosts when it is set.",
+    }
+)
 def backend_url(name, value, rules: BackendRules | None = None):
     """A backend's http(s) URL: no credentials in it, no link-local or cloud metadata
     address (by name, by address, or by what the name resolves to here), and one of
@@ -309,6 +379,7 @@ def backend_url(name, value, rules: BackendRules | None = None):
     return value
 
 
+@schema({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]})
 def stop_words(name, value):
     if isinstance(value, str) or (
         isinstance(value, list) and all(isinstance(v, str) for v in value)
@@ -317,6 +388,7 @@ def stop_words(name, value):
     raise Invalid(f"{name} must be a string or a list of strings.")
 
 
+@schema({"type": "array", "items": {"type": "string"}})
 def str_list(name, value):
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise Invalid(f"{name} must be a list of strings.")
@@ -359,6 +431,14 @@ def _environ_references(value) -> bool:
     return False
 
 
+@schema(
+    {
+        "type": "object",
+        "properties": {k: described(check) for k, check in EXTRA_PARAMS.items()},
+        "additionalProperties": False,
+        "description": "LiteLLM deployment parameters, only these; no os.environ/ value.",
+    }
+)
 def backend_params(name, value):
     if not isinstance(value, dict):
         raise Invalid(f"{name} must be an object of LiteLLM parameters.")

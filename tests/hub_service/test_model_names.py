@@ -9,8 +9,9 @@ import re
 import pytest
 
 from hub_service.gateway import routes as gateway_routes
-from hub_service.handlers import routes as service_routes
 from hub_service.openapi import openapi_document
+from hub_service.routes import API_ROUTES
+from hub_service.routes import routes as service_routes
 from hub_service.validation import MODEL_FIELDS, OVERRIDE_FIELDS, PROFILE_FIELDS, Invalid, validate
 
 PREFIX = "/services/maas/"
@@ -106,7 +107,7 @@ def test_the_admin_model_route_takes_the_id_encoded_or_with_its_slash(path):
 
 
 def test_the_openapi_document_says_how_to_send_an_id_with_a_slash():
-    [param] = openapi_document(PREFIX)["paths"]["/admin/models/{name}"]["parameters"]
+    [param] = openapi_document(PREFIX, API_ROUTES)["paths"]["/admin/models/{name}"]["parameters"]
     assert param["name"] == "name" and "%2F" in param["description"]
 
 

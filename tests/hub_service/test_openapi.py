@@ -1,16 +1,26 @@
-"""The OpenAPI document describes every route the service serves, and no other."""
+"""The OpenAPI document is derived from what the service routes and validates with: it
+describes every route the service serves and no other, each route's methods are the
+ones its handler answers, its path parameters are the route's groups, and its request
+bodies are the field specifications the API checks. (That every answer declares all
+its fields is tested against real answers in tests/stack/test_service_api.py.)"""
 
 from __future__ import annotations
 
 import re
 
-from hub_service.handlers import routes
-from hub_service.openapi import openapi_document
+import pytest
+
+from hub_service.openapi import OPERATIONS, implemented_methods, openapi_document
+from hub_service.routes import API_ROUTES, routes
+from hub_service.validation import MODEL_FIELDS, OVERRIDE_FIELDS, PROFILE_FIELDS, validate
 
 PREFIX = "/services/maas/"
+DOC = openapi_document(PREFIX, API_ROUTES)
 
 
 def _as_openapi_path(pattern: str) -> str | None:
+    """A served pattern as the document would name it, worked out independently of
+    the document's own derivation."""
     api = re.escape(PREFIX) + "api/v1/"
     if not pattern.startswith(api) or pattern.endswith(".*"):
         return None
@@ -22,13 +32,55 @@ def _as_openapi_path(pattern: str) -> str | None:
 
 def test_every_api_route_is_documented_and_every_documented_path_served():
     served = {p for pattern, *_ in routes(PREFIX, service=None) if (p := _as_openapi_path(pattern))}
-    documented = set(openapi_document(PREFIX)["paths"])
-    assert served == documented
+    assert served == set(DOC["paths"])
+
+
+@pytest.mark.parametrize("pattern, handler", API_ROUTES, ids=[h.__name__ for _, h in API_ROUTES])
+def test_each_route_documents_exactly_the_methods_its_handler_answers(pattern, handler):
+    documented = set(DOC["paths"][_as_openapi_path(re.escape(PREFIX) + "api/v1/" + pattern)])
+    assert documented - {"parameters"} == implemented_methods(handler)
+    assert set(OPERATIONS[handler.__name__]) - {"parameters"} == implemented_methods(handler)
+
+
+def test_path_parameters_are_the_routes_groups():
+    item = DOC["paths"]["/admin/overrides/{kind}/{name}"]
+    kind, name = item["parameters"]
+    assert kind["schema"] == {"enum": ["group", "user"]}  # the route takes only these
+    assert name["name"] == "name" and name["required"]
+    for path, item in DOC["paths"].items():
+        declared = [p["name"] for p in item.get("parameters", []) if p["in"] == "path"]
+        assert declared == re.findall(r"{(\w+)}", path), path
+
+
+@pytest.mark.parametrize(
+    "schema, fields",
+    [
+        ("NewModel", MODEL_FIELDS),
+        ("NewProfile", PROFILE_FIELDS),
+        ("OverrideFields", OVERRIDE_FIELDS),
+    ],
+)
+def test_request_bodies_are_the_field_specifications(schema, fields):
+    body = DOC["components"]["schemas"][schema]
+    assert set(body["properties"]) == set(fields)
+    assert set(body.get("required", [])) == {n for n, f in fields.items() if f.required}
+    assert body["additionalProperties"] is False  # validate() refuses unknown fields
+    with pytest.raises(ValueError, match="Unknown fields"):
+        validate({"no_such_field": 1}, fields, partial=True)
+
+
+def test_a_field_rule_reaches_the_document():
+    """Change a rule where the API checks it, and the document follows."""
+    model = DOC["components"]["schemas"]["NewModel"]["properties"]
+    assert model["context_window"] == {"type": ["integer", "null"], "minimum": 1}
+    assert model["mode"]["enum"][0] == "chat"
+    profile = DOC["components"]["schemas"]["NewProfile"]["properties"]
+    assert set(profile["resources"]["properties"]) >= {"cpu_limit", "mem_limit", "gpu"}
+    assert profile["budget_period"] == {"enum": ["day", "week", "month"]}
 
 
 def test_every_operation_documents_its_errors_as_json():
-    doc = openapi_document(PREFIX)
-    for path, item in doc["paths"].items():
+    for path, item in DOC["paths"].items():
         for method, op in item.items():
             if method == "parameters":
                 continue
@@ -40,8 +92,7 @@ def test_every_operation_documents_its_errors_as_json():
 
 
 def test_every_operation_that_takes_a_body_documents_the_413():
-    doc = openapi_document(PREFIX)
-    for path, item in doc["paths"].items():
+    for path, item in DOC["paths"].items():
         for method, op in item.items():
             if method != "parameters" and "requestBody" in op:
                 assert "413" in op["responses"], (path, method)

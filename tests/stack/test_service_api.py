@@ -4,7 +4,9 @@ answer ever holds a stored key or its hash."""
 from __future__ import annotations
 
 import hashlib
+import re
 import time
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -318,3 +320,53 @@ def test_only_the_hub_may_send_hub_events(api, carol):
     body = {"event": "user-deleted", "user": "dave", "at": "2030-01-01T00:00:00"}
     r = api("POST", "hub/events", carol.token, json=body)
     assert r.status_code == 403 and "Only the hub" in r.json()["message"]
+
+
+def _answer_schema(doc: dict, path: str, method: str, status: str) -> dict:
+    """The document's schema of an answer, with its components, for jsonschema."""
+    content = doc["paths"][path][method]["responses"][status]["content"]
+    return {**content["application/json"]["schema"], "components": doc["components"]}
+
+
+def test_every_answer_declares_all_its_fields(stack, api, dave):
+    """Every GET of the API, with real data behind it (a running server's key, its
+    usage, an override, a budget), as its user and as an admin: each answer matches the
+    OpenAPI document, whose objects are closed, so a field a handler answers and the
+    document does not declare fails here."""
+    from jsonschema import Draft202012Validator
+
+    admin = stack.admin.token
+    doc = api("GET", "openapi.json").json()
+    assert stack.chat(dave.key).status_code == 200  # some usage
+    stack.wait_usage("dave", 1)
+    model = api("GET", "models", dave.token).json()["models"][0]["name"]
+    profile = api("GET", "profiles", dave.token).json()["profiles"][0]["slug"]
+    r = api("PUT", "admin/overrides/user/dave", admin, json={"budget_usd": 100, "rpm_limit": 600})
+    assert r.status_code in (200, 201), r.text
+    key_id = api("GET", "users/dave/keys", dave.token).json()["keys"][0]["id"]
+    values = {"user": "dave", "name": model, "slug": profile, "kind": "user", "key_id": key_id}
+    checked = []
+    try:
+        for path, item in doc["paths"].items():
+            if "get" not in item or path in ("/openapi.json",):
+                continue
+            url = path.lstrip("/")
+            for name in re.findall(r"{(\w+)}", path):
+                value = (
+                    "dave"
+                    if path.startswith("/admin/overrides/") and name == "name"
+                    else values[name]
+                )
+                url = url.replace("{" + name + "}", quote(value, safe=""))
+            token = admin if path.startswith("/admin") else dave.token
+            r = api("GET", url, token)
+            assert r.status_code == 200, (url, r.status_code, r.text)
+            errors = list(
+                Draft202012Validator(_answer_schema(doc, path, "get", "200")).iter_errors(r.json())
+            )
+            assert not errors, (url, [f"{list(e.path)}: {e.message}" for e in errors[:5]])
+            checked.append(path)
+    finally:
+        api("DELETE", "admin/overrides/user/dave", admin)
+    # the usage answer held a row, the policy a budget: their fields were all checked
+    assert {"/users/{user}/usage", "/users/{user}/policy", "/admin/keys", "/health"} <= set(checked)

@@ -1,0 +1,158 @@
+"""What every handler of the service shares: the base handlers, JSON errors, the body
+limits and the path parameters' patterns."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from http import HTTPStatus
+
+from jupyterhub.services.auth import HubOAuthenticated, UserNotAllowed
+from tornado import web
+
+from .db import session_scope
+
+NAME_MAX = 255
+# The largest request body the API takes (413 with a sentence beyond).
+MAX_BODY_BYTES = 1024 * 1024
+# The service's HTTP server reads bodies up to this whole before the handler answers (the
+# hub's proxy, cut off while it sends a body, would answer 503 instead of passing the
+# 413 on), and closes the connection on longer ones.
+DRAIN_BODY_BYTES = 16 * 1024 * 1024
+
+
+class APIError(web.HTTPError):
+    """An error a client caused or should know about, with a sentence to show."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(status, reason=HTTPStatus(status).phrase)
+        self.message = message
+
+
+def caller_server(model: dict) -> str | None:
+    """The server a token belongs to, if it is a single server's own token.
+
+    A server's token carries ``access:servers!server=<user>/<name>`` and nothing
+    broader; a user's session or personal token carries more.
+    """
+    name = model.get("name", "")
+    scopes = model.get("scopes") or []
+    if "access:servers" in scopes or f"access:servers!user={name}" in scopes:
+        return None
+    marker = f"access:servers!server={name}/"
+    servers = [s[len(marker) :] for s in scopes if s.startswith(marker)]
+    return servers[0] if len(servers) == 1 else None
+
+
+class BaseHandler(HubOAuthenticated, web.RequestHandler):
+    """Shared plumbing: the app, JSON bodies, JSON errors."""
+
+    def initialize(self, service):
+        self.service = service
+
+    @property
+    def db(self):
+        return session_scope(self.service.session_factory)
+
+    def now(self) -> dt.datetime:
+        return self.service.utcnow()
+
+
+class APIHandler(BaseHandler):
+    """A JSON endpoint: token or cookie auth, JSON in and out, errors as JSON.
+
+    The HTTP server reads a whole body of up to ``DRAIN_BODY_BYTES`` before the handler
+    answers (an answer sent while the hub's proxy is still sending a body makes the proxy
+    say 503 instead); a body over ``MAX_BODY_BYTES`` then gets a JSON 413.
+    """
+
+    require_auth = True
+
+    def set_default_headers(self):
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.set_header("Cache-Control", "no-store")
+
+    async def prepare(self):
+        if len(self.request.body) > MAX_BODY_BYTES:
+            raise self._body_too_large()
+        await self._identify()
+        self.authorize()
+
+    async def _identify(self) -> None:
+        """Ask the hub who the caller is without blocking the service: HubAuth's own
+        ``get_current_user`` waits for the hub's answer on the event loop, so every
+        other request would wait too (a burst of servers starting, say)."""
+        if hasattr(self, "_hub_auth_user_cache"):
+            return
+        model = await self.hub_auth.get_user(self, sync=False)
+        try:
+            self._hub_auth_user_cache = self.check_hub_user(model) if model else None
+        except UserNotAllowed:
+            self._hub_auth_user_cache = None
+
+    def authorize(self):
+        """Refuse callers who may not use this endpoint (after the body's size check)."""
+        if self.require_auth and self.current_user is None:
+            raise APIError(
+                401,
+                "Authentication required: send a JupyterHub token "
+                "('Authorization: token ...') or sign in through the hub.",
+            )
+
+    def write_error(self, status_code, **kwargs):
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, APIError):
+            message = exc.message
+        elif isinstance(exc, web.HTTPError) and exc.log_message:
+            message = exc.log_message % exc.args if exc.args else exc.log_message
+        else:
+            message = HTTPStatus(status_code).phrase
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.finish(json.dumps({"status": status_code, "message": message}))
+
+    def write_json(self, data, status: int = 200):
+        self.set_status(status)
+        self.finish(json.dumps(data))
+
+    @staticmethod
+    def _body_too_large() -> APIError:
+        return APIError(
+            413,
+            f"The request body is over {MAX_BODY_BYTES / 2**20:g} MiB, this API's limit: "
+            "send a smaller one.",
+        )
+
+    def json_body(self) -> dict:
+        if not self.request.body:
+            return {}
+        try:
+            body = json.loads(self.request.body)
+        except ValueError:
+            raise APIError(400, "The request body is not valid JSON.") from None
+        if not isinstance(body, dict):
+            raise APIError(400, "The request body must be a JSON object.")
+        return body
+
+    def check_owner(self, user: str) -> dict:
+        """Only the user themselves may touch their keys and usage."""
+        me = self.current_user
+        if me.get("kind", "user") != "user" or me["name"] != user:
+            raise APIError(403, f"You may only manage your own keys, not those of {user!r}.")
+        return me
+
+
+class NotFoundHandler(APIHandler):
+    """Any other API path: a JSON 404 rather than an HTML page."""
+
+    require_auth = False
+
+    def prepare(self):
+        raise APIError(404, f"No such API endpoint: {self.request.path}")
+
+
+# Path parameters (named groups: the OpenAPI document's parameters are derived from them).
+USER = r"(?P<user>[^/]+)"
+KEY_ID = r"(?P<key_id>[0-9a-f]{1,32})"
+# A model's name in a path: URL-encoded (Qwen%2FQwen2.5-7B-Instruct; tornado matches
+# the raw path and unquotes the group) or with its slashes as they are.
+MODEL_NAME = r"(?P<name>[^/]+(?:/[^/]+)*)"
