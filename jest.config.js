@@ -1,7 +1,16 @@
-module.exports = {
+// The lab extension's and the portal's unit tests (only their sources: the virtualenvs
+// hold JupyterLab's own packages).
+const project = (name, root, tsconfig) => ({
+  displayName: name,
   testEnvironment: 'node',
-  // only the sources: the virtualenvs hold JupyterLab's own packages
-  roots: ['<rootDir>/src'],
-  testRegex: 'src/.*/.*\\.spec\\.ts$',
-  transform: { '^.+\\.tsx?$': ['ts-jest', { tsconfig: 'tsconfig.test.json' }] }
+  roots: [`<rootDir>/${root}`],
+  testRegex: `${root}/.*/.*\\.spec\\.ts$`,
+  transform: { '^.+\\.tsx?$': ['ts-jest', { tsconfig }] }
+});
+
+module.exports = {
+  projects: [
+    project('lab', 'src', 'tsconfig.test.json'),
+    project('portal', 'portal/src', 'portal/tsconfig.test.json')
+  ]
 };

@@ -100,6 +100,15 @@ class MaaSService(Application):
     def _default_gateway_url(self):
         return os.environ.get("MAAS_GATEWAY_URL", "http://127.0.0.1:4000")
 
+    gateway_public_url = Unicode(
+        help="The gateway's URL as people reach it from outside the cluster (the portal's "
+        "snippets for personal keys). Default: $MAAS_GATEWAY_PUBLIC_URL, else gateway_url.",
+    ).tag(config=True)
+
+    @default("gateway_public_url")
+    def _default_gateway_public_url(self):
+        return os.environ.get("MAAS_GATEWAY_PUBLIC_URL") or self.gateway_url
+
     hub_api_token = Unicode(
         help="The service's hub API token. Default: $JUPYTERHUB_API_TOKEN."
     ).tag(config=True)
@@ -207,8 +216,13 @@ class MaaSService(Application):
 
     @property
     def client_base_url(self) -> str:
-        """What OpenAI clients use as base_url."""
+        """What OpenAI clients in notebooks use as base_url."""
         return self.gateway_url.rstrip("/") + "/v1"
+
+    @property
+    def public_base_url(self) -> str:
+        """What OpenAI clients outside the cluster use as base_url."""
+        return self.gateway_public_url.rstrip("/") + "/v1"
 
     _warned_no_created = False
 

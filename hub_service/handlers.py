@@ -1,5 +1,5 @@
 """The service's user-facing JSON API (``{prefix}api/v1/``: catalog, profiles, keys,
-usage, the hub's events, health, metrics) and its OAuth-protected landing page."""
+usage, the hub's events, health, metrics)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,13 @@ import datetime as dt
 import logging
 
 from sqlalchemy import func, select
-from tornado import web
 
 from . import __version__, catalog, hub, keys, policy
 from .db import ApiKey, CatalogModel, Profile, Refusal, Usage
 from .hub import HubAPIError
 from .metrics import ADMIN_SCOPE, METRICS_SCOPE
 from .openapi import openapi_document
-from .web import KEY_ID, NAME_MAX, USER, APIError, APIHandler, BaseHandler, caller_server
+from .web import KEY_ID, NAME_MAX, USER, APIError, APIHandler, caller_server
 
 log = logging.getLogger(__name__)
 
@@ -302,6 +301,13 @@ class UserUsageHandler(APIHandler):
             recent = db.scalars(
                 select(Usage).where(*where).order_by(Usage.ts.desc()).limit(20)
             ).all()
+            day = func.date(Usage.ts)
+            by_day = db.execute(
+                select(day, func.count(Usage.id), func.coalesce(func.sum(Usage.cost_usd), 0.0))
+                .where(*where)
+                .group_by(day)
+                .order_by(day)
+            ).all()
             refused = db.execute(
                 select(Refusal.status, Refusal.reason, func.sum(Refusal.count))
                 .where(Refusal.user == user, Refusal.minute >= since)
@@ -326,6 +332,10 @@ class UserUsageHandler(APIHandler):
                     "total_cost_usd": sum(m["cost_usd"] for m in models),
                     "total_requests": sum(m["requests"] for m in models),
                     "by_model": models,
+                    "by_day": [
+                        {"day": str(d)[:10], "requests": n, "cost_usd": float(cost)}
+                        for d, n, cost in by_day
+                    ],
                     "recent": [
                         {
                             "ts": keys.iso(u.ts),
@@ -423,22 +433,6 @@ class MetricsHandler(APIHandler):
         body, content_type = self.service.metrics.exposition()
         self.set_header("Content-Type", content_type)
         self.finish(body)
-
-
-class LandingHandler(BaseHandler):
-    """GET: the portal's landing page (sign-in through the hub)."""
-
-    @web.authenticated
-    def get(self):
-        user = self.current_user["name"]
-        self.set_header("Content-Type", "text/html; charset=utf-8")
-        self.finish(
-            "<!doctype html><html><head><title>Model-as-a-Service</title></head><body>"
-            f"<h1>Model-as-a-Service</h1><p>Signed in as {web.escape.xhtml_escape(user)}.</p>"
-            f"<p>Gateway: <code>{web.escape.xhtml_escape(self.service.client_base_url)}</code></p>"
-            f'<p><a href="{self.service.api_prefix}api/v1/openapi.json">API reference</a></p>'
-            "</body></html>"
-        )
 
 
 # The user-facing API (under api/v1/); routes.py assembles the whole table.

@@ -175,6 +175,17 @@ def schemas() -> dict:
                     "type": "array",
                     "items": closed({"model": STRING, **SPEND, "cost_usd": NUMBER}),
                 },
+                "by_day": {
+                    "type": "array",
+                    "description": "Requests and spend per UTC day, oldest first.",
+                    "items": closed(
+                        {
+                            "day": {**STRING, "format": "date"},
+                            "requests": INTEGER,
+                            "cost_usd": NUMBER,
+                        }
+                    ),
+                },
                 "recent": {
                     "type": "array",
                     "items": closed(
@@ -548,3 +559,17 @@ def openapi_document(prefix: str, api_routes: list) -> dict:
         "security": [{"hubToken": []}],
         "paths": paths,
     }
+
+
+def main() -> None:
+    """Print the document (``python -m hub_service.openapi``): the portal's TypeScript
+    types are generated from it (portal/: ``npm run types``)."""
+    import json
+
+    from .routes import API_ROUTES
+
+    print(json.dumps(openapi_document("/services/maas/", API_ROUTES), indent=2))
+
+
+if __name__ == "__main__":
+    main()

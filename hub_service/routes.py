@@ -1,13 +1,14 @@
 """The service's route table, assembled in one place: the API's routes (each handler
 module exports its own), the metrics, a JSON 404 for any other API path, and the
-portal's page. The OpenAPI document is derived from ``API_ROUTES``."""
+portal's page and its assets. The OpenAPI document is derived from ``API_ROUTES``."""
 
 from __future__ import annotations
 
 import re
 
 from .admin import ADMIN_ROUTES
-from .handlers import ROUTES, LandingHandler, MetricsHandler
+from .handlers import ROUTES, MetricsHandler
+from .portal import STATIC, PortalHandler, StaticHandler
 from .web import NotFoundHandler
 
 # (pattern under api/v1/, handler class)
@@ -22,5 +23,6 @@ def routes(prefix: str, service) -> list:
         *((api + pattern + "/?", cls, kwargs) for pattern, cls in API_ROUTES),
         (re.escape(prefix) + "metrics", MetricsHandler, kwargs),
         (api + ".*", NotFoundHandler, kwargs),
-        (re.escape(prefix) + "?", LandingHandler, kwargs),
+        (re.escape(prefix) + "static/portal/(.*)", StaticHandler, {"path": str(STATIC)}),
+        (re.escape(prefix) + "?", PortalHandler, kwargs),
     ]

@@ -55,16 +55,18 @@ if [ ! -x "$VENV/bin/configurable-http-proxy" ]; then
     configurable-http-proxy@^5
 fi
 
-want=$(fingerprint package.json package-lock.json)
-if [ ! -d node_modules ] || ! stamp_ok npm "$want"; then
+want=$(fingerprint package.json package-lock.json portal/package.json portal/package-lock.json)
+if [ ! -d node_modules ] || [ ! -d portal/node_modules ] || ! stamp_ok npm "$want"; then
   echo "setup: installing npm packages"
   npm ci --no-audit --no-fund --loglevel=error
+  npm --prefix portal ci --no-audit --no-fund --loglevel=error
   stamp_set npm "$want"
 fi
 
-want=$(fingerprint package.json tsconfig.json src/*.ts style/* schema/*)
-if [ ! -f jupyterlab_maas/labextension/package.json ] || ! stamp_ok lab "$want"; then
-  echo "setup: building the JupyterLab extension"
+want=$(fingerprint package.json tsconfig.json src/*.ts style/* schema/* portal/src/* portal/build.mjs)
+if [ ! -f jupyterlab_maas/labextension/package.json ] || [ ! -f hub_service/static/portal/portal.js ] \
+  || ! stamp_ok lab "$want"; then
+  echo "setup: building the JupyterLab extension and the portal"
   npm run --silent build:prod
   stamp_set lab "$want"
 fi

@@ -11,8 +11,9 @@ echo "== lint"
 ruff check .
 ruff format --check .
 npm run --silent lint:check
+npm --prefix portal run --silent typecheck
 
-echo "== frontend unit tests"
+echo "== frontend unit tests (lab extension and portal)"
 npm test --silent
 
 rm -rf test-artifacts/logs

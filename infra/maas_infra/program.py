@@ -141,6 +141,7 @@ def run(s: Settings) -> dict[str, pulumi.Input]:
             image=images.refs["maas"],
             hub_api_url=hub_api_url(s.jupyterhub_namespace),
             gateway_url=gateway.url,
+            gateway_public_url=gateway.public_url,
             hub_token=hub_token,
             cookie_secret=token("service-cookie-secret"),
             database_secret=database.secret_name,

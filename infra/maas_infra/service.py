@@ -32,6 +32,8 @@ class MaaSServiceArgs:
     image: pulumi.Input[str]
     hub_api_url: pulumi.Input[str]
     gateway_url: pulumi.Input[str]
+    # the gateway as people outside the cluster reach it (the portal's snippets)
+    gateway_public_url: pulumi.Input[str]
     # the service's hub API token and the portal's cookie secret (both secrets)
     hub_token: pulumi.Input[str]
     cookie_secret: pulumi.Input[str]
@@ -88,6 +90,14 @@ class MaaSService(pulumi.ComponentResource):
                 "value": f"{service_prefix}oauth_callback",
             },
             {"name": "MAAS_GATEWAY_URL", "value": args.gateway_url},
+            {
+                "name": "MAAS_GATEWAY_PUBLIC_URL",
+                # empty while the load balancer has no address: the portal then shows
+                # the in-cluster URL
+                "value": pulumi.Output.from_input(args.gateway_public_url).apply(
+                    lambda url: url if url.startswith("http") else ""
+                ),
+            },
             # the migration Job migrates; replicas wait for the schema
             {"name": "MAAS_MIGRATE_AT_START", "value": "0"},
             {"name": "HOME", "value": "/tmp"},  # noqa: S108 - a private emptyDir

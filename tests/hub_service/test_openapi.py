@@ -96,3 +96,26 @@ def test_every_operation_that_takes_a_body_documents_the_413():
         for method, op in item.items():
             if method != "parameters" and "requestBody" in op:
                 assert "413" in op["responses"], (path, method)
+
+
+def test_the_portals_types_are_generated_from_this_document(tmp_path):
+    """portal/src/schema.d.ts is what openapi-typescript makes of the document today:
+    change the API and forget `npm --prefix portal run types`, and this fails."""
+    import json
+    import subprocess
+    from pathlib import Path
+
+    portal = Path(__file__).resolve().parents[2] / "portal"
+    (tmp_path / "openapi.json").write_text(json.dumps(DOC, indent=2))
+    subprocess.run(
+        [
+            portal / "node_modules" / ".bin" / "openapi-typescript",
+            "openapi.json",
+            "-o",
+            "schema.d.ts",
+        ],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+    )
+    assert (tmp_path / "schema.d.ts").read_text() == (portal / "src" / "schema.d.ts").read_text()

@@ -310,6 +310,8 @@ def test_migrations_run_once_per_image_in_a_job(aws):
         "http://hub.jupyterhub.svc.cluster.local:8081/hub/api"
     )
     assert env["MAAS_GATEWAY_URL"]["value"] == "http://maas-gateway.maas.svc.cluster.local:4000"
+    # the portal's snippets for personal keys show the gateway's public address
+    assert env["MAAS_GATEWAY_PUBLIC_URL"]["value"] == f"http://{LOAD_BALANCER}:4000"
 
 
 def test_the_hub_gets_maas_from_the_service_not_from_typed_profiles(aws):

@@ -30,13 +30,13 @@ from pathlib import Path
 
 import pytest
 import requests
+from browser import chromium
 from pg import free_port
 from waiting import until
 
 REPO = Path(__file__).resolve().parents[2]
 REQUIREMENTS = REPO / "notebook-image" / "requirements.txt"
 VERSION = json.loads((REPO / "package.json").read_text())["version"]
-CHROMIUM = "/usr/bin/chromium"
 NO_SERVICE = "No MaaS service is configured for this server"
 
 
@@ -209,19 +209,8 @@ def lab(venv, venv_env, tmp_path_factory, log_dir):
 
 @pytest.fixture(scope="module")
 def browser():
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            raise RuntimeError(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium")
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 def test_chromium_loads_the_extension_from_the_wheel(lab, browser, wheel, log_dir):

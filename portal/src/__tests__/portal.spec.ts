@@ -1,0 +1,72 @@
+// The portal's formatting and chart data (SEED.md's rules).
+import { accent, contextK, currency, PALETTE, perMillion, provider, snippets } from '../format';
+import { spendByDay, tokenSplit, topModels } from '../usage';
+
+describe('prices and money', () => {
+  it('prices per million tokens as the seed did', () => {
+    expect(perMillion(0)).toBe('-');
+    expect(perMillion(null)).toBe('-');
+    expect(perMillion(3e-6)).toBe('$3.00');
+    expect(perMillion(1.5e-9)).toBe('$0.0015');
+  });
+
+  it('shows currency with 2, 4 or 6 decimals by size', () => {
+    expect(currency(1234.5)).toBe('$1,234.50');
+    expect(currency(0.0123)).toBe('$0.0123');
+    expect(currency(0.000123)).toBe('$0.000123');
+  });
+
+  it('shows context windows in K', () => {
+    expect(contextK(128000)).toBe('128K');
+    expect(contextK(8192)).toBe('8.2K');
+    expect(contextK(null)).toBe('-');
+  });
+});
+
+describe('models', () => {
+  it('names the provider of Hugging Face and LiteLLM style names', () => {
+    expect(provider('Qwen/Qwen2.5-7B-Instruct')).toBe('Qwen');
+    expect(provider('smollm2-135m')).toBe('smollm2');
+  });
+
+  it('gives a provider one accent from the palette', () => {
+    expect(PALETTE).toContain(accent('Qwen/a'));
+    expect(accent('Qwen/a')).toBe(accent('Qwen/b'));
+  });
+
+  it('writes snippets with the id as given and the key only when asked', () => {
+    const s = snippets('https://api.example.org/v1', 'Qwen/Qwen2.5-7B-Instruct');
+    expect(s.python).toContain('model="Qwen/Qwen2.5-7B-Instruct"');
+    expect(s.python).not.toContain('api_key=');
+    expect(s.curl).toContain('Bearer $OPENAI_API_KEY');
+    const withKey = snippets('https://x/v1', 'm', 'sk-maas-abc');
+    expect(withKey.node).toContain('apiKey: "sk-maas-abc"');
+  });
+});
+
+describe('usage charts', () => {
+  const usage = {
+    by_model: [
+      { model: 'a', requests: 2, prompt_tokens: 10, completion_tokens: 5, cost_usd: 0.5 },
+      { model: 'b', requests: 1, prompt_tokens: 1, completion_tokens: 1, cost_usd: 2 }
+    ],
+    by_day: [{ day: '2026-11-25', requests: 3, cost_usd: 2.5 }]
+  };
+
+  it('spreads spend over every day of the range, zero where nothing ran', () => {
+    const days = spendByDay(usage, 3, new Date('2026-11-26T12:00:00Z'));
+    expect(days).toEqual([
+      { day: '11-24', cost: 0 },
+      { day: '11-25', cost: 2.5 },
+      { day: '11-26', cost: 0 }
+    ]);
+  });
+
+  it('ranks models by spend and splits tokens', () => {
+    expect(topModels(usage).map(m => m.model)).toEqual(['b', 'a']);
+    expect(tokenSplit(usage)).toEqual([
+      { name: 'Tokens in', value: 11 },
+      { name: 'Tokens out', value: 6 }
+    ]);
+  });
+});

@@ -1,0 +1,95 @@
+// Formatting as the seed's portal did (SEED.md sections 1 and 6), in one place.
+
+/** A per-token price as dollars per million tokens: "-" when free, 4 decimals under
+ * $0.01, else 2. */
+export function perMillion(costPerToken: number | null | undefined): string {
+  const value = (costPerToken ?? 0) * 1e6;
+  if (value === 0) {
+    return '-';
+  }
+  return '$' + value.toFixed(value < 0.01 ? 4 : 2);
+}
+
+/** Dollars: 2 decimals from $1, 4 from $0.01, else 6. */
+export function currency(value: number): string {
+  const abs = Math.abs(value);
+  const digits = abs >= 1 ? 2 : abs >= 0.01 ? 4 : 6;
+  return (
+    '$' +
+    value.toLocaleString('en-US', {
+      minimumFractionDigits: digits,
+      maximumFractionDigits: digits
+    })
+  );
+}
+
+/** A context window in thousands of tokens ("128K"), or "-". */
+export function contextK(tokens: number | null | undefined): string {
+  if (!tokens) {
+    return '-';
+  }
+  const k = tokens / 1000;
+  return (Number.isInteger(k) ? k.toString() : k.toFixed(1)) + 'K';
+}
+
+/** A whole number with thousands separators. */
+export function count(value: number): string {
+  return value.toLocaleString('en-US');
+}
+
+/** The provider of a LiteLLM-style or Hugging Face style name: what comes before the
+ * first "/", else the name's first word. */
+export function provider(name: string): string {
+  const slash = name.indexOf('/');
+  if (slash > 0) {
+    return name.slice(0, slash);
+  }
+  return name.split(/[-_:.]/)[0] || name;
+}
+
+/** A stable accent colour per provider, from the theme's chart palette. */
+export const PALETTE = [
+  '#E07A5F',
+  '#81B29A',
+  '#3D405B',
+  '#F2CC8F',
+  '#F4A261',
+  '#E76F51',
+  '#2A9D8F',
+  '#264653'
+];
+
+export function accent(name: string): string {
+  let hash = 0;
+  for (const ch of provider(name)) {
+    hash = (hash * 31 + ch.charCodeAt(0)) >>> 0;
+  }
+  return PALETTE[hash % PALETTE.length];
+}
+
+/** Python, cURL and Node snippets calling ``model`` through the gateway. */
+export function snippets(baseUrl: string, model: string, key = '$OPENAI_API_KEY') {
+  const m = JSON.stringify(model);
+  const pyKey = key.startsWith('$') ? '' : `, api_key=${JSON.stringify(key)}`;
+  return {
+    python:
+      'from openai import OpenAI\n\n' +
+      `client = OpenAI(base_url=${JSON.stringify(baseUrl)}${pyKey})\n` +
+      `reply = client.chat.completions.create(\n    model=${m},\n` +
+      '    messages=[{"role": "user", "content": "Hello!"}],\n)\n' +
+      'print(reply.choices[0].message.content)\n',
+    curl:
+      `curl ${baseUrl}/chat/completions \\\n` +
+      `  -H "Authorization: Bearer ${key}" \\\n` +
+      '  -H "Content-Type: application/json" \\\n' +
+      `  -d '${JSON.stringify({ model, messages: [{ role: 'user', content: 'Hello!' }] })}'\n`,
+    node:
+      "import OpenAI from 'openai';\n\n" +
+      `const client = new OpenAI({ baseURL: ${JSON.stringify(baseUrl)}` +
+      (key.startsWith('$') ? '' : `, apiKey: ${JSON.stringify(key)}`) +
+      ' });\n' +
+      `const reply = await client.chat.completions.create({\n  model: ${m},\n` +
+      "  messages: [{ role: 'user', content: 'Hello!' }]\n});\n" +
+      'console.log(reply.choices[0].message.content);\n'
+  };
+}

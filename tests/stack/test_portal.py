@@ -1,0 +1,127 @@
+"""The portal (``/services/maas/``) in a real browser (Debian's Chromium, driven by
+Playwright) on the real local stack: a user signs in through the hub, finds the models
+with their prices, creates a personal key that is shown once, calls the gateway with it,
+sees the request in Usage, and revokes the key; each page passes axe-core's checks
+with no serious or critical violation. A non-admin's portal has no admin entry and the
+admin API refuses them. Screenshots land in test-artifacts/screenshots/."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+from browser import chromium, require_chromium
+from waiting import until
+
+require_chromium()
+
+from playwright.sync_api import expect  # noqa: E402
+
+AXE = Path(__file__).resolve().parents[2] / "portal" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as browser:
+        yield browser
+
+
+def signed_in(stack, browser, user: str):
+    # axe-core is injected into the page, which the portal's Content-Security-Policy
+    # (checked in test_the_portal_needs_a_hub_sign_in) would refuse
+    page = browser.new_page(viewport={"width": 1400, "height": 900}, bypass_csp=True)
+    page.goto(f"{stack.hub_url}/hub/login")
+    page.fill("#username_input", user)
+    page.fill("#password_input", stack.password)
+    page.click("#login_submit")
+    page.wait_for_url(re.compile(r".*/hub/.*"))
+    return page
+
+
+def accessibility_problems(page) -> list[str]:
+    """axe-core's serious and critical violations on the page as it is."""
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("async () => await axe.run(document)")
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def test_a_user_finds_models_makes_a_key_uses_it_and_revokes_it(stack, browser, log_dir):
+    shots = log_dir.parent / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    page = signed_in(stack, browser, "pia")
+    try:
+        # Models: the catalog with its prices, and what pia's profile allows
+        started = time.monotonic()
+        page.goto(f"{stack.hub_url}/services/maas/")
+        card = page.locator("article.model", has_text="smollm2-135m")
+        expect(card).to_be_visible(timeout=30_000)
+        print(f"portal: navigation to the models grid in {time.monotonic() - started:.2f} s")
+        expect(card).to_contain_text("Available")
+        expect(card).to_contain_text("$0.05")  # input per 1M tokens
+        expect(card).to_contain_text("$0.15")  # output per 1M tokens
+        assert page.locator("nav a", has_text="Admin").count() == 0  # pia is no admin
+        assert accessibility_problems(page) == []
+        page.screenshot(path=shots / "portal-models.png")
+        card.locator("button", has_text="Details").click()
+        expect(page.locator("pre[aria-label=Snippet]")).to_contain_text('model="smollm2-135m"')
+        expect(page.locator("pre[aria-label=Snippet]")).to_contain_text(f"{stack.gateway_url}/v1")
+
+        # API Keys: create one, shown once
+        page.click("nav a:has-text('API Keys')")
+        page.fill("form input", "laptop")
+        page.click("form button[type=submit]")
+        key = page.locator("[data-testid=new-key]").inner_text(timeout=15_000)
+        assert key.startswith("sk-maas-")
+        assert accessibility_problems(page) == []
+        # (the key itself is masked in the picture)
+        secret = [page.locator("[data-testid=new-key]"), page.locator(".issued pre")]
+        page.screenshot(path=shots / "portal-keys.png", mask=secret, mask_color="#2d2926")
+        stack.issued_keys.append(key)
+        assert stack.chat(key).status_code == 200
+        page.reload()
+        row = page.locator("tr", has_text="laptop")
+        expect(row).to_contain_text("active")
+        assert key not in page.content()  # never shown again: masked only
+        expect(row).to_contain_text(key[:12])
+
+        # Usage: the request shows within 30 s
+        page.click("nav a:has-text('Usage')")
+
+        def counted():
+            page.reload()
+            page.wait_for_selector("#usage-title")
+            stat = page.locator(".stat", has_text="Requests")
+            return stat.count() and stat.inner_text().split()[-1] not in ("", "0")
+
+        until(counted, 30, "the request in Usage")
+        expect(page.locator("table", has_text="Spend by model")).to_contain_text("smollm2-135m")
+        assert accessibility_problems(page) == []
+        page.screenshot(path=shots / "portal-usage.png")
+
+        # revoke, after a confirmation: the gateway refuses the key
+        page.click("nav a:has-text('API Keys')")
+        page.locator("tr", has_text="laptop").locator("button", has_text="Revoke").click()
+        page.locator("[role=alertdialog] button", has_text="Revoke").click()
+        expect(page.locator("tr", has_text="laptop")).to_contain_text("revoked")
+        until(lambda: stack.chat(key).status_code == 401, 15, "the gateway to refuse the key")
+    except Exception:
+        page.screenshot(path=shots / "portal-failure.png")
+        raise
+    finally:
+        page.close()
+
+
+def test_the_portal_needs_a_hub_sign_in(stack):
+    import requests
+
+    r = requests.get(f"{stack.hub_url}/services/maas/", allow_redirects=False, timeout=30)
+    assert r.status_code == 302
+    assert "/hub/api/oauth2/authorize" in r.headers["Location"]
+    admin_api = f"{stack.hub_url}/services/maas/api/v1/admin/models"
+    assert requests.get(admin_api, timeout=30).status_code == 401
