@@ -73,10 +73,11 @@ class MaaSService(Application):
     )
 
     cookie_secret = Unicode(
-        help="The secret that signs the portal's sign-in cookies. Every replica of the "
-        "service must have the same one, or a sign-in begun on one replica fails on "
-        "another. Default: $MAAS_COOKIE_SECRET, else a random one for this process "
-        "(enough for a single replica).",
+        help="The secret that signs the portal's cookies. Every replica of the service "
+        "must have the same one, or a cookie set by one replica is refused by another "
+        "(a sign-in's own state stays in the replica that began it: route the hub's "
+        "proxy to one replica, as infra/ does with session affinity). Default: "
+        "$MAAS_COOKIE_SECRET, else a random one for this process (enough for one replica).",
     ).tag(config=True)
 
     @default("cookie_secret")

@@ -511,7 +511,10 @@ def path_parameters(pattern: str) -> list[dict]:
     """One parameter per named group; a group of alternative words is an enum."""
     params = []
     for name, body in GROUP.findall(pattern):
-        schema = {"enum": body.split("|")} if WORDS.match(body) else dict(STRING)
+        if WORDS.match(body):
+            schema = {"enum": body.split("|")}
+        else:  # the route's own pattern (these are ECMAScript-compatible too)
+            schema = {**STRING, "pattern": f"^{body}$"}
         param = {"name": name, "in": "path", "required": True, "schema": schema}
         if name in PARAMETER_TEXT:
             param["description"] = PARAMETER_TEXT[name]

@@ -18,7 +18,7 @@ STATIC = Path(__file__).parent / "static" / "portal"
 # what the page may load: its own files only (charts set inline styles)
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-    "object-src 'none'; base-uri 'self'; frame-ancestors 'self'"
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
 
 PAGE = """<!doctype html>
@@ -42,6 +42,9 @@ class PortalHandler(BaseHandler):
     """GET: the portal's page, for a user signed in through the hub (others are sent
     to the hub's sign-in)."""
 
+    async def prepare(self):
+        await self._identify()  # without blocking the service while the hub answers
+
     @web.authenticated
     def get(self):
         if not (STATIC / "portal.js").exists():
@@ -61,10 +64,16 @@ class PortalHandler(BaseHandler):
             else self.xsrf_token,
             "version": __version__,
         }
-        # "</" cannot end the script element early, whatever a user's name holds
-        text = json.dumps(config).replace("</", "<\\/")
+        # no <, > or & in the script element, whatever a user's name holds
+        text = (
+            json.dumps(config)
+            .replace("<", "\\u003c")
+            .replace(">", "\\u003e")
+            .replace("&", "\\u0026")
+        )
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.set_header("Content-Security-Policy", CSP)
+        self.set_header("X-Content-Type-Options", "nosniff")
         self.set_header("Cache-Control", "no-store")
         self.finish(
             PAGE.format(
@@ -80,3 +89,4 @@ class StaticHandler(web.StaticFileHandler):
 
     def set_extra_headers(self, path):
         self.set_header("Cache-Control", "public, max-age=3600")
+        self.set_header("X-Content-Type-Options", "nosniff")

@@ -57,6 +57,18 @@ class BaseHandler(HubOAuthenticated, web.RequestHandler):
     def now(self) -> dt.datetime:
         return self.service.utcnow()
 
+    async def _identify(self) -> None:
+        """Ask the hub who the caller is without blocking the service: HubAuth's own
+        ``get_current_user`` waits for the hub's answer on the event loop, so every
+        other request would wait too (a burst of servers starting, say)."""
+        if hasattr(self, "_hub_auth_user_cache"):
+            return
+        model = await self.hub_auth.get_user(self, sync=False)
+        try:
+            self._hub_auth_user_cache = self.check_hub_user(model) if model else None
+        except UserNotAllowed:
+            self._hub_auth_user_cache = None
+
 
 class APIHandler(BaseHandler):
     """A JSON endpoint: token or cookie auth, JSON in and out, errors as JSON.
@@ -77,18 +89,6 @@ class APIHandler(BaseHandler):
             raise self._body_too_large()
         await self._identify()
         self.authorize()
-
-    async def _identify(self) -> None:
-        """Ask the hub who the caller is without blocking the service: HubAuth's own
-        ``get_current_user`` waits for the hub's answer on the event loop, so every
-        other request would wait too (a burst of servers starting, say)."""
-        if hasattr(self, "_hub_auth_user_cache"):
-            return
-        model = await self.hub_auth.get_user(self, sync=False)
-        try:
-            self._hub_auth_user_cache = self.check_hub_user(model) if model else None
-        except UserNotAllowed:
-            self._hub_auth_user_cache = None
 
     def authorize(self):
         """Refuse callers who may not use this endpoint (after the body's size check)."""

@@ -63,7 +63,7 @@ if [ ! -d node_modules ] || [ ! -d portal/node_modules ] || ! stamp_ok npm "$wan
   stamp_set npm "$want"
 fi
 
-want=$(fingerprint package.json tsconfig.json src/*.ts style/* schema/* portal/src/* portal/build.mjs)
+want=$(fingerprint package.json tsconfig.json src/*.ts style/* schema/* portal/src/*.ts* portal/src/*.css portal/build.mjs)
 if [ ! -f jupyterlab_maas/labextension/package.json ] || [ ! -f hub_service/static/portal/portal.js ] \
   || ! stamp_ok lab "$want"; then
   echo "setup: building the JupyterLab extension and the portal"

@@ -15,9 +15,11 @@ install_log_filters()
 
 # LiteLLM declares GET /v1/models/{model_id}, one path segment: a catalog name with a
 # slash (Qwen/Qwen2.5-7B-Instruct, sent as is or as %2F, which the server decodes)
-# would not reach it. The same handler, after LiteLLM's own routes, takes the rest of
-# the path as the name, as LiteLLM's /engines/{model:path}/... routes do; the gate has
-# admitted the name by then.
+# would not reach it. The same handler takes the rest of the path as the name; the
+# gate has admitted the name by then. These routes go FIRST: the request the gate
+# admitted as "the model named X" must reach this handler, never one of LiteLLM's
+# routes whose pattern the same path also fits (GET /{provider}/v1/files/{file_id:path}
+# matches /models/v1/files/x).
 for _prefix in ("/v1", ""):
     litellm_app.add_api_route(
         _prefix + "/models/{model_id:path}",
@@ -26,5 +28,6 @@ for _prefix in ("/v1", ""):
         dependencies=[Depends(user_api_key_auth)],
         include_in_schema=False,
     )
+    litellm_app.router.routes.insert(0, litellm_app.router.routes.pop())
 
 app = Gate(litellm_app, state, **gate_settings())

@@ -203,6 +203,10 @@ class MaaSService(pulumi.ComponentResource):
                 "type": "ClusterIP",
                 "selector": sel,
                 "ports": [{"name": "http", "port": PORT, "targetPort": "http"}],
+                # JupyterHub's OAuth client keeps a sign-in's state (its PKCE verifier)
+                # in the memory of the replica that began it: the hub's proxy (one
+                # client address) must come back to that replica for the callback
+                "sessionAffinity": "ClientIP",
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[deployment]),
         )

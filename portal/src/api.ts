@@ -47,9 +47,15 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
     return undefined as T;
   }
   const data = await response.json().catch(() => ({}));
+  if (response.status === 401 && !sessionStorage.getItem('maas-reloaded')) {
+    // the hub's sign-in lapsed or its XSRF token changed: a fresh page gets new ones
+    sessionStorage.setItem('maas-reloaded', '1');
+    window.location.reload();
+  }
   if (!response.ok) {
     throw new ApiError(response.status, data.message || response.statusText);
   }
+  sessionStorage.removeItem('maas-reloaded');
   return data as T;
 }
 

@@ -116,3 +116,47 @@ def test_the_openapi_document_says_how_to_send_an_id_with_a_slash():
 def test_the_gateway_route_names_the_whole_id(prefix, name):
     route, model_name = gateway_routes.match("GET", f"{prefix}/models/{name}")
     assert route.model_in == "path" and model_name == name
+
+
+FIRST_ROUTE = """
+import json, sys
+from starlette.routing import Match
+from hub_service.gateway import asgi  # noqa: F401 - registers our model route
+from litellm.proxy._lazy_features import register_all_features
+from litellm.proxy.proxy_server import app
+
+register_all_features(app)  # the routes LiteLLM adds on first use come after ours too
+found = {}
+for path in sys.argv[1:]:
+    scope = {"type": "http", "path": path, "method": "GET", "root_path": ""}
+    first = next(r for r in app.router.routes if r.matches(scope)[0] == Match.FULL)
+    found[path] = getattr(getattr(first, "endpoint", None), "__name__", type(first).__name__)
+print(json.dumps(found))
+"""
+
+
+def test_an_admitted_model_path_reaches_model_info_and_no_other_litellm_route(tmp_path):
+    """The gate admits GET /models/<name> for a catalog name the key may use; LiteLLM
+    must then run that name's model_info, not a route of its own whose pattern the
+    path also fits (GET /{provider}/v1/files/{file_id:path} fits /models/v1/files/x: a
+    provider's file, on the gateway's credentials)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    paths = [
+        "/models/v1/files/x",
+        "/models/v1/files/x/content",
+        "/v1/models/Qwen/Qwen2.5-7B-Instruct",
+    ]
+    out = subprocess.run(
+        [sys.executable, "-c", FIRST_ROUTE, *paths],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env={**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "HOME": str(tmp_path)},
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == dict.fromkeys(paths, "model_info")

@@ -389,6 +389,8 @@ def test_on_aws_every_load_balancer_is_an_nlb(aws):
     assert proxy == {"type": "LoadBalancer", "annotations": nlb}
     service = aws.one("kubernetes:core/v1:Service", "service-svc").plain
     assert service["spec"]["type"] == "ClusterIP"  # users reach it through the hub's proxy
+    # a sign-in begun on one replica ends on it (HubOAuth keeps its state in memory)
+    assert service["spec"]["sessionAffinity"] == "ClientIP"
     assert not aws.of_type("kubernetes:networking.k8s.io/v1:Ingress")
 
 

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
 from browser import chromium, require_chromium
 from waiting import until
 
@@ -118,10 +119,28 @@ def test_a_user_finds_models_makes_a_key_uses_it_and_revokes_it(stack, browser, 
 
 
 def test_the_portal_needs_a_hub_sign_in(stack):
-    import requests
-
     r = requests.get(f"{stack.hub_url}/services/maas/", allow_redirects=False, timeout=30)
     assert r.status_code == 302
     assert "/hub/api/oauth2/authorize" in r.headers["Location"]
     admin_api = f"{stack.hub_url}/services/maas/api/v1/admin/models"
     assert requests.get(admin_api, timeout=30).status_code == 401
+
+
+def test_a_signed_in_page_is_locked_down_and_its_cookie_alone_changes_nothing(stack, browser):
+    """The page's Content-Security-Policy; the sign-in cookie without the page's XSRF
+    token (what a cross-site form or script would send) is not a sign-in for a change;
+    a signed-in user who is not an admin gets 403 from the admin API."""
+    page = signed_in(stack, browser, "quinn")
+    try:
+        response = page.goto(f"{stack.hub_url}/services/maas/")
+        csp = response.headers["content-security-policy"]
+        assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
+        assert response.headers["x-content-type-options"] == "nosniff"
+        expect(page.locator("article.model").first).to_be_visible(timeout=30_000)
+        api = f"{stack.hub_url}/services/maas/api/v1"
+        forged = page.request.post(f"{api}/users/quinn/keys", data={"name": "forged"})
+        assert forged.status == 401
+        assert page.request.get(f"{api}/users/quinn/keys").json()["keys"] == []
+        assert page.request.get(f"{api}/admin/models").status == 403
+    finally:
+        page.close()
