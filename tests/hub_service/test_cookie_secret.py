@@ -1,7 +1,8 @@
-"""Several replicas of the service behind one Kubernetes Service: a sign-in that one
-replica begins (its OAuth state cookie) must be accepted by whichever replica the
-hub's redirect lands on. They share ``MaaSService.cookie_secret`` ($MAAS_COOKIE_SECRET,
-from the deployment's Secret); a lone replica without one gets a random secret."""
+"""Several replicas of the service behind one Kubernetes Service: a cookie that one
+replica sets (the portal's sign-in, signed) must be accepted by the others. They share
+``MaaSService.cookie_secret`` ($MAAS_COOKIE_SECRET, from the deployment's Secret); a
+lone replica without one gets a random secret. (A sign-in's OAuth state stays in the
+memory of the replica that began it: infra/ routes the hub's proxy to one replica.)"""
 
 from __future__ import annotations
 
