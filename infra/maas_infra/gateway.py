@@ -17,13 +17,16 @@ import pulumi_kubernetes as k8s
 
 from .exposure import Exposure, public_url
 from .kube import (
+    cluster_url,
     container_security,
     http_probe,
+    keep_one_up,
     labels,
     pod_security,
     resources,
     secret_env,
     selector,
+    spread_over_nodes,
     tmp_volume,
 )
 
@@ -136,14 +139,7 @@ class Gateway(pulumi.ComponentResource):
                                 "volumeMounts": [mount],
                             }
                         ],
-                        "topologySpreadConstraints": [
-                            {
-                                "maxSkew": 1,
-                                "topologyKey": "kubernetes.io/hostname",
-                                "whenUnsatisfiable": "ScheduleAnyway",
-                                "labelSelector": {"matchLabels": sel},
-                            }
-                        ],
+                        "topologySpreadConstraints": spread_over_nodes(sel),
                     },
                 },
             },
@@ -175,12 +171,7 @@ class Gateway(pulumi.ComponentResource):
             },
             opts=child,
         )
-        k8s.policy.v1.PodDisruptionBudget(
-            f"{name}-pdb",
-            metadata=meta,
-            spec={"minAvailable": 1, "selector": {"matchLabels": sel}},
-            opts=child,
-        )
+        keep_one_up(f"{name}-pdb", meta, sel, child)
         svc = k8s.core.v1.Service(
             f"{name}-svc",
             metadata={**meta, "annotations": args.exposure.service_annotations},
@@ -191,9 +182,7 @@ class Gateway(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[deployment]),
         )
-        self.url = pulumi.Output.concat(
-            "http://", svc.metadata.name, ".", svc.metadata.namespace, f".svc.cluster.local:{PORT}"
-        )
+        self.url = cluster_url(svc, PORT)
         if args.exposure.host:
             k8s.networking.v1.Ingress(
                 f"{name}-ingress",

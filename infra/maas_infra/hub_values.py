@@ -72,18 +72,16 @@ def jupyterhub_values(
     if admin_users:
         auth = config.setdefault("Authenticator", {})
         auth["admin_users"] = sorted({*auth.get("admin_users", []), *admin_users})
-    maas_pods = {"kubernetes.io/metadata.name": maas_namespace}  # the namespace's pods
+
+    def maas_pods(component: str) -> dict:
+        """A network policy peer: that component's pods, in the MaaS namespace."""
+        return {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": maas_namespace}},
+            "podSelector": {"matchLabels": selector(app_name, component)},
+        }
 
     def egress_to(component: str, port: int) -> dict:
-        return {
-            "to": [
-                {
-                    "namespaceSelector": {"matchLabels": maas_pods},
-                    "podSelector": {"matchLabels": selector(app_name, component)},
-                }
-            ],
-            "ports": [{"port": port, "protocol": "TCP"}],
-        }
+        return {"to": [maas_pods(component)], "ports": [{"port": port, "protocol": "TCP"}]}
 
     values: dict = {
         "hub": {
@@ -115,12 +113,7 @@ def jupyterhub_values(
             "networkPolicy": {
                 "ingress": [
                     {
-                        "from": [
-                            {
-                                "namespaceSelector": {"matchLabels": maas_pods},
-                                "podSelector": {"matchLabels": selector(app_name, "service")},
-                            }
-                        ],
+                        "from": [maas_pods("service")],
                         "ports": [{"port": "http"}],
                     }
                 ]

@@ -3,6 +3,9 @@ AWS load balancer annotations, references to Secrets."""
 
 from __future__ import annotations
 
+import pulumi
+import pulumi_kubernetes as k8s
+
 # What the reference deployment put on every LoadBalancer Service (AWS Load Balancer
 # Controller: an internet-facing NLB sending to pod IPs).
 NLB_ANNOTATIONS = {
@@ -77,3 +80,36 @@ def http_probe(path: str, port: int, *, period: int = 10, failures: int = 3) -> 
         "timeoutSeconds": 5,
         "failureThreshold": failures,
     }
+
+
+def spread_over_nodes(selector_labels: dict) -> list[dict]:
+    """Replicas on different nodes where the scheduler can (so a node's loss takes one)."""
+    return [
+        {
+            "maxSkew": 1,
+            "topologyKey": "kubernetes.io/hostname",
+            "whenUnsatisfiable": "ScheduleAnyway",
+            "labelSelector": {"matchLabels": selector_labels},
+        }
+    ]
+
+
+def keep_one_up(name: str, metadata: dict, selector_labels: dict, opts) -> None:
+    """A PodDisruptionBudget: a drain or an upgrade never takes the last replica."""
+    k8s.policy.v1.PodDisruptionBudget(
+        name,
+        metadata=metadata,
+        spec={"minAvailable": 1, "selector": {"matchLabels": selector_labels}},
+        opts=opts,
+    )
+
+
+def cluster_url(service: k8s.core.v1.Service, port: int) -> pulumi.Output[str]:
+    """A Service's URL inside the cluster."""
+    return pulumi.Output.concat(
+        "http://",
+        service.metadata.name,
+        ".",
+        service.metadata.namespace,
+        f".svc.cluster.local:{port}",
+    )

@@ -12,13 +12,16 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from .kube import (
+    cluster_url,
     container_security,
     http_probe,
+    keep_one_up,
     labels,
     pod_security,
     resources,
     secret_env,
     selector,
+    spread_over_nodes,
     tmp_volume,
 )
 
@@ -64,10 +67,11 @@ class MaaSService(pulumi.ComponentResource):
         service_prefix = prefix(args.service_name)
         health = f"{service_prefix}api/v1/health"
         fullname = f"{args.app_name}-service"
+        meta = {"name": fullname, "namespace": args.namespace, "labels": lbl}
 
         secret = k8s.core.v1.Secret(
             f"{name}-secret",
-            metadata={"name": fullname, "namespace": args.namespace, "labels": lbl},
+            metadata=meta,
             string_data={
                 "hub-token": pulumi.Output.secret(args.hub_token),
                 "cookie-secret": pulumi.Output.secret(args.cookie_secret),
@@ -155,7 +159,7 @@ class MaaSService(pulumi.ComponentResource):
         )
         deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
-            metadata={"name": fullname, "namespace": args.namespace, "labels": lbl},
+            metadata=meta,
             spec={
                 "replicas": args.replicas,
                 "selector": {"matchLabels": sel},
@@ -177,28 +181,21 @@ class MaaSService(pulumi.ComponentResource):
                                 startupProbe=http_probe(health, PORT, period=5, failures=130),
                             )
                         ],
-                        "topologySpreadConstraints": [
-                            {
-                                "maxSkew": 1,
-                                "topologyKey": "kubernetes.io/hostname",
-                                "whenUnsatisfiable": "ScheduleAnyway",
-                                "labelSelector": {"matchLabels": sel},
-                            }
-                        ],
+                        "topologySpreadConstraints": spread_over_nodes(sel),
                     },
                 },
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[job]),
         )
-        k8s.policy.v1.PodDisruptionBudget(
+        keep_one_up(
             f"{name}-pdb",
-            metadata={"name": fullname, "namespace": args.namespace, "labels": lbl},
-            spec={"minAvailable": 1, "selector": {"matchLabels": sel}},
-            opts=child,
+            meta,
+            sel,
+            child,
         )
         svc = k8s.core.v1.Service(
             f"{name}-svc",
-            metadata={"name": fullname, "namespace": args.namespace, "labels": lbl},
+            metadata=meta,
             spec={
                 "type": "ClusterIP",
                 "selector": sel,
@@ -210,7 +207,5 @@ class MaaSService(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[deployment]),
         )
-        self.url = pulumi.Output.concat(
-            "http://", svc.metadata.name, ".", svc.metadata.namespace, f".svc.cluster.local:{PORT}"
-        )
+        self.url = cluster_url(svc, PORT)
         self.register_outputs({"url": self.url})
