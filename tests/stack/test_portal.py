@@ -78,7 +78,8 @@ def test_a_user_finds_models_makes_a_key_uses_it_and_revokes_it(stack, browser, 
         page.fill("form input", "laptop")
         page.click("form button[type=submit]")
         key = page.locator("[data-testid=new-key]").inner_text(timeout=15_000)
-        assert key.startswith("sk-maas-")
+        # (asserted so that a failure's message cannot print the key)
+        assert key.startswith("sk-maas-"), "the new key is not a MaaS key"
         assert accessibility_problems(page) == []
         # (the key itself is masked in the picture)
         secret = [page.locator("[data-testid=new-key]"), page.locator(".issued pre")]
@@ -88,7 +89,8 @@ def test_a_user_finds_models_makes_a_key_uses_it_and_revokes_it(stack, browser, 
         page.reload()
         row = page.locator("tr", has_text="laptop")
         expect(row).to_contain_text("active")
-        assert key not in page.content()  # never shown again: masked only
+        shown_again = key in page.content()
+        assert not shown_again, "the key is shown again after a reload (masked only)"
         expect(row).to_contain_text(key[:12])
 
         # Usage: the request shows within 30 s
