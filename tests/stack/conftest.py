@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -214,3 +216,24 @@ def stack(tmp_path_factory, log_dir, webhook) -> Stack:
     )
     yield s
     s.stop()
+
+
+@pytest.fixture(scope="module")
+def maas(stack):
+    """The ``maas`` command, run as the hub's admin against the stack's service."""
+    env = {
+        **os.environ,
+        "MAAS_URL": f"{stack.hub_url}/services/maas/",
+        "MAAS_TOKEN": stack.admin.token,
+    }
+
+    def run(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "hub_service.cli", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    return run

@@ -8,28 +8,6 @@ import os
 import subprocess
 import sys
 
-import pytest
-
-
-@pytest.fixture(scope="module")
-def maas(stack):
-    env = {
-        **os.environ,
-        "MAAS_URL": f"{stack.hub_url}/services/maas/",
-        "MAAS_TOKEN": stack.admin.token,
-    }
-
-    def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "-m", "hub_service.cli", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-
-    return run
-
 
 def test_an_admin_manages_the_catalog_from_the_terminal(stack, maas):
     r = maas(

@@ -7,9 +7,6 @@ answers for it, to the keys allowed it only."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from urllib.parse import quote
 
 import pytest
@@ -73,28 +70,13 @@ def test_names_that_could_break_a_path_or_a_cell_are_refused_saying_what_is_allo
         assert "letters, digits and . _ : @ -, in segments joined by /" in r.json()["message"]
 
 
-def test_the_maas_command_takes_the_id_as_users_write_it(stack, hf_model):
-    env = {
-        **os.environ,
-        "MAAS_URL": f"{stack.hub_url}/services/maas/",
-        "MAAS_TOKEN": stack.admin.token,
-    }
-
-    def maas(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "-m", "hub_service.cli", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-
-    r = maas("models", "edit", HF_ID, "--set", "description=Edited in a terminal")
+def test_the_maas_command_takes_the_id_as_users_write_it(stack, hf_model, maas):
+    r = maas("models", "edit", HF_ID, "--set", "description=Edited in a terminal", timeout=120)
     assert r.returncode == 0, r.stderr
-    r = maas("models", "show", HF_ID)
+    r = maas("models", "show", HF_ID, timeout=120)
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["description"] == "Edited in a terminal"
-    listing = maas("models", "list").stdout
+    listing = maas("models", "list", timeout=120).stdout
     assert any(line.startswith(HF_ID + " ") for line in listing.splitlines()), listing
 
 
