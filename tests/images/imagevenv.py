@@ -13,22 +13,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from pins import normalise, pins  # noqa: F401 - pins: re-exported for test_images
+
 REPO = Path(__file__).resolve().parents[2]
 IMAGES = REPO / "images"
-
-
-def pins(requirements: Path) -> dict[str, str]:
-    """A requirements file's ``name==version`` lines, by normalised name."""
-    found = {}
-    for line in requirements.read_text().splitlines():
-        m = re.match(r"^([A-Za-z0-9._-]+)(?:\[[^\]]*\])?==([^\s;#]+)", line)
-        if m:
-            found[normalise(m[1])] = m[2]
-    return found
-
-
-def normalise(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 class Venv:

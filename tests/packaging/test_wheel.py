@@ -32,6 +32,7 @@ import pytest
 import requests
 from browser import chromium
 from pg import free_port
+from pins import pins
 from waiting import until
 
 REPO = Path(__file__).resolve().parents[2]
@@ -42,11 +43,9 @@ NO_SERVICE = "No MaaS service is configured for this server"
 
 def jupyterlab_pin() -> str:
     """The ``jupyterlab==X`` requirement of the notebook image."""
-    for line in REQUIREMENTS.read_text().splitlines():
-        requirement = line.split("#")[0].strip()
-        if requirement.startswith("jupyterlab=="):
-            return requirement
-    raise AssertionError(f"{REQUIREMENTS} pins no jupyterlab==")
+    version = pins(REQUIREMENTS).get("jupyterlab")
+    assert version, f"{REQUIREMENTS} pins no jupyterlab=="
+    return f"jupyterlab=={version}"
 
 
 def run(args: list, log: Path, env: dict | None = None, timeout: float = 600) -> str:
