@@ -304,26 +304,25 @@ function KeysPage() {
   const [confirm, setConfirm] = useState<Key | null>(null);
   const [copied, setCopied] = useState(false);
   const personal = (keys.data?.keys ?? []).filter(k => !k.server_name);
-  const create = async (e: React.FormEvent) => {
+  // run a change; its refusal becomes the sentence shown above the table
+  const attempt = (change: () => Promise<void>) =>
+    change().catch(err => setProblem(err instanceof ApiError ? err.message : String(err)));
+  const create = (e: React.FormEvent) => {
     e.preventDefault();
     setProblem('');
-    try {
+    return attempt(async () => {
       setIssued(await api<IssuedKey>('POST', `users/${me()}/keys`, { name }));
       setName('');
       setCopied(false);
       keys.reload();
-    } catch (err) {
-      setProblem(err instanceof ApiError ? err.message : String(err));
-    }
+    });
   };
-  const revoke = async (key: Key) => {
+  const revoke = (key: Key) => {
     setConfirm(null);
-    try {
+    return attempt(async () => {
       await api('DELETE', `users/${me()}/keys/${key.id}`);
       keys.reload();
-    } catch (err) {
-      setProblem(err instanceof ApiError ? err.message : String(err));
-    }
+    });
   };
   return (
     <section aria-labelledby="keys-title">
