@@ -15,10 +15,17 @@ import io
 
 from sqlalchemy import func, select
 
-from . import catalog, keys, policy
+from . import catalog, keys, policy, pricing
 from .db import ApiKey, AuditEntry, CatalogModel, PolicyOverride, Profile, Usage, UserGroup
 from .metrics import ADMIN_SCOPE
-from .validation import MODEL_FIELDS, OVERRIDE_FIELDS, PROFILE_FIELDS, Invalid, validate
+from .validation import (
+    MODEL_FIELDS,
+    OVERRIDE_FIELDS,
+    PROFILE_FIELDS,
+    SEED_PRICING_FIELDS,
+    Invalid,
+    validate,
+)
 from .web import KEY_ID, MODEL_NAME, APIError, APIHandler
 
 
@@ -328,7 +335,8 @@ class UserPolicyHandler(APIHandler):
 
 
 class AdminAuditHandler(AdminHandler):
-    """GET ``?limit=100&target_type=model``: admin changes, newest first."""
+    """GET ``?limit=100&actor=admin&action=update&target_type=model&target=smollm2-135m
+    &since=2026-11-01``: admin changes, newest first (each filter optional)."""
 
     def get(self):
         try:
@@ -337,9 +345,12 @@ class AdminAuditHandler(AdminHandler):
             raise APIError(400, "limit must be a whole number.") from None
         limit = max(1, min(limit, 1000))
         query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
-        target_type = self.get_argument("target_type", None)
-        if target_type:
-            query = query.where(AuditEntry.target_type == target_type)
+        for name in AUDIT_FILTERS:
+            value = self.get_argument(name, None)
+            if value:
+                query = query.where(getattr(AuditEntry, name) == value)
+        if self.get_argument("since", None):
+            query = query.where(AuditEntry.ts >= _parse_time(self, "since", self.now()))
         with self.db as db:
             rows = db.scalars(query).all()
             self.write_json(
@@ -403,6 +414,8 @@ class AdminKeyHandler(AdminHandler):
         self.finish()
 
 
+# the audit log's columns a GET may filter on, by equality
+AUDIT_FILTERS = ("actor", "action", "target_type", "target")
 CHARGEBACK_DIMENSIONS = ("user", "group", "profile", "model")
 # What spreadsheets read as the start of a formula (OWASP's CSV injection list).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -490,6 +503,47 @@ class AdminChargebackHandler(AdminHandler):
         )
 
 
+def seed_quote(fields: dict, table: dict) -> dict:
+    """Per-token prices by the seed method (``pricing.seed_prices``) for checked
+    ``SEED_PRICING_FIELDS``: an instance of ``table`` or an hourly price, the throughput
+    and, with ``spot``, the table's spot factor."""
+    if ("instance" in fields) == ("hourly" in fields):
+        raise APIError(400, "Send either instance (from the price table) or hourly (USD).")
+    instance = fields.get("instance")
+    hourly = table["instances"][instance]["hourly"] if instance else fields["hourly"]
+    spot_factor = table.get("spot_factor", 0.35) if fields.get("spot") else None
+    try:
+        p = pricing.seed_prices(hourly, fields["tokens_per_second"], spot_factor=spot_factor)
+    except ValueError as e:
+        raise APIError(400, f"{str(e)[:1].upper()}{str(e)[1:]}.") from None
+    return {
+        "method": "seed",
+        "instance": instance,
+        "hourly": hourly,
+        "spot_factor": spot_factor,
+        "tokens_per_second": fields["tokens_per_second"],
+        "total_per_million": float(p.total_per_million),
+        "input_per_million": float(p.input_per_million),
+        "output_per_million": float(p.output_per_million),
+        "input_cost_per_token": p.input_cost_per_token,
+        "output_cost_per_token": p.output_cost_per_token,
+    }
+
+
+class AdminPricingHandler(AdminHandler):
+    """GET: the instance price table (hourly USD per instance, the spot factor, its date
+    and source). POST ``{"instance": "g5.2xlarge", "tokens_per_second": 35, "spot":
+    false}`` (or ``"hourly": 1.212`` instead of an instance): per-token prices by the
+    seed method, as ``maas pricing seed`` prints them. Changes nothing."""
+
+    def get(self):
+        self.write_json(pricing.load_instance_prices())
+
+    def post(self):
+        fields = self.checked(SEED_PRICING_FIELDS)
+        self.write_json(seed_quote(fields, pricing.load_instance_prices()))
+
+
 # route patterns (relative to api/v1/) and their handlers
 ADMIN_ROUTES = [
     (r"admin/models", AdminModelsHandler),
@@ -503,5 +557,6 @@ ADMIN_ROUTES = [
     (rf"admin/keys/{KEY_ID}", AdminKeyHandler),
     (r"admin/audit", AdminAuditHandler),
     (r"admin/chargeback", AdminChargebackHandler),
+    (r"admin/pricing", AdminPricingHandler),
     (r"users/(?P<user>[^/]+)/policy", UserPolicyHandler),
 ]

@@ -16,11 +16,17 @@ from __future__ import annotations
 import re
 
 from . import __version__
-from .admin import CHARGEBACK_DIMENSIONS
+from .admin import AUDIT_FILTERS, CHARGEBACK_DIMENSIONS
 from .catalog import PUBLIC_MODEL_FIELDS
 from .keys import KEY_STATES
 from .policy import PERIODS
-from .validation import MODEL_FIELDS, OVERRIDE_FIELDS, PROFILE_FIELDS, Field
+from .validation import (
+    MODEL_FIELDS,
+    OVERRIDE_FIELDS,
+    PROFILE_FIELDS,
+    SEED_PRICING_FIELDS,
+    Field,
+)
 
 # -- building blocks ----------------------------------------------------------------------
 
@@ -234,6 +240,48 @@ def schemas() -> dict:
                 },
             }
         ),
+        "InstancePrices": closed(
+            {
+                "date": {**STRING, "format": "date"},
+                "source": STRING,
+                "region": STRING,
+                "currency": STRING,
+                "spot_factor": NUMBER,
+                "instances": {
+                    "type": "object",
+                    "additionalProperties": closed(
+                        {"hourly": NUMBER, "accelerators": STRING}, ["hourly"]
+                    ),
+                },
+            },
+            ["instances"],
+            description="The instance price table the seed method reads.",
+        ),
+        "SeedPricing": from_fields(SEED_PRICING_FIELDS, required=True),
+        "SeedPrices": closed(
+            {
+                "method": {"const": "seed"},
+                "instance": NULLABLE_STRING,
+                "hourly": {**NUMBER, "description": "On-demand USD per hour."},
+                "spot_factor": {"type": ["number", "null"]},
+                "tokens_per_second": NUMBER,
+                "total_per_million": {**NUMBER, "description": "USD, to the cent."},
+                "input_per_million": {**NUMBER, "description": "USD, to the cent."},
+                "output_per_million": {**NUMBER, "description": "USD: the total's rest."},
+                "input_cost_per_token": NUMBER,
+                "output_cost_per_token": NUMBER,
+            },
+            [
+                "method",
+                "hourly",
+                "tokens_per_second",
+                "total_per_million",
+                "input_per_million",
+                "output_per_million",
+                "input_cost_per_token",
+                "output_cost_per_token",
+            ],
+        ),
         "Health": closed(
             {
                 "status": {"const": "ok"},
@@ -360,7 +408,8 @@ OPERATIONS: dict[str, dict] = {
     "AdminAuditHandler": {
         "parameters": [
             _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
-            _query("target_type", STRING),
+            *(_query(name, STRING, "Only entries with this value") for name in AUDIT_FILTERS),
+            _query("since", TIME, "Only entries from this instant on"),
         ],
         "get": op(
             "Admin changes, newest first (admins)",
@@ -389,6 +438,18 @@ OPERATIONS: dict[str, dict] = {
                 },
                 **_errors(400, 401, 403),
             },
+        ),
+    },
+    "AdminPricingHandler": {
+        "get": op(
+            "The instance price table (admins)",
+            {"200": _json(ref("InstancePrices"), "Instance prices"), **_errors(401, 403)},
+        ),
+        "post": op(
+            "Per-token prices by the seed method, from an instance or an hourly price and "
+            "a throughput (admins; changes nothing)",
+            {"200": _json(ref("SeedPrices"), "Prices"), **_errors(400, 401, 403, 413)},
+            requestBody=_body(ref("SeedPricing")),
         ),
     },
     "HealthHandler": {

@@ -10,6 +10,7 @@ so a row written behind the API's back cannot aim the gateway at its own secrets
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 import re
 import socket
@@ -20,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .policy import PERIODS
+from .pricing import load_instance_prices
 
 # A model's name as its users know it: ``smollm2-135m`` or a Hugging Face style id such
 # as ``Qwen/Qwen2.5-7B-Instruct`` (case kept). Each /-separated segment begins with a
@@ -119,6 +121,23 @@ def number(minimum: float = 0.0, integer: bool = False):
         return value
 
     check.schema = {"type": "integer" if integer else "number", "minimum": minimum}
+    return check
+
+
+def positive():
+    """A finite number above 0 (a price or a rate to divide by)."""
+
+    def check(name, value):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+            or value <= 0
+        ):
+            raise Invalid(f"{name} must be a number above 0.")
+        return value
+
+    check.schema = {"type": "number", "exclusiveMinimum": 0}
     return check
 
 
@@ -497,6 +516,15 @@ OVERRIDE_FIELDS = {
     "budget_period": Field(one_of(PERIODS), nullable=True),
     "rpm_limit": Field(number(1, integer=True), nullable=True),
     "tpm_limit": Field(number(1, integer=True), nullable=True),
+}
+
+# The seed method's inputs (admin/pricing): an instance of the price table or its hourly
+# price, the throughput, and whether it runs at the spot factor.
+SEED_PRICING_FIELDS = {
+    "instance": Field(one_of(tuple(load_instance_prices()["instances"]))),
+    "hourly": Field(positive()),
+    "tokens_per_second": Field(positive(), required=True),
+    "spot": Field(boolean),
 }
 
 

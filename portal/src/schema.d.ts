@@ -1131,7 +1131,16 @@ export interface paths {
         parameters: {
             query?: {
                 limit?: number;
+                /** @description Only entries with this value */
+                actor?: string;
+                /** @description Only entries with this value */
+                action?: string;
+                /** @description Only entries with this value */
                 target_type?: string;
+                /** @description Only entries with this value */
+                target?: string;
+                /** @description Only entries from this instant on */
+                since?: string;
             };
             header?: never;
             path?: never;
@@ -1142,7 +1151,16 @@ export interface paths {
             parameters: {
                 query?: {
                     limit?: number;
+                    /** @description Only entries with this value */
+                    actor?: string;
+                    /** @description Only entries with this value */
+                    action?: string;
+                    /** @description Only entries with this value */
                     target_type?: string;
+                    /** @description Only entries with this value */
+                    target?: string;
+                    /** @description Only entries from this instant on */
+                    since?: string;
                 };
                 header?: never;
                 path?: never;
@@ -1266,6 +1284,120 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/pricing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The instance price table (admins) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Instance prices */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["InstancePrices"];
+                    };
+                };
+                /** @description Not authenticated */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed for this caller */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Per-token prices by the seed method, from an instance or an hourly price and a throughput (admins; changes nothing) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["SeedPricing"];
+                };
+            };
+            responses: {
+                /** @description Prices */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SeedPrices"];
+                    };
+                };
+                /** @description Malformed input */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed for this caller */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The request body is over the API's limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -2437,6 +2569,45 @@ export interface components {
                 completion_tokens?: number;
                 cost_usd?: number;
             }[];
+        };
+        /** @description The instance price table the seed method reads. */
+        InstancePrices: {
+            /** Format: date */
+            date?: string;
+            source?: string;
+            region?: string;
+            currency?: string;
+            spot_factor?: number;
+            instances: {
+                [key: string]: {
+                    hourly: number;
+                    accelerators?: string;
+                };
+            };
+        };
+        SeedPricing: {
+            /** @enum {unknown} */
+            instance?: "g5.xlarge" | "g5.2xlarge" | "g5.4xlarge" | "g5.8xlarge" | "g5.12xlarge" | "c7i.large";
+            hourly?: number;
+            tokens_per_second: number;
+            spot?: boolean;
+        };
+        SeedPrices: {
+            /** @constant */
+            method: "seed";
+            instance?: string | null;
+            /** @description On-demand USD per hour. */
+            hourly: number;
+            spot_factor?: number | null;
+            tokens_per_second: number;
+            /** @description USD, to the cent. */
+            total_per_million: number;
+            /** @description USD, to the cent. */
+            input_per_million: number;
+            /** @description USD: the total's rest. */
+            output_per_million: number;
+            input_cost_per_token: number;
+            output_cost_per_token: number;
         };
         Health: {
             /** @constant */
