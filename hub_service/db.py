@@ -146,6 +146,9 @@ class ApiKey(Base):
     # Set when the key's hub user was deleted: the key is revoked and no longer listed
     # as the (new) user's.
     user_deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    # The models this key may call, a subset of what its owner's policy allows; None:
+    # whatever the policy allows (personal keys the user narrowed; server keys never).
+    models: Mapped[list | None] = mapped_column(JSON, nullable=True)
 
     @property
     def masked(self) -> str:

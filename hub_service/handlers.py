@@ -9,11 +9,12 @@ import logging
 
 from sqlalchemy import func, select
 
-from . import __version__, catalog, hub, keys, policy
+from . import __version__, catalog, hub, keys, policy, usage
 from .db import ApiKey, CatalogModel, Profile, Refusal, Usage
 from .hub import HubAPIError
 from .metrics import ADMIN_SCOPE, METRICS_SCOPE
 from .openapi import openapi_document
+from .validation import ISSUE_KEY_FIELDS, KEY_FIELDS
 from .web import KEY_ID, NAME_MAX, USER, APIError, APIHandler, caller_server
 
 log = logging.getLogger(__name__)
@@ -87,12 +88,14 @@ class ProfilesHandler(APIHandler):
 
 
 class UserKeysHandler(APIHandler):
-    """GET: your keys (never the key itself). POST: issue a key.
+    """GET: your keys (never the key itself), each with its requests, spend and last
+    use. POST: issue a key.
 
     POST body: ``{"server_name": "<name>"}`` issues the key of one of your running
     servers (replacing its previous key; a server's own token may only ask for its own
     server); ``{"name": "<label>"}`` without ``server_name`` issues a personal key.
-    The key appears in this response only.
+    A personal key may also have ``models`` (a subset of yours; null for all) and
+    ``expires_in_days``. The key appears in this response only.
     """
 
     def get(self, user):
@@ -104,7 +107,31 @@ class UserKeysHandler(APIHandler):
                 .where(ApiKey.user == user, ApiKey.user_deleted_at.is_(None))
                 .order_by(ApiKey.created.desc())
             ).all()
-            self.write_json({"keys": [keys.key_public(r, now) for r in rows]})
+            use = {
+                key_id: (n, float(cost), last)
+                for key_id, n, cost, last in db.execute(
+                    select(
+                        Usage.key_id,
+                        func.count(Usage.id),
+                        func.coalesce(func.sum(Usage.cost_usd), 0.0),
+                        func.max(Usage.ts),
+                    )
+                    .where(Usage.user == user, Usage.key_id.in_([r.id for r in rows]))
+                    .group_by(Usage.key_id)
+                )
+            }
+            answer = []
+            for row in rows:
+                n, cost, last = use.get(row.id, (0, 0.0, None))
+                answer.append(
+                    {
+                        **keys.key_public(row, now),
+                        "requests": n,
+                        "spend_usd": cost,
+                        "last_used": keys.iso(last),
+                    }
+                )
+            self.write_json({"keys": answer})
 
     async def _hub_user(self, user: str) -> dict:
         """The hub's model of ``user``: when it was created, which servers run."""
@@ -126,16 +153,28 @@ class UserKeysHandler(APIHandler):
 
     async def post(self, user):
         me = self.check_owner(user)
-        body = self.json_body()
+        body = self.checked(ISSUE_KEY_FIELDS)
         server_name = body.get("server_name")
         name = body.get("name")
         own_server = caller_server(me)
-        if server_name is not None and not isinstance(server_name, str):
-            raise APIError(400, "server_name must be a string ('' is the default server).")
-        if name is not None and (not isinstance(name, str) or len(name) > NAME_MAX):
-            raise APIError(400, f"name must be a string of at most {NAME_MAX} characters.")
         if own_server is not None and server_name != own_server:
             raise APIError(403, "A server's token may only obtain the key of its own server.")
+        if server_name is not None and {"models", "expires_in_days"} & set(body):
+            raise APIError(
+                400,
+                "A server's key follows its server: its models are its profile's and it "
+                "lives while the server runs. models and expires_in_days are for personal keys.",
+            )
+        lifetime = (
+            self.service.server_key_lifetime
+            if server_name is not None
+            else self.service.personal_key_lifetime
+        )
+        if body.get("expires_in_days") is not None:
+            longest = lifetime // 86400
+            if body["expires_in_days"] > longest:
+                raise APIError(400, f"expires_in_days may be at most {longest} (days).")
+            lifetime = body["expires_in_days"] * 86400
 
         # a server asking with its own token, whose start the hub just reported: no
         # need to ask the hub again (a burst of servers starting costs it half as much)
@@ -165,16 +204,14 @@ class UserKeysHandler(APIHandler):
                     raise APIError(409, f"The server's profile {profile_slug!r} does not exist.")
             else:
                 profile = catalog.default_profile(db)
-            lifetime = (
-                self.service.server_key_lifetime
-                if server_name is not None
-                else self.service.personal_key_lifetime
-            )
+            slug = profile.slug if profile else None
+            allowed = _allowed_models(db, user, slug)
+            subset = _key_models(body.get("models"), allowed)
             row, key = keys.issue(
                 db,
                 user=user,
                 server_name=server_name,
-                profile_slug=profile.slug if profile else None,
+                profile_slug=slug,
                 name=name
                 or (
                     f"server {server_name or '(default)'}"
@@ -184,13 +221,12 @@ class UserKeysHandler(APIHandler):
                 lifetime=dt.timedelta(seconds=lifetime),
                 now=now,
                 hub_user_created=user_created,
+                models=subset,
             )
-            models = db.scalars(select(CatalogModel)).all()
-            allowed = catalog.allowed_model_names(profile.models if profile else [], models)
             payload = keys.key_public(row, now)
         payload.update(
             key=key,
-            models=allowed,
+            models=subset if subset is not None else allowed,
             base_url=self.service.client_base_url,
         )
         log.info(
@@ -201,6 +237,30 @@ class UserKeysHandler(APIHandler):
             row.profile_slug,
         )
         self.write_json(payload, status=201)
+
+
+def _allowed_models(db, user: str, profile_slug: str | None) -> list[str]:
+    """The enabled models ``user``'s policy with this profile allows, sorted."""
+    eff = policy.for_user(db, user, profile_slug)
+    return catalog.allowed_model_names(eff.models, db.scalars(select(CatalogModel)).all())
+
+
+def _key_models(wanted: list[str] | None, allowed: list[str]) -> list[str] | None:
+    """A key's own model subset, checked against what its owner may use now; None (or
+    ["*"]) for all of it. The gateway checks the key's subset and the policy at each
+    request, so a model the policy drops later is dropped from the key too."""
+    if wanted is None or "*" in wanted:
+        return None
+    if not wanted:
+        raise APIError(400, "models must name at least one model, or be null for all yours.")
+    outside = [m for m in wanted if m not in allowed]
+    if outside:
+        raise APIError(
+            400,
+            f"You may not use {', '.join(map(repr, outside))}. "
+            f"Models you can use: {', '.join(allowed) or 'none'}.",
+        )
+    return wanted
 
 
 class OwnKeyHandler(APIHandler):
@@ -221,9 +281,39 @@ class OwnKeyHandler(APIHandler):
             raise APIError(403, "A server's token may only manage the key of its own server.")
         return row
 
+    def _active_personal_key(self, db, user, key_id, doing: str) -> ApiKey:
+        row = self._own_key(db, user, key_id)
+        if row.server_name is not None:
+            raise APIError(
+                409,
+                f"Key {key_id!r} is a server's key, which follows its server: you cannot "
+                f"{doing} it.",
+            )
+        state = row.state(self.now())
+        if state != "active":
+            raise APIError(409, f"Key {key_id!r} is {state}; issue a new one instead.")
+        return row
+
 
 class UserKeyHandler(OwnKeyHandler):
-    """DELETE: revoke one of your keys. A server's token may revoke only its own key."""
+    """PATCH ``{"name": ..., "models": [...] | null}``: rename a personal key or narrow it
+    to some of your models (null: all of them). DELETE: revoke one of your keys; a
+    server's token may revoke only its own key."""
+
+    def patch(self, user, key_id):
+        changes = self.checked(KEY_FIELDS, partial=True)
+        now = self.now()
+        with self.db as db:
+            row = self._active_personal_key(db, user, key_id, "edit")
+            if "name" in changes:
+                row.name = changes["name"]
+            if "models" in changes:
+                allowed = _allowed_models(db, user, row.profile_slug)
+                row.models = _key_models(changes["models"], allowed)
+            row.updated = now
+            payload = keys.key_public(row, now)
+        log.info("Changed key %s of user %s: %s", key_id, user, ", ".join(sorted(changes)))
+        self.write_json(payload)
 
     def delete(self, user, key_id):
         with self.db as db:
@@ -234,6 +324,27 @@ class UserKeyHandler(OwnKeyHandler):
         log.info("Revoked key %s of user %s", key_id, user)
         self.set_status(204)
         self.finish()
+
+
+class UserKeyRegenerateHandler(OwnKeyHandler):
+    """POST: a new secret for an active personal key; its id, name, models, expiry and
+    usage history stay, and the old secret stops working within the gateway's refresh
+    interval. The new key is in this response only."""
+
+    def post(self, user, key_id):
+        now = self.now()
+        with self.db as db:
+            row = self._active_personal_key(db, user, key_id, "regenerate")
+            key = keys.regenerate(row, now=now)
+            allowed = _allowed_models(db, user, row.profile_slug)
+            payload = keys.key_public(row, now)
+        payload.update(
+            key=key,
+            models=row.models if row.models is not None else allowed,
+            base_url=self.service.client_base_url,
+        )
+        log.info("Regenerated key %s of user %s", key_id, user)
+        self.write_json(payload)
 
 
 class UserKeyRenewHandler(OwnKeyHandler):
@@ -265,97 +376,60 @@ class UserKeyRenewHandler(OwnKeyHandler):
 
 class UserUsageHandler(APIHandler):
     """GET ``?period=day|week|month`` (the current budget period, from its start) or
-    ``?days=N`` (1-366, default 30): your spend, tokens and recent requests, and how
-    many of your requests the gateway refused, by status and reason."""
+    ``?days=N`` (1-366, default 30), optionally only ``model=<name>`` or ``key_id=<id>``:
+    your spend, tokens and recent requests by model, key and day, and how many of your
+    requests the gateway refused, by status and reason. ``format=csv``: every request
+    of the period as a CSV download."""
 
-    def get(self, user):
-        self.check_owner(user)
+    def _since(self) -> tuple[str | None, int | None, dt.datetime]:
         period = self.get_argument("period", None)
         if period is not None:
             if period not in policy.PERIODS:
                 raise APIError(400, f"period must be one of {', '.join(policy.PERIODS)}.")
-            since, _ = policy.period_bounds(period, self.now())
-            days = None
-        else:
-            try:
-                days = int(self.get_argument("days", "30"))
-            except ValueError:
-                raise APIError(400, "days must be a whole number from 1 to 366.") from None
-            if not 1 <= days <= 366:
-                raise APIError(400, "days must be a whole number from 1 to 366.")
-            since = self.now() - dt.timedelta(days=days)
+            return period, None, policy.period_bounds(period, self.now())[0]
+        try:
+            days = int(self.get_argument("days", "30"))
+        except ValueError:
+            raise APIError(400, "days must be a whole number from 1 to 366.") from None
+        if not 1 <= days <= 366:
+            raise APIError(400, "days must be a whole number from 1 to 366.")
+        return None, days, self.now() - dt.timedelta(days=days)
+
+    def get(self, user):
+        self.check_owner(user)
+        period, days, since = self._since()
+        fmt = self.get_argument("format", "json")
+        if fmt not in ("json", "csv"):
+            raise APIError(400, "format must be json or csv.")
+        where = [Usage.user == user, Usage.ts >= since]
+        refusals = [Refusal.user == user, Refusal.minute >= since]
+        for name, column, refused in (
+            ("model", Usage.model, Refusal.model),
+            ("key_id", Usage.key_id, Refusal.key_id),
+        ):
+            value = self.get_argument(name, None)
+            if value is not None:
+                where.append(column == value)
+                refusals.append(refused == value)
         with self.db as db:
-            where = (Usage.user == user, Usage.ts >= since)
-            by_model = db.execute(
-                select(
-                    Usage.model,
-                    func.count(Usage.id),
-                    func.coalesce(func.sum(Usage.prompt_tokens), 0),
-                    func.coalesce(func.sum(Usage.completion_tokens), 0),
-                    func.coalesce(func.sum(Usage.cost_usd), 0.0),
-                )
-                .where(*where)
-                .group_by(Usage.model)
-                .order_by(Usage.model)
-            ).all()
-            recent = db.scalars(
-                select(Usage).where(*where).order_by(Usage.ts.desc()).limit(20)
-            ).all()
-            day = func.date(Usage.ts)
-            by_day = db.execute(
-                select(day, func.count(Usage.id), func.coalesce(func.sum(Usage.cost_usd), 0.0))
-                .where(*where)
-                .group_by(day)
-                .order_by(day)
-            ).all()
-            refused = db.execute(
-                select(Refusal.status, Refusal.reason, func.sum(Refusal.count))
-                .where(Refusal.user == user, Refusal.minute >= since)
-                .group_by(Refusal.status, Refusal.reason)
-                .order_by(Refusal.status, Refusal.reason)
-            ).all()
-            models = [
-                {
-                    "model": m,
-                    "requests": n,
-                    "prompt_tokens": int(p),
-                    "completion_tokens": int(c),
-                    "cost_usd": float(cost),
-                }
-                for m, n, p, c, cost in by_model
-            ]
+            if fmt == "csv":
+                self._csv(db, user, where, since)
+                return
             self.write_json(
                 {
                     "period": period,
                     "days": days,
                     "since": keys.iso(since),
-                    "total_cost_usd": sum(m["cost_usd"] for m in models),
-                    "total_requests": sum(m["requests"] for m in models),
-                    "by_model": models,
-                    "by_day": [
-                        {"day": str(d)[:10], "requests": n, "cost_usd": float(cost)}
-                        for d, n, cost in by_day
-                    ],
-                    "recent": [
-                        {
-                            "ts": keys.iso(u.ts),
-                            "model": u.model,
-                            "server_name": u.server_name,
-                            "key_id": u.key_id,
-                            "prompt_tokens": u.prompt_tokens,
-                            "completion_tokens": u.completion_tokens,
-                            "cost_usd": u.cost_usd,
-                            "latency_ms": u.latency_ms,
-                            "status_code": u.status_code,
-                        }
-                        for u in recent
-                    ],
-                    "refused": [
-                        {"status": status, "reason": reason, "requests": int(n)}
-                        for status, reason, n in refused
-                    ],
+                    **usage.summary(db, where, refusals),
                 }
             )
+
+    def _csv(self, db, user: str, where: list, since: dt.datetime) -> None:
+        self.write_csv(
+            list(usage.CSV_COLUMNS),
+            usage.csv_rows(db, user, where),
+            f"maas-usage-{since.date()}-{self.now().date()}.csv",
+        )
 
 
 class HubEventsHandler(APIHandler):
@@ -445,6 +519,7 @@ ROUTES = [
     (rf"users/{USER}/keys", UserKeysHandler),
     (rf"users/{USER}/keys/{KEY_ID}", UserKeyHandler),
     (rf"users/{USER}/keys/{KEY_ID}/renew", UserKeyRenewHandler),
+    (rf"users/{USER}/keys/{KEY_ID}/regenerate", UserKeyRegenerateHandler),
     (rf"users/{USER}/usage", UserUsageHandler),
     (r"hub/events", HubEventsHandler),
 ]

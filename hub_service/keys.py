@@ -41,6 +41,7 @@ def issue(
     lifetime: dt.timedelta,
     now: dt.datetime,
     hub_user_created: dt.datetime | None = None,
+    models: list[str] | None = None,
 ) -> tuple[ApiKey, str]:
     """Create a key; return its row and the key itself (the only time it exists).
 
@@ -55,12 +56,8 @@ def issue(
             reason="replaced",
             now=now,
         )
-    key = new_key()
     row = ApiKey(
         id=secrets.token_hex(8),
-        key_hash=hash_key(key),
-        prefix=key[:12],
-        last4=key[-4:],
         user=user,
         server_name=server_name,
         name=name,
@@ -69,10 +66,28 @@ def issue(
         updated=now,
         expires_at=now + lifetime,
         hub_user_created=hub_user_created,
+        models=models,
     )
+    key = _new_secret(row)
     session.add(row)
     session.flush()
     return row, key
+
+
+def _new_secret(row: ApiKey) -> str:
+    key = new_key()
+    row.key_hash = hash_key(key)
+    row.prefix = key[:12]
+    row.last4 = key[-4:]
+    return key
+
+
+def regenerate(row: ApiKey, *, now: dt.datetime) -> str:
+    """Give an active key a new secret; its id, settings and history stay. The old
+    secret stops working at the gateway's next refresh of keys (its hash is gone)."""
+    key = _new_secret(row)
+    row.updated = now
+    return key
 
 
 def revoke_where(session: Session, criteria: Iterable, *, reason: str, now: dt.datetime) -> int:
@@ -209,6 +224,7 @@ def key_public(row: ApiKey, now: dt.datetime) -> dict:
         "user": row.user,
         "server_name": row.server_name,
         "profile": row.profile_slug,
+        "models": row.models,
         "created": iso(row.created),
         "expires_at": iso(row.expires_at),
         "revoked_at": iso(row.revoked_at),

@@ -20,7 +20,10 @@ from .admin import AUDIT_FILTERS, CHARGEBACK_DIMENSIONS
 from .catalog import PUBLIC_MODEL_FIELDS
 from .keys import KEY_STATES
 from .policy import PERIODS
+from .usage import CSV_COLUMNS
 from .validation import (
+    ISSUE_KEY_FIELDS,
+    KEY_FIELDS,
     MODEL_FIELDS,
     OVERRIDE_FIELDS,
     PROFILE_FIELDS,
@@ -114,6 +117,11 @@ KEY = {
     "user": STRING,
     "server_name": NULLABLE_STRING,
     "profile": NULLABLE_STRING,
+    "models": {
+        "type": ["array", "null"],
+        "items": STRING,
+        "description": "The models this key may call; null: all its owner's policy allows.",
+    },
     "created": TIME,
     "expires_at": TIME,
     "revoked_at": NULLABLE_TIME,
@@ -161,6 +169,16 @@ def schemas() -> dict:
         "AdminKey": closed(
             {**KEY, "user_deleted_at": {**NULLABLE_TIME, "description": "Its user's deletion."}}
         ),
+        "OwnKey": closed(
+            {
+                **KEY,
+                "requests": {**INTEGER, "description": "Requests made with it, ever."},
+                "spend_usd": {**NUMBER, "description": "Its spend, ever."},
+                "last_used": {**NULLABLE_TIME, "description": "Its last request."},
+            }
+        ),
+        "KeyChanges": from_fields(KEY_FIELDS),
+        "NewKey": from_fields(ISSUE_KEY_FIELDS),
         "IssuedKey": closed(
             {
                 **KEY,
@@ -177,6 +195,21 @@ def schemas() -> dict:
                 "since": TIME,
                 "total_cost_usd": NUMBER,
                 "total_requests": INTEGER,
+                "total_prompt_tokens": INTEGER,
+                "total_completion_tokens": INTEGER,
+                "by_key": {
+                    "type": "array",
+                    "description": "Spend per key, the largest first.",
+                    "items": closed(
+                        {
+                            "key_id": NULLABLE_STRING,
+                            "name": NULLABLE_STRING,
+                            "server_name": NULLABLE_STRING,
+                            **SPEND,
+                            "cost_usd": NUMBER,
+                        }
+                    ),
+                },
                 "by_model": {
                     "type": "array",
                     "items": closed({"model": STRING, **SPEND, "cost_usd": NUMBER}),
@@ -484,7 +517,7 @@ OPERATIONS: dict[str, dict] = {
     "UserKeysHandler": {
         "get": op(
             "Your keys (metadata only)",
-            {"200": _json(array_of("keys", ref("Key")), "Keys"), **_errors(401, 403)},
+            {"200": _json(array_of("keys", ref("OwnKey")), "Keys"), **_errors(401, 403)},
         ),
         "post": op(
             "Issue a server key (server_name) or a personal key (name)",
@@ -492,13 +525,22 @@ OPERATIONS: dict[str, dict] = {
                 "201": _json(ref("IssuedKey"), "Issued"),
                 **_errors(400, 401, 403, 404, 409, 413, 503),
             },
-            requestBody=_body(
-                closed({"server_name": STRING, "name": {**STRING, "maxLength": 255}})
-            ),
+            requestBody=_body(ref("NewKey")),
         ),
     },
     "UserKeyHandler": {
+        "patch": op(
+            "Rename a personal key or narrow it to some of your models",
+            {"200": _json(ref("Key"), "Changed"), **_errors(400, 401, 403, 404, 409, 413)},
+            requestBody=_body(ref("KeyChanges")),
+        ),
         "delete": op("Revoke a key", {**no_content("Revoked"), **_errors(401, 403, 404)}),
+    },
+    "UserKeyRegenerateHandler": {
+        "post": op(
+            "A new secret for an active personal key (same id, settings and history)",
+            {"200": _json(ref("IssuedKey"), "Regenerated"), **_errors(401, 403, 404, 409)},
+        ),
     },
     "UserKeyRenewHandler": {
         "post": op(
@@ -514,13 +556,39 @@ OPERATIONS: dict[str, dict] = {
                 "The current budget period, from its start (takes precedence over days)",
             ),
             _query("days", {"type": "integer", "minimum": 1, "maximum": 366}),
+            _query("model", STRING, "Only this model's requests"),
+            _query("key_id", STRING, "Only this key's requests"),
+            _query("format", {"enum": ["json", "csv"]}, "csv: every request, for download"),
         ],
         "get": op(
-            "Your spend by model, your last requests, and your requests the gateway "
-            "refused, by status and reason",
-            {"200": _json(ref("Usage"), "Usage"), **_errors(400, 401, 403)},
+            "Your spend by model, key and day, your last requests, and your requests the "
+            "gateway refused, by status and reason",
+            {
+                "200": {
+                    "description": "Usage",
+                    "content": {
+                        "application/json": {"schema": ref("Usage")},
+                        "text/csv": {
+                            **STRING,
+                            "description": f"Columns: {', '.join(CSV_COLUMNS)}",
+                        },
+                    },
+                },
+                **_errors(400, 401, 403),
+            },
         ),
     },
+    "ServersHandler": {
+        "get": op(
+            "Your servers that run, start or stop (asked of the hub as you)",
+            {
+                "200": _json(array_of("servers", ref("Server")), "Servers"),
+                **_errors(401, 403, 502, 503),
+            },
+        )
+    },
+    "DefaultServerHandler": SERVER_OPERATIONS,
+    "ServerHandler": SERVER_OPERATIONS,
     "HubEventsHandler": {
         "post": op(
             "The hub's notice that a server starts (its key's profile) or stopped, or a "

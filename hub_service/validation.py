@@ -518,6 +518,17 @@ OVERRIDE_FIELDS = {
     "tpm_limit": Field(number(1, integer=True), nullable=True),
 }
 
+# A key's own settings (users': issue, edit). ``models`` narrows the key to some of the
+# models its owner's policy allows (null: all of them, as the policy changes).
+KEY_FIELDS = {
+    "name": Field(text(255)),
+    "models": Field(names(), nullable=True),
+}
+ISSUE_KEY_FIELDS = {
+    "server_name": Field(text(255, hint="'' is the default server")),
+    **KEY_FIELDS,
+    "expires_in_days": Field(number(1, integer=True)),
+}
 # The seed method's inputs (admin/pricing): an instance of the price table or its hourly
 # price, the throughput, and whether it runs at the spot factor.
 SEED_PRICING_FIELDS = {

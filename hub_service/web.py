@@ -3,7 +3,9 @@ limits and the path parameters' patterns."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import json
 from http import HTTPStatus
 
@@ -11,8 +13,21 @@ from jupyterhub.services.auth import HubOAuthenticated, UserNotAllowed
 from tornado import web
 
 from .db import session_scope
+from .validation import Invalid, validate
 
 NAME_MAX = 255
+# What spreadsheets read as the start of a formula (OWASP's CSV injection list).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value):
+    """A CSV cell that a spreadsheet shows as text: a string that would start a formula
+    gets a leading single quote. Every CSV the service writes goes through this."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 # The largest request body the API takes (413 with a sentence beyond).
 MAX_BODY_BYTES = 1024 * 1024
 # The service's HTTP server reads bodies up to this whole before the handler answers (the
@@ -132,6 +147,24 @@ class APIHandler(BaseHandler):
         if not isinstance(body, dict):
             raise APIError(400, "The request body must be a JSON object.")
         return body
+
+    def write_csv(self, columns: list[str], rows, filename: str) -> None:
+        """Answer ``rows`` (dicts) as a CSV download, every cell spreadsheet-safe."""
+        out = io.StringIO()
+        writer = csv.DictWriter(out, columns)
+        writer.writeheader()
+        writer.writerows({k: spreadsheet_safe(v) for k, v in row.items()} for row in rows)
+        self.set_header("Content-Type", "text/csv; charset=utf-8")
+        self.set_header("Content-Disposition", f'attachment; filename="{filename}"')
+        self.finish(out.getvalue())
+
+    def checked(self, fields, *, partial: bool = False) -> dict:
+        """The request body's fields, checked against a field specification
+        (``validation``): a 400 with the check's sentence otherwise."""
+        try:
+            return validate(self.json_body(), fields, partial=partial)
+        except Invalid as e:
+            raise APIError(400, str(e)) from None
 
     def check_owner(self, user: str) -> dict:
         """Only the user themselves may touch their keys and usage."""

@@ -280,13 +280,15 @@ class Gate:
             raise Refused(400, "body", f"{route.method} {route.path} takes no request body.")
         policy = st.policy(key.user, key.profile)
         allowed = st.allowed(policy.models)
+        if key.models is not None:  # a key narrowed to some of its owner's models
+            allowed = [m for m in allowed if m in key.models]
         model_name = path_model if route.model_in == "path" else None
         if route.model_in == "body":
             model_name = routes.body_model(body)
         if model_name is not None:
             if model_name in st.catalog:  # counted under its name; any other text, not
                 who["model"] = model_name
-            model = self._model(st, policy, model_name, allowed)
+            model = self._model(st, policy, key, model_name, allowed)
             if route.modes and model.mode not in route.modes:
                 raise Refused(
                     400,
@@ -385,7 +387,7 @@ class Gate:
         return body, len(raw)
 
     @staticmethod
-    def _model(st: GatewayState, policy, name: str, allowed: list[str]) -> ModelInfo:
+    def _model(st: GatewayState, policy, key: KeyInfo, name: str, allowed: list[str]) -> ModelInfo:
         yours = ", ".join(allowed) or "none"
         model = st.catalog.get(name)
         shown = log_safe(name)
@@ -407,6 +409,13 @@ class Gate:
                 "model-not-allowed",
                 f"The model '{shown}' is not allowed for profile '{policy.profile}'. "
                 f"Models you can use: {yours}.",
+            )
+        if key.models is not None and name not in key.models:
+            raise Refused(
+                403,
+                "model-not-in-key",
+                f"The model '{shown}' is not among this key's models. "
+                f"Models this key can use: {yours}.",
             )
         if model.problem:
             raise Refused(

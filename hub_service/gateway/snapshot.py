@@ -79,6 +79,7 @@ class KeyInfo:
     revoked_at: dt.datetime | None
     revoked_reason: str | None
     seq: int
+    models: tuple[str, ...] | None = None  # the key's own subset of its owner's models
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,7 @@ def _key_info(row: ApiKey) -> KeyInfo:
         revoked_at=row.revoked_at,
         revoked_reason=row.revoked_reason,
         seq=row.seq,
+        models=None if row.models is None else tuple(row.models),
     )
 
 
@@ -183,6 +185,7 @@ class GatewayState:
         self.clock = clock
         # keys
         self.keys: dict[str, KeyInfo] = {}
+        self._hash_of: dict[str, tuple[str, int]] = {}  # key id -> (its hash, its seq)
         self._unknown: dict[str, float] = {}  # hash -> when a direct look found nothing
         self._key_seq: int | None = None
         # policy inputs and the policies built from them
@@ -477,7 +480,7 @@ class GatewayState:
             if (k.revoked_at is not None and k.revoked_at < cutoff) or k.expires_at < cutoff
         ]
         for key_hash in stale:
-            del self.keys[key_hash]
+            self._hash_of.pop(self.keys.pop(key_hash).id, None)
         oldest = min(policies.period_bounds(p, now)[0] for p in policies.PERIODS)
         self.ledger.forget_before(oldest.date())
         self.ledger.expire()
@@ -489,11 +492,18 @@ class GatewayState:
 
     def _remember_key(self, key_hash: str, info: KeyInfo) -> None:
         """Keep the newest version of a key (a direct lookup may finish after a refresh
-        brought a newer one)."""
+        brought a newer one). A key regenerated has a new hash: its old one is dropped,
+        and a late lookup of the old one does not bring it back."""
+        self._unknown.pop(key_hash, None)
+        current = self._hash_of.get(info.id)
+        if current is not None and current[0] != key_hash:
+            if current[1] > info.seq:
+                return  # an older version, under a secret since replaced
+            self.keys.pop(current[0], None)
         known = self.keys.get(key_hash)
         if known is None or info.seq >= known.seq:
             self.keys[key_hash] = info
-        self._unknown.pop(key_hash, None)
+            self._hash_of[info.id] = (key_hash, info.seq)
 
     def _apply_deployments(self, deployments: list[dict]) -> None:
         """Give LiteLLM's router the catalog's model list (synchronously, between two
