@@ -1,0 +1,88 @@
+// Policy: a user's effective policy (profile, then their groups' overrides, then their
+// own), which layer set what, and this period's spend.
+import React, { useState } from 'react';
+
+import { api } from '../../api';
+import { attempt, Facts, Problem } from '../../common';
+import { currency } from '../../format';
+import { Choice, enc, Policy, Profile, TextField, when } from './shared';
+
+export function PolicyTab() {
+  const [user, setUser] = useState('');
+  const [profile, setProfile] = useState('');
+  const [profiles, setProfiles] = useState<Profile[]>([]);
+  const [policy, setPolicy] = useState<Policy | null>(null);
+  const [problem, setProblem] = useState('');
+  React.useEffect(() => {
+    api<{ profiles: Profile[] }>('GET', 'admin/profiles')
+      .then(d => setProfiles(d.profiles))
+      .catch(() => setProfiles([]));
+  }, []);
+  const look = (e: React.FormEvent) => {
+    e.preventDefault();
+    setPolicy(null);
+    return attempt(setProblem, async () => {
+      const query = profile ? `?profile=${enc(profile)}` : '';
+      setPolicy(await api<Policy>('GET', `admin/policy/${enc(user.trim())}${query}`));
+    });
+  };
+  const budget =
+    policy?.budget_usd === null || policy?.budget_usd === undefined
+      ? 'none'
+      : `${currency(policy.budget_usd)} a ${policy.budget_period}`;
+  return (
+    <>
+      <h3>Effective policy</h3>
+      <form className="card toolbar" onSubmit={look}>
+        <TextField label="User" required value={user} onChange={setUser} />
+        <Choice
+          label="Profile"
+          value={profile}
+          onChange={setProfile}
+          options={[['', 'the default profile'], ...profiles.map((p): [string, string] => [p.slug ?? '', p.display_name ?? ''])]}
+        />
+        <button type="submit" className="primary">
+          Look up
+        </button>
+      </form>
+      <Problem text={problem} />
+      {policy ? (
+        <section className="card" aria-label={`Policy of ${policy.user}`}>
+          <h4>
+            {policy.user} with {policy.profile ?? 'no profile'}
+          </h4>
+          <Facts
+            facts={[
+              ['Groups', (policy.groups ?? []).join(', ') || 'none'],
+              ['Budget', budget],
+              ['Spent this period', policy.spend_usd === undefined ? '-' : currency(policy.spend_usd)],
+              ['Resets', when(policy.resets_at)],
+              ['Requests / min', policy.rpm_limit ? String(policy.rpm_limit) : 'no limit'],
+              ['Tokens / min', policy.tpm_limit ? String(policy.tpm_limit) : 'no limit']
+            ]}
+          />
+          <p>
+            <strong>Models allowed:</strong> {(policy.allowed_models ?? []).join(', ') || 'none'}
+          </p>
+          <table>
+            <caption>Which layer set what</caption>
+            <thead>
+              <tr>
+                <th scope="col">Setting</th>
+                <th scope="col">Set by</th>
+              </tr>
+            </thead>
+            <tbody>
+              {Object.entries(policy.sources ?? {}).map(([setting, source]) => (
+                <tr key={setting}>
+                  <th scope="row">{setting}</th>
+                  <td>{source ?? '-'}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </section>
+      ) : null}
+    </>
+  );
+}

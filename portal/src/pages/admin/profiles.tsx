@@ -1,0 +1,215 @@
+// Profiles: the notebook profiles, their resources, the models they allow, their budget
+// and limits; create, edit, delete.
+import React, { useState } from 'react';
+
+import { api } from '../../api';
+import { attempt, Problem, useLoad } from '../../common';
+import { currency } from '../../format';
+import {
+  Check,
+  Choice,
+  Confirm,
+  enc,
+  ModelPicker,
+  NewProfile,
+  optionalNumber,
+  Profile,
+  shown,
+  TextArea,
+  TextField,
+  useCatalogNames,
+  useChoices,
+  useFields
+} from './shared';
+
+// the resources this form edits; others (node selector, tolerations) are kept as they are
+const EDITED = ['cpu_limit', 'cpu_guarantee', 'mem_limit', 'mem_guarantee', 'gpu', 'image'] as const;
+
+function formOf(p: Profile | null) {
+  const r = p?.resources ?? {};
+  return {
+    slug: p?.slug ?? '',
+    display_name: p?.display_name ?? '',
+    description: p?.description ?? '',
+    cpu_limit: shown(r.cpu_limit),
+    cpu_guarantee: shown(r.cpu_guarantee),
+    mem_limit: r.mem_limit ?? '',
+    mem_guarantee: r.mem_guarantee ?? '',
+    gpu: shown(r.gpu),
+    image: r.image ?? '',
+    models: p?.models ?? [],
+    budget_usd: shown(p?.budget_usd),
+    budget_period: (p?.budget_period ?? 'month') as string,
+    rpm_limit: shown(p?.rpm_limit),
+    tpm_limit: shown(p?.tpm_limit),
+    default: p?.default ?? false
+  };
+}
+type ProfileForm = ReturnType<typeof formOf>;
+
+function bodyOf(f: ProfileForm, was: Profile | null): NewProfile {
+  const resources: Record<string, unknown> = { ...(was?.resources ?? {}) };
+  for (const key of EDITED) {
+    delete resources[key];
+    const text = f[key].trim();
+    if (text) {
+      resources[key] = key.startsWith('mem') || key === 'image' ? text : optionalNumber(text);
+    }
+  }
+  return {
+    slug: f.slug.trim(),
+    display_name: f.display_name,
+    description: f.description,
+    resources: resources as NewProfile['resources'],
+    models: f.models,
+    budget_usd: optionalNumber(f.budget_usd),
+    budget_period: f.budget_period as NewProfile['budget_period'],
+    rpm_limit: optionalNumber(f.rpm_limit),
+    tpm_limit: optionalNumber(f.tpm_limit),
+    default: f.default
+  };
+}
+
+function ProfileEditor({ profile, onDone }: { profile: Profile | null; onDone: () => void }) {
+  const [f, set] = useFields(formOf(profile));
+  const [problem, setProblem] = useState('');
+  const names = useCatalogNames();
+  const periods = useChoices('Profile', 'budget_period');
+  const save = (e: React.FormEvent) => {
+    e.preventDefault();
+    return attempt(setProblem, async () => {
+      const body = bodyOf(f, profile);
+      if (profile) {
+        const { slug, ...changes } = body;
+        await api('PATCH', `admin/profiles/${enc(slug)}`, changes);
+      } else {
+        await api('POST', 'admin/profiles', body);
+      }
+      onDone();
+    });
+  };
+  const title = profile ? `Edit ${profile.display_name}` : 'Add a profile';
+  return (
+    <section className="card editor" aria-label={title}>
+      <h4>{title}</h4>
+      <form onSubmit={save}>
+        <div className="fields">
+          <TextField label="Slug" required value={f.slug} onChange={set('slug')} readOnly={!!profile} pattern="[a-z0-9][a-z0-9\-]*" />
+          <TextField label="Display name" required value={f.display_name} onChange={set('display_name')} />
+          <TextField label="CPU limit (cores)" type="number" min="0" step="any" value={f.cpu_limit} onChange={set('cpu_limit')} />
+          <TextField label="CPU guarantee (cores)" type="number" min="0" step="any" value={f.cpu_guarantee} onChange={set('cpu_guarantee')} />
+          <TextField label="Memory limit" value={f.mem_limit} onChange={set('mem_limit')} placeholder="4G" />
+          <TextField label="Memory guarantee" value={f.mem_guarantee} onChange={set('mem_guarantee')} placeholder="1G" />
+          <TextField label="GPUs" type="number" min="0" step="1" value={f.gpu} onChange={set('gpu')} />
+          <TextField label="Image" value={f.image} onChange={set('image')} placeholder="(the hub's default)" />
+          <TextField label="Budget (USD, empty: none)" type="number" min="0" step="any" value={f.budget_usd} onChange={set('budget_usd')} />
+          <Choice label="Budget period" value={f.budget_period} onChange={set('budget_period')} options={(periods.length ? periods : [f.budget_period]).map(p => [p, p])} />
+          <TextField label="Requests per minute (empty: no limit)" type="number" min="1" value={f.rpm_limit} onChange={set('rpm_limit')} />
+          <TextField label="Tokens per minute (empty: no limit)" type="number" min="1" value={f.tpm_limit} onChange={set('tpm_limit')} />
+          <Check label="Default profile" checked={f.default} onChange={set('default')} />
+        </div>
+        <TextArea label="Description" value={f.description} onChange={set('description')} />
+        <ModelPicker legend="Models it allows" names={names} value={f.models} onChange={set('models')} />
+        <Problem text={problem} />
+        <button type="submit" className="primary">
+          Save
+        </button>{' '}
+        <button type="button" onClick={onDone}>
+          Cancel
+        </button>
+      </form>
+    </section>
+  );
+}
+
+function resourcesText(p: Profile): string {
+  const r = p.resources ?? {};
+  return [
+    r.cpu_limit !== undefined ? `${r.cpu_limit} CPU` : '',
+    r.mem_limit ? `${r.mem_limit} memory` : '',
+    r.gpu ? `${r.gpu} GPU` : ''
+  ]
+    .filter(Boolean)
+    .join(' / ');
+}
+
+export function ProfilesTab() {
+  const profiles = useLoad(() => api<{ profiles: Profile[] }>('GET', 'admin/profiles'));
+  const [editing, setEditing] = useState<Profile | 'new' | null>(null);
+  const [confirm, setConfirm] = useState<Profile | null>(null);
+  const [problem, setProblem] = useState('');
+  const remove = (p: Profile) => {
+    setConfirm(null);
+    return attempt(setProblem, async () => {
+      await api('DELETE', `admin/profiles/${enc(p.slug ?? '')}`);
+      profiles.reload();
+    });
+  };
+  const done = () => {
+    setEditing(null);
+    profiles.reload();
+  };
+  return (
+    <>
+      <div className="toolbar">
+        <h3>Profiles</h3>
+        <button className="primary" onClick={() => setEditing('new')}>
+          Add profile
+        </button>
+      </div>
+      <Problem text={problem || profiles.error} />
+      {editing ? <ProfileEditor key={editing === 'new' ? '' : editing.slug} profile={editing === 'new' ? null : editing} onDone={done} /> : null}
+      {confirm ? (
+        <Confirm title="Confirm deletion" action="Delete" onConfirm={() => remove(confirm)} onCancel={() => setConfirm(null)}>
+          Delete the profile <strong>{confirm.display_name}</strong> ({confirm.slug})? Servers running with it keep it until
+          they stop; new servers can no longer choose it.
+        </Confirm>
+      ) : null}
+      <table className="card">
+        <caption>Notebook profiles</caption>
+        <thead>
+          <tr>
+            <th scope="col">Profile</th>
+            <th scope="col">Slug</th>
+            <th scope="col">Resources</th>
+            <th scope="col">Models</th>
+            <th scope="col">Budget</th>
+            <th scope="col">Limits</th>
+            <th scope="col">Default</th>
+            <th scope="col">
+              <span className="visually-hidden">Actions</span>
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {(profiles.data?.profiles ?? []).map(p => (
+            <tr key={p.slug}>
+              <th scope="row">{p.display_name}</th>
+              <td>
+                <code>{p.slug}</code>
+              </td>
+              <td>{resourcesText(p)}</td>
+              <td>{(p.models ?? []).join(', ') || 'none'}</td>
+              <td>{p.budget_usd === null || p.budget_usd === undefined ? 'none' : `${currency(p.budget_usd)} a ${p.budget_period}`}</td>
+              <td>
+                {p.rpm_limit ? `${p.rpm_limit} req/min` : ''}
+                {p.rpm_limit && p.tpm_limit ? ', ' : ''}
+                {p.tpm_limit ? `${p.tpm_limit} tok/min` : ''}
+                {!p.rpm_limit && !p.tpm_limit ? 'none' : ''}
+              </td>
+              <td>{p.default ? 'Yes' : ''}</td>
+              <td className="actions">
+                <button onClick={() => setEditing(p)} aria-label={`Edit ${p.slug}`}>
+                  Edit
+                </button>{' '}
+                <button className="danger" onClick={() => setConfirm(p)} aria-label={`Delete ${p.slug}`}>
+                  Delete
+                </button>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </>
+  );
+}
