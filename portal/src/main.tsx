@@ -8,6 +8,7 @@ import React, { useEffect, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 
 import { config } from './api';
+import { AdminPage } from './pages/admin';
 import { KeysPage } from './pages/keys';
 import { ModelsPage } from './pages/models';
 import { UsagePage } from './pages/usage';
@@ -23,7 +24,8 @@ interface PageSpec {
 const PAGES: PageSpec[] = [
   { id: 'models', label: 'Models', Component: ModelsPage },
   { id: 'usage', label: 'Usage', Component: UsagePage },
-  { id: 'keys', label: 'API Keys', Component: KeysPage }
+  { id: 'keys', label: 'API Keys', Component: KeysPage },
+  { id: 'admin', label: 'Admin', Component: AdminPage, admin: true }
 ].filter((p: PageSpec) => !p.admin || config.admin);
 
 function pageFromHash(): PageSpec {
