@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from . import __version__, catalog, hub, keys, policy, usage
 from .db import ApiKey, CatalogModel, Profile, Refusal, Usage
+from .gateway import routes as gateway_routes
 from .hub import HubAPIError
 from .metrics import ADMIN_SCOPE, METRICS_SCOPE
 from .openapi import openapi_document
@@ -66,7 +67,8 @@ class InfoHandler(APIHandler):
 
 
 class ModelsHandler(APIHandler):
-    """GET: the enabled models of the catalog, with prices and capabilities."""
+    """GET: the enabled models of the catalog, with prices, capabilities and the request
+    fields the gateway passes on for each (from its route table)."""
 
     def get(self):
         with self.db as db:
@@ -75,7 +77,17 @@ class ModelsHandler(APIHandler):
                 .where(CatalogModel.enabled.is_(True))
                 .order_by(CatalogModel.name)
             ).all()
-            self.write_json({"models": [catalog.model_public(m) for m in rows]})
+            self.write_json(
+                {
+                    "models": [
+                        {
+                            **catalog.model_public(m),
+                            "supported_params": gateway_routes.supported_params(m.mode),
+                        }
+                        for m in rows
+                    ]
+                }
+            )
 
 
 class ProfilesHandler(APIHandler):

@@ -171,6 +171,18 @@ ROUTES: tuple[Route, ...] = (
     *_both("GET", "/models/{model}", "path"),
     Route("GET", "/health/liveliness", None, public=True),
 )
+
+
+def supported_params(mode: str) -> dict[str, list[str]]:
+    """What a model of ``mode`` may be sent: per OpenAI endpoint (under /v1) that serves
+    it, the request fields the gateway passes on (besides ``model``)."""
+    return {
+        r.path: sorted(r.fields - {"model"})
+        for r in ROUTES
+        if r.method == "POST" and r.path.startswith("/v1/") and mode in r.modes
+    }
+
+
 # Answered by the gateway itself, in front of LiteLLM (no key).
 METRICS_PATH = "/maas/metrics"
 

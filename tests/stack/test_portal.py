@@ -69,14 +69,23 @@ def test_a_user_finds_models_makes_a_key_uses_it_and_revokes_it(stack, browser, 
         assert page.locator("nav a", has_text="Admin").count() == 0  # pia is no admin
         assert accessibility_problems(page) == []
         page.screenshot(path=shots / "portal-models.png")
+        other = page.locator("article.model", has_text="echo-large")
+        expect(other).to_contain_text("Not in your profile")
+        page.get_by_label("Only models I can use").check()
+        expect(other).to_have_count(0)
+        expect(card).to_be_visible()
         card.locator("button", has_text="Details").click()
+        expect(page.locator("dl.params")).to_contain_text("POST /v1/chat/completions")
+        expect(page.locator("dl.params")).to_contain_text("temperature")
         expect(page.locator("pre[aria-label=Snippet]")).to_contain_text('model="smollm2-135m"')
         expect(page.locator("pre[aria-label=Snippet]")).to_contain_text(f"{stack.gateway_url}/v1")
 
         # API Keys: create one, shown once
         page.click("nav a:has-text('API Keys')")
-        page.fill("form input", "laptop")
-        page.click("form button[type=submit]")
+        form = page.locator("form[aria-label='New key']")
+        form.get_by_label("Name").fill("laptop")
+        form.get_by_label("Expires in (days)").fill("7")
+        form.locator("button[type=submit]").click()
         key = page.locator("[data-testid=new-key]").inner_text(timeout=15_000)
         # (asserted so that a failure's message cannot print the key)
         assert key.startswith("sk-maas-"), "the new key is not a MaaS key"
@@ -104,14 +113,48 @@ def test_a_user_finds_models_makes_a_key_uses_it_and_revokes_it(stack, browser, 
 
         until(counted, 30, "the request in Usage")
         expect(page.locator("table", has_text="Spend by model")).to_contain_text("smollm2-135m")
+        expect(page.locator("table", has_text="Spend by key")).to_contain_text("laptop")
         assert accessibility_problems(page) == []
         page.screenshot(path=shots / "portal-usage.png")
+        with page.expect_download() as download:
+            page.click("text=Download CSV")
+        exported = Path(download.value.path()).read_text()
+        assert exported.startswith("time,model,key_id,key_name,")
+        assert ",laptop," in exported and "smollm2-135m" in exported
+
+        # Subscriptions: the model, the key that reaches it, and the request
+        page.click("nav a:has-text('Subscriptions')")
+        row = page.locator("[data-testid=subscriptions] tr", has_text="smollm2-135m")
+        expect(row).to_contain_text("laptop")
+        expect(row).to_contain_text("CPU - Standard")
+        row.locator("button", has_text="Details").click()
+        expect(page.locator("[data-testid=last-requests] tbody tr").first).to_contain_text("laptop")
+        assert accessibility_problems(page) == []
+        page.screenshot(path=shots / "portal-subscriptions.png")
+
+        # rename it, then regenerate it: a new secret, the old one refused
+        page.click("nav a:has-text('API Keys')")
+        page.locator("tr", has_text="laptop").locator("button", has_text="Edit").click()
+        editor = page.locator("form[aria-label='Edit laptop']")
+        editor.get_by_label("Name").fill("laptop 2")
+        editor.locator("button[type=submit]").click()
+        row = page.locator("tr", has_text="laptop 2")
+        expect(row).to_contain_text("active")
+        expect(row).not_to_contain_text("never")  # its last use is shown
+        row.locator("button", has_text="Regenerate").click()
+        page.locator("[role=alertdialog] button", has_text="Regenerate").click()
+        new_key = page.locator("[data-testid=new-key]")
+        expect(new_key).not_to_have_text(key, timeout=15_000)
+        old_key, key = key, new_key.inner_text()
+        assert key.startswith("sk-maas-"), "the regenerated key is not a MaaS key"
+        stack.issued_keys.append(key)
+        until(lambda: stack.chat(old_key).status_code == 401, 15, "the old secret refused")
+        assert stack.chat(key).status_code == 200
 
         # revoke, after a confirmation: the gateway refuses the key
-        page.click("nav a:has-text('API Keys')")
-        page.locator("tr", has_text="laptop").locator("button", has_text="Revoke").click()
+        page.locator("tr", has_text="laptop 2").locator("button", has_text="Revoke").click()
         page.locator("[role=alertdialog] button", has_text="Revoke").click()
-        expect(page.locator("tr", has_text="laptop")).to_contain_text("revoked")
+        expect(page.locator("tr", has_text="laptop 2")).to_contain_text("revoked")
         until(lambda: stack.chat(key).status_code == 401, 15, "the gateway to refuse the key")
     except Exception:
         page.screenshot(path=shots / "portal-failure.png")

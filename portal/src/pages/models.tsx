@@ -51,6 +51,26 @@ function ModelDetail({ model, onClose }: { model: Model; onClose: () => void }) 
           ['Output / 1M', perMillion(model.output_cost_per_token)]
         ]}
       />
+      <h3>Capabilities</h3>
+      <ul className="chips" aria-label="Capabilities">
+        {(model.capabilities ?? []).length ? (
+          (model.capabilities ?? []).map(c => <li key={c}>{c.replace(/_/g, ' ')}</li>)
+        ) : (
+          <li>none listed</li>
+        )}
+      </ul>
+      <h3>Supported parameters</h3>
+      <dl className="params">
+        {Object.entries(model.supported_params ?? {}).map(([endpoint, params]) => (
+          <div key={endpoint}>
+            <dt>
+              <code>POST {endpoint}</code>
+            </dt>
+            <dd>{params.join(', ')}</dd>
+          </div>
+        ))}
+      </dl>
+      <h3>Code</h3>
       <div role="tablist" aria-label="Snippet language" className="tabs small">
         {(Object.keys(code) as (keyof typeof code)[]).map(lang => (
           <button key={lang} role="tab" aria-selected={tab === lang} onClick={() => setTab(lang)}>
@@ -70,13 +90,18 @@ export function ModelsPage() {
   const policy = useLoad(() => api<Policy>('GET', `users/${me()}/policy`));
   const [query, setQuery] = useState('');
   const [mode, setMode] = useState('');
+  const [capability, setCapability] = useState('');
+  const [mine, setMine] = useState(false);
   const [open, setOpen] = useState<Model | null>(null);
   const allowed = new Set(policy.data?.allowed_models ?? []);
   const list = (models.data?.models ?? []).filter(
     m =>
       (!query || (m.name ?? '').toLowerCase().includes(query.toLowerCase())) &&
-      (!mode || m.mode === mode)
+      (!mode || m.mode === mode) &&
+      (!capability || (m.capabilities ?? []).includes(capability)) &&
+      (!mine || allowed.has(m.name ?? ''))
   );
+  const capabilities = [...new Set((models.data?.models ?? []).flatMap(m => m.capabilities ?? []))].sort();
   const modes = [...new Set((models.data?.models ?? []).map(m => m.mode ?? 'chat'))].sort();
   if (open) {
     return <ModelDetail model={open} onClose={() => setOpen(null)} />;
@@ -97,6 +122,20 @@ export function ModelsPage() {
               <option key={m}>{m}</option>
             ))}
           </select>
+        </label>
+        <label>
+          Capability{' '}
+          <select value={capability} onChange={e => setCapability(e.target.value)}>
+            <option value="">Any</option>
+            {capabilities.map(c => (
+              <option key={c} value={c}>
+                {c.replace(/_/g, ' ')}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          <input type="checkbox" checked={mine} onChange={e => setMine(e.target.checked)} /> Only models I can use
         </label>
       </div>
       {models.data && list.length === 0 ? <p className="empty">No model matches.</p> : null}
