@@ -5,6 +5,7 @@ import type { components } from './schema';
 export type Model = components['schemas']['Model'];
 export type Profile = components['schemas']['Profile'];
 export type Key = components['schemas']['Key'];
+export type OwnKey = components['schemas']['OwnKey'];
 export type IssuedKey = components['schemas']['IssuedKey'];
 export type Usage = components['schemas']['Usage'];
 export type Policy = components['schemas']['Policy'];

@@ -11,6 +11,7 @@ import { config } from './api';
 import { AdminPage } from './pages/admin';
 import { KeysPage } from './pages/keys';
 import { ModelsPage } from './pages/models';
+import { SubscriptionsPage } from './pages/subscriptions';
 import { UsagePage } from './pages/usage';
 
 // the pages, in the order of the navigation; those marked admin only for holders of the
@@ -24,6 +25,7 @@ interface PageSpec {
 const PAGES: PageSpec[] = [
   { id: 'models', label: 'Models', Component: ModelsPage },
   { id: 'usage', label: 'Usage', Component: UsagePage },
+  { id: 'subscriptions', label: 'Subscriptions', Component: SubscriptionsPage },
   { id: 'keys', label: 'API Keys', Component: KeysPage },
   { id: 'admin', label: 'Admin', Component: AdminPage, admin: true }
 ].filter((p: PageSpec) => !p.admin || config.admin);

@@ -1,5 +1,5 @@
 // Chart data from the usage API's answer (pure functions, unit-tested).
-import type { Usage } from './api';
+import type { Key, Profile, Usage } from './api';
 
 /** Spend per UTC day over the last ``days`` days, oldest first (zero on days without
  * requests). */
@@ -33,4 +33,76 @@ export function tokenSplit(usage: Usage) {
     { name: 'Tokens in', value: prompt },
     { name: 'Tokens out', value: completion }
   ];
+}
+
+/** A key's label in tables: its name, or its server's, or the id of a key since gone. */
+export function keyLabel(k: { name?: string | null; server_name?: string | null; key_id?: string | null }) {
+  if (k.name) {
+    return k.name;
+  }
+  if (k.server_name != null) {
+    return `server ${k.server_name || '(default)'}`;
+  }
+  return k.key_id ? `key ${k.key_id}` : 'unknown key';
+}
+
+/** The ten keys with the most spend, most first. */
+export function topKeys(usage: Usage) {
+  return [...(usage.by_key ?? [])]
+    .sort((a, b) => (b.cost_usd ?? 0) - (a.cost_usd ?? 0))
+    .slice(0, 10)
+    .map(k => ({ ...k, label: keyLabel(k) }));
+}
+
+/** Whether a list of entitlements (``["*"]`` for all) grants ``model``. */
+export function grants(models: readonly string[] | null | undefined, model: string): boolean {
+  return (models ?? []).includes('*') || (models ?? []).includes(model);
+}
+
+export interface Subscription {
+  model: string;
+  /** my active keys that can call it */
+  keys: string[];
+  /** the profiles whose servers can call it */
+  profiles: string[];
+  requests: number;
+  spend: number;
+}
+
+/** Per model I may use: which of my active keys and which profiles can use it, and my
+ * requests and spend on it over the usage answer's period. A key narrowed to some
+ * models can use those; any other key what my policy (``allowed``) gives, or, for a
+ * server's key, what its profile gives. */
+export function subscriptions(
+  allowed: readonly string[],
+  keys: readonly Key[],
+  profiles: readonly Profile[],
+  usage: Usage | null
+): Subscription[] {
+  const spend = new Map((usage?.by_model ?? []).map(m => [m.model ?? '', m]));
+  const bySlug = new Map(profiles.map(p => [p.slug ?? '', p]));
+  return [...allowed].sort().map(model => ({
+    model,
+    keys: keys
+      .filter(k => k.state === 'active')
+      .filter(k =>
+        k.models != null
+          ? k.models.includes(model)
+          : k.server_name != null && k.profile
+            ? grants(bySlug.get(k.profile)?.models, model)
+            : true
+      )
+      .map(k => keyLabel(k)),
+    profiles: profiles.filter(p => grants(p.models, model)).map(p => p.display_name ?? p.slug ?? ''),
+    requests: spend.get(model)?.requests ?? 0,
+    spend: spend.get(model)?.cost_usd ?? 0
+  }));
+}
+
+/** The share of a budget spent, from 0 to 1 (over-spending shows as full). */
+export function budgetShare(spent: number, budget: number): number {
+  if (budget <= 0) {
+    return spent > 0 ? 1 : 0;
+  }
+  return Math.min(1, Math.max(0, spent / budget));
 }

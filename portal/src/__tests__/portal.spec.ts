@@ -1,6 +1,6 @@
 // The portal's formatting and chart data (SEED.md's rules).
 import { accent, contextK, currency, PALETTE, perMillion, provider, snippets } from '../format';
-import { spendByDay, tokenSplit, topModels } from '../usage';
+import { budgetShare, keyLabel, spendByDay, subscriptions, tokenSplit, topKeys, topModels } from '../usage';
 
 describe('prices and money', () => {
   it('prices per million tokens as the seed did', () => {
@@ -68,5 +68,46 @@ describe('usage charts', () => {
       { name: 'Tokens in', value: 11 },
       { name: 'Tokens out', value: 6 }
     ]);
+  });
+});
+
+describe('keys and subscriptions', () => {
+  const keys = [
+    { id: 'k1', name: 'laptop', models: null, state: 'active' as const },
+    { id: 'k2', name: 'ci', models: ['b'], state: 'active' as const },
+    { id: 'k3', name: 'old', models: null, state: 'revoked' as const },
+    { id: 'k4', name: '', server_name: '', profile: 'cpu', models: null, state: 'active' as const }
+  ];
+  const profiles = [
+    { slug: 'cpu', display_name: 'CPU', models: ['a'] },
+    { slug: 'gpu', display_name: 'GPU', models: ['*'] }
+  ];
+
+  it('labels keys by name, server or id', () => {
+    expect(keyLabel({ name: 'laptop' })).toBe('laptop');
+    expect(keyLabel({ name: '', server_name: '' })).toBe('server (default)');
+    expect(keyLabel({ name: null, key_id: 'abc' })).toBe('key abc');
+  });
+
+  it('ranks keys by spend, ten at most', () => {
+    const by_key = Array.from({ length: 12 }, (_, i) => ({ key_id: `k${i}`, name: `n${i}`, cost_usd: i }));
+    const top = topKeys({ by_key });
+    expect(top).toHaveLength(10);
+    expect(top[0].label).toBe('n11');
+  });
+
+  it("finds which active keys and profiles reach each allowed model, with its spend", () => {
+    const usage = { by_model: [{ model: 'b', requests: 3, cost_usd: 1.5 }] };
+    expect(subscriptions(['b', 'a'], keys, profiles, usage)).toEqual([
+      { model: 'a', keys: ['laptop', 'server (default)'], profiles: ['CPU', 'GPU'], requests: 0, spend: 0 },
+      { model: 'b', keys: ['laptop', 'ci'], profiles: ['GPU'], requests: 3, spend: 1.5 }
+    ]);
+  });
+
+  it('shows a budget share from 0 to 1', () => {
+    expect(budgetShare(5, 10)).toBe(0.5);
+    expect(budgetShare(15, 10)).toBe(1);
+    expect(budgetShare(0, 0)).toBe(0);
+    expect(budgetShare(1, 0)).toBe(1);
   });
 });

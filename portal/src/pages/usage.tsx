@@ -14,15 +14,44 @@ import {
   YAxis
 } from 'recharts';
 
-import { api, me, Policy, Usage } from '../api';
+import { api, config, me, Model, Policy, Usage } from '../api';
 import { Problem, Stat, useLoad } from '../common';
-import { count, currency, PALETTE } from '../format';
-import { spendByDay, tokenSplit, topModels } from '../usage';
+import { count, currency, PALETTE, perMillion } from '../format';
+import { budgetShare, spendByDay, tokenSplit, topKeys, topModels } from '../usage';
+
+/** This period's budget: a gauge, the spend and the instant it resets. */
+function Budget({ policy }: { policy: Policy }) {
+  if (policy.budget_usd == null) {
+    return <p className="budget">No budget limits your spend.</p>;
+  }
+  const share = budgetShare(policy.spend_usd ?? 0, policy.budget_usd);
+  const gauge = [
+    { name: 'spent', value: share },
+    { name: 'left', value: 1 - share }
+  ];
+  return (
+    <figure className="card budget" aria-label="Budget">
+      <PieChart width={160} height={90} aria-hidden="true">
+        <Pie data={gauge} dataKey="value" startAngle={180} endAngle={0} cy={80} innerRadius={50} outerRadius={75}>
+          <Cell fill={share >= 0.8 ? PALETTE[5] : PALETTE[1]} />
+          <Cell fill="var(--border)" />
+        </Pie>
+      </PieChart>
+      <figcaption>
+        <meter min={0} max={policy.budget_usd} value={policy.spend_usd ?? 0} aria-label="Budget used" />{' '}
+        {currency(policy.spend_usd ?? 0)} of {currency(policy.budget_usd)} this {policy.budget_period} (
+        {Math.round(share * 100)} %)
+        {policy.resets_at ? <> · resets {new Date(policy.resets_at).toUTCString()}</> : null}
+      </figcaption>
+    </figure>
+  );
+}
 
 export function UsagePage() {
   const [days, setDays] = useState(30);
   const usage = useLoad(() => api<Usage>('GET', `users/${me()}/usage?days=${days}`), [days]);
   const policy = useLoad(() => api<Policy>('GET', `users/${me()}/policy`));
+  const models = useLoad(() => api<{ models: Model[] }>('GET', 'models'));
   const u = usage.data;
   const tokens = useMemo(() => (u ? tokenSplit(u) : []), [u]);
   const requests = u?.total_requests ?? 0;
@@ -36,15 +65,11 @@ export function UsagePage() {
           </button>
         ))}
       </div>
-      <Problem text={usage.error} />
-      {policy.data?.budget_usd != null ? (
-        <p className="budget">
-          Budget: {currency(policy.data.spend_usd ?? 0)} of {currency(policy.data.budget_usd)} this{' '}
-          {policy.data.budget_period}
-          <meter min={0} max={policy.data.budget_usd} value={policy.data.spend_usd ?? 0} aria-label="Budget used" />
-          {policy.data.resets_at ? ` · resets ${new Date(policy.data.resets_at).toUTCString()}` : ''}
-        </p>
-      ) : null}
+      <a className="button" href={`${config.prefix}api/v1/users/${me()}/usage?days=${days}&format=csv`} download>
+        Download CSV
+      </a>
+      <Problem text={usage.error || policy.error || models.error} />
+      {policy.data ? <Budget policy={policy.data} /> : null}
       {u && requests === 0 ? (
         <p className="empty">No requests in the last {days} days: call a model from a notebook or with a key.</p>
       ) : null}
@@ -118,6 +143,50 @@ export function UsagePage() {
                   <td>{currency(m.cost_usd ?? 0)}</td>
                 </tr>
               ))}
+            </tbody>
+          </table>
+          <table className="card">
+            <caption>Spend by key (top 10)</caption>
+            <thead>
+              <tr>
+                <th scope="col">Key</th>
+                <th scope="col">Requests</th>
+                <th scope="col">Tokens in</th>
+                <th scope="col">Tokens out</th>
+                <th scope="col">Spend</th>
+              </tr>
+            </thead>
+            <tbody>
+              {topKeys(u).map(k => (
+                <tr key={k.key_id ?? k.label}>
+                  <td>{k.label}</td>
+                  <td>{count(k.requests ?? 0)}</td>
+                  <td>{count(k.prompt_tokens ?? 0)}</td>
+                  <td>{count(k.completion_tokens ?? 0)}</td>
+                  <td>{currency(k.cost_usd ?? 0)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <table className="card">
+            <caption>Model pricing</caption>
+            <thead>
+              <tr>
+                <th scope="col">Model</th>
+                <th scope="col">Input / 1M</th>
+                <th scope="col">Output / 1M</th>
+              </tr>
+            </thead>
+            <tbody>
+              {(models.data?.models ?? [])
+                .filter(m => (u.by_model ?? []).some(b => b.model === m.name))
+                .map(m => (
+                  <tr key={m.name}>
+                    <td>{m.name}</td>
+                    <td>{perMillion(m.input_cost_per_token)}</td>
+                    <td>{perMillion(m.output_cost_per_token)}</td>
+                  </tr>
+                ))}
             </tbody>
           </table>
         </>
