@@ -154,7 +154,18 @@ def schemas() -> dict:
     time_stamps = {"created": NULLABLE_TIME, "updated": NULLABLE_TIME}
     return {
         "Error": closed({"status": INTEGER, "message": STRING}, ["status", "message"]),
-        "Model": from_fields(MODEL_FIELDS, only=PUBLIC_MODEL_FIELDS),
+        "Model": from_fields(
+            MODEL_FIELDS,
+            only=PUBLIC_MODEL_FIELDS,
+            extra={
+                "supported_params": {
+                    "type": "object",
+                    "additionalProperties": STRINGS,
+                    "description": "Per endpoint serving it, the request fields the gateway "
+                    "passes on (from its route table).",
+                }
+            },
+        ),
         "AdminModel": from_fields(MODEL_FIELDS, extra=time_stamps),
         "NewModel": from_fields(MODEL_FIELDS, required=True),
         "ModelChanges": from_fields(MODEL_FIELDS),
