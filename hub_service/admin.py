@@ -516,6 +516,12 @@ def seed_quote(fields: dict, table: dict) -> dict:
         p = pricing.seed_prices(hourly, fields["tokens_per_second"], spot_factor=spot_factor)
     except ValueError as e:
         raise APIError(400, f"{str(e)[:1].upper()}{str(e)[1:]}.") from None
+    except ArithmeticError:  # decimal's: a price of more digits than it keeps
+        raise APIError(
+            400,
+            "The price per million tokens is out of range: send an hourly price and a "
+            "throughput of real sizes.",
+        ) from None
     return {
         "method": "seed",
         "instance": instance,

@@ -81,6 +81,12 @@ def test_exactly_one_of_instance_and_hourly(body):
     assert e.value.status_code == 400 and "either instance" in e.value.message
 
 
+def test_figures_beyond_what_prices_hold_are_refused_with_a_sentence():
+    with pytest.raises(APIError) as e:
+        quote({"hourly": 1e300, "tokens_per_second": 1e-300})
+    assert e.value.status_code == 400 and "out of range" in e.value.message
+
+
 def test_the_document_takes_the_calculators_fields_and_the_tables_instances():
     doc = openapi_document("/services/maas/", API_ROUTES)
     body = doc["components"]["schemas"]["SeedPricing"]
