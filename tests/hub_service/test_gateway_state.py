@@ -6,6 +6,7 @@ against real SQLite and PostgreSQL databases."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import pytest
@@ -148,6 +149,24 @@ def test_a_change_that_commits_late_is_still_seen(gateway, sessions, db_url):
     engine.dispose()
     refresh(gateway)
     assert gateway.keys[key_hash].revoked_reason == "server stopped"
+
+
+def test_a_regenerated_keys_old_secret_is_forgotten_even_by_a_late_lookup(gateway, sessions):
+    """A key's new secret replaces its old hash at the next refresh; the old version,
+    read by a direct lookup that finishes after that refresh, does not come back."""
+    key_id, old_hash = issue(sessions)
+    refresh(gateway)
+    stale = gateway._load_key(old_hash)  # a lookup that started before the change
+    with session_scope(sessions) as s:
+        row = s.get(ApiKey, key_id)
+        new_key = keys.regenerate(row, now=db.utcnow())
+    new_hash = keys.hash_key(new_key)
+    refresh(gateway)
+    assert old_hash not in gateway.keys and gateway.keys[new_hash].id == key_id
+    gateway._remember_key(old_hash, stale)  # ... and finishes now
+    assert old_hash not in gateway.keys
+    assert asyncio.run(gateway.key(old_hash)) is None  # nor has the database
+    assert asyncio.run(gateway.key(new_hash)).id == key_id
 
 
 def test_keys_revoked_or_expired_long_ago_leave_memory(gateway, sessions):
