@@ -589,17 +589,6 @@ OPERATIONS: dict[str, dict] = {
             },
         ),
     },
-    "ServersHandler": {
-        "get": op(
-            "Your servers that run, start or stop (asked of the hub as you)",
-            {
-                "200": _json(array_of("servers", ref("Server")), "Servers"),
-                **_errors(401, 403, 502, 503),
-            },
-        )
-    },
-    "DefaultServerHandler": SERVER_OPERATIONS,
-    "ServerHandler": SERVER_OPERATIONS,
     "HubEventsHandler": {
         "post": op(
             "The hub's notice that a server starts (its key's profile) or stopped, or a "
