@@ -4,6 +4,7 @@ import React, { useState } from 'react';
 import { api } from '../../api';
 import { attempt, Problem, useLoad } from '../../common';
 import { AdminKey, Choice, Confirm, enc, TextField, useChoices, when } from './shared';
+import { keyLabel } from '../../usage';
 
 export function KeysTab() {
   const [user, setUser] = useState('');
@@ -60,6 +61,7 @@ export function KeysTab() {
             <th scope="col">Name or server</th>
             <th scope="col">Key</th>
             <th scope="col">Profile</th>
+            <th scope="col">Models</th>
             <th scope="col">Created</th>
             <th scope="col">Expires</th>
             <th scope="col">State</th>
@@ -75,11 +77,12 @@ export function KeysTab() {
                 {k.user}
                 {k.user_deleted_at ? ' (deleted)' : ''}
               </td>
-              <td>{k.name ?? (k.server_name !== null && k.server_name !== undefined ? `server ${k.server_name || '(default)'}` : '-')}</td>
+              <td>{keyLabel(k)}</td>
               <td>
                 <code>{k.masked}</code>
               </td>
               <td>{k.profile ?? '-'}</td>
+              <td>{k.models ? k.models.join(', ') : 'all of its policy'}</td>
               <td>{when(k.created)}</td>
               <td>{when(k.expires_at)}</td>
               <td title={k.revoked_reason ?? undefined}>{k.state}</td>
@@ -94,7 +97,7 @@ export function KeysTab() {
           ))}
           {keys.data && rows.length === 0 ? (
             <tr>
-              <td colSpan={8} className="empty">
+              <td colSpan={9} className="empty">
                 No key matches.
               </td>
             </tr>
