@@ -374,7 +374,12 @@ class AdminKeysHandler(AdminHandler):
         except ValueError:
             raise APIError(400, "limit must be a whole number.") from None
         now = self.now()
-        query = select(ApiKey).order_by(ApiKey.created.desc()).limit(max(1, min(limit, 10000)))
+        query = (
+            select(ApiKey)
+            .where(ApiKey.parent_id.is_(None))  # kernels' keys: their server key's
+            .order_by(ApiKey.created.desc())
+            .limit(max(1, min(limit, 10000)))
+        )
         user = self.get_argument("user", None)
         if user:
             query = query.where(ApiKey.user == user)
@@ -406,7 +411,7 @@ class AdminKeyHandler(AdminHandler):
 
 # the audit log's columns a GET may filter on, by equality
 AUDIT_FILTERS = ("actor", "action", "target_type", "target")
-CHARGEBACK_DIMENSIONS = ("user", "group", "profile", "model")
+CHARGEBACK_DIMENSIONS = ("user", "group", "profile", "model", "notebook")
 
 
 def _parse_time(handler, name: str, default: dt.datetime) -> dt.datetime:
@@ -423,8 +428,9 @@ def _parse_time(handler, name: str, default: dt.datetime) -> dt.datetime:
 
 
 class AdminChargebackHandler(AdminHandler):
-    """GET ``?by=user|group|profile|model&start=2026-11-01&end=2026-12-01&format=json|csv``:
-    requests, tokens and spend per user, hub group, profile or model over [start, end)
+    """GET ``?by=user|group|profile|model|notebook&start=2026-11-01&end=2026-12-01``
+    ``&format=json|csv``: requests, tokens and spend per user, hub group, profile, model
+    or notebook (a user's notebook, ``alice:analysis/churn.ipynb``) over [start, end)
     (default: the last 30 days). A user in two groups counts in both; users in none
     count under ``(none)``."""
 
@@ -441,6 +447,8 @@ class AdminChargebackHandler(AdminHandler):
             raise APIError(400, "start must be before end.")
         if by == "group":
             key = func.coalesce(UserGroup.group, "(none)")
+        elif by == "notebook":  # a user's notebook: "alice:analysis/churn.ipynb"
+            key = Usage.user + ":" + func.coalesce(Usage.notebook_path, "(none)")
         else:
             key = func.coalesce(getattr(Usage, by), "(none)")
         query = select(

@@ -447,7 +447,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_audit)
 
     p = sub.add_parser("chargeback", help="spend per user, group, profile or model")
-    p.add_argument("--by", choices=["user", "group", "profile", "model"], default="user")
+    p.add_argument(
+        "--by",
+        default="user",
+        help="user, group, profile, model or notebook (the service names its choices if "
+        "this is none of them)",
+    )
     p.add_argument("--start", help="ISO date or time (default: 30 days before --end)")
     p.add_argument("--end", help="ISO date or time (default: now)")
     p.add_argument("--format", choices=["json", "csv"], default="json")

@@ -149,6 +149,12 @@ class ApiKey(Base):
     # The models this key may call, a subset of what its owner's policy allows; None:
     # whatever the policy allows (personal keys the user narrowed; server keys never).
     models: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    # A kernel's key: the server key it derives from (valid only while that one is), the
+    # kernel and the notebook (or console, or file) it runs for, relative to the
+    # server's root, kept current when the notebook is renamed.
+    parent_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    kernel_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    notebook_path: Mapped[str | None] = mapped_column(String(1024), nullable=True)
 
     @property
     def masked(self) -> str:
@@ -182,6 +188,9 @@ class Usage(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     profile: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # the kernel that made the request, and its notebook's path at the time
+    kernel_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    notebook_path: Mapped[str | None] = mapped_column(String(1024), nullable=True)
     # the gateway process that wrote the row, so gateways sharing a database can count
     # each other's requests toward rate limits
     gateway: Mapped[str | None] = mapped_column(String(32), nullable=True)

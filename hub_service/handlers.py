@@ -15,8 +15,8 @@ from .gateway import routes as gateway_routes
 from .hub import HubAPIError
 from .metrics import ADMIN_SCOPE, METRICS_SCOPE
 from .openapi import openapi_document
-from .validation import ISSUE_KEY_FIELDS, KEY_FIELDS
-from .web import KEY_ID, NAME_MAX, USER, APIError, APIHandler, caller_server
+from .validation import ISSUE_KEY_FIELDS, KERNEL_KEY_FIELDS, KEY_FIELDS
+from .web import KERNEL_ID, KEY_ID, NAME_MAX, USER, APIError, APIHandler, caller_server
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +116,11 @@ class UserKeysHandler(APIHandler):
         with self.db as db:
             rows = db.scalars(
                 select(ApiKey)
-                .where(ApiKey.user == user, ApiKey.user_deleted_at.is_(None))
+                .where(
+                    ApiKey.user == user,
+                    ApiKey.user_deleted_at.is_(None),
+                    ApiKey.parent_id.is_(None),  # kernels' keys belong to their server's
+                )
                 .order_by(ApiKey.created.desc())
             ).all()
             use = {
@@ -359,6 +363,59 @@ class UserKeyRegenerateHandler(OwnKeyHandler):
         self.write_json(payload)
 
 
+class KernelKeyHandler(OwnKeyHandler):
+    """PUT ``{"notebook_path": "analysis/churn.ipynb" | null}``: the key of one kernel
+    of your server, derived from the server's key ``key_id`` (only that server's token,
+    or you, may ask): issued the first time (201; the key is in this response only),
+    its notebook path changed after (200: the notebook was renamed). DELETE: revoke it
+    (the kernel stopped)."""
+
+    def _server_key(self, db, user, key_id) -> ApiKey:
+        row = self._own_key(db, user, key_id)
+        if row.server_name is None or row.parent_id is not None:
+            raise APIError(409, f"Key {key_id!r} is not a server's key: only those have kernels.")
+        return row
+
+    def _kernel_key(self, db, parent: ApiKey, kernel_id: str) -> ApiKey | None:
+        return db.scalar(
+            select(ApiKey).where(
+                ApiKey.parent_id == parent.id,
+                ApiKey.kernel_id == kernel_id,
+                ApiKey.revoked_at.is_(None),
+            )
+        )
+
+    def put(self, user, key_id, kernel_id):
+        path = self.checked(KERNEL_KEY_FIELDS).get("notebook_path")
+        now = self.now()
+        with self.db as db:
+            parent = self._server_key(db, user, key_id)
+            state = parent.state(now)
+            if state != "active":
+                raise APIError(409, f"The server's key {key_id!r} is {state}.")
+            row = self._kernel_key(db, parent, kernel_id)
+            if row is not None:
+                row.notebook_path = path
+                row.updated = now
+                payload, status = keys.key_public(row, now), 200
+            else:
+                row, key = keys.issue_for_kernel(
+                    db, parent, kernel_id=kernel_id, notebook_path=path, now=now
+                )
+                payload, status = {**keys.key_public(row, now), "key": key}, 201
+        self.write_json(payload, status=status)
+
+    def delete(self, user, key_id, kernel_id):
+        with self.db as db:
+            parent = self._server_key(db, user, key_id)
+            row = self._kernel_key(db, parent, kernel_id)
+            if row is not None:
+                row.revoked_at = self.now()
+                row.revoked_reason = "kernel stopped"
+        self.set_status(204)
+        self.finish()
+
+
 class UserKeyRenewHandler(OwnKeyHandler):
     """POST: push an active key's expiry to now + its lifetime; the key stays the same.
 
@@ -388,8 +445,9 @@ class UserKeyRenewHandler(OwnKeyHandler):
 
 class UserUsageHandler(APIHandler):
     """GET ``?period=day|week|month`` (the current budget period, from its start) or
-    ``?days=N`` (1-366, default 30), optionally only ``model=<name>`` or ``key_id=<id>``:
-    your spend, tokens and recent requests by model, key and day, and how many of your
+    ``?days=N`` (1-366, default 30), optionally only ``model=<name>``, ``key_id=<id>``
+    or ``server_name=<name>`` (refusals are not told by server): your spend, tokens and
+    recent requests by model, key, notebook and day, and how many of your
     requests the gateway refused, by status and reason. ``format=csv``: every request
     of the period as a CSV download."""
 
@@ -418,11 +476,13 @@ class UserUsageHandler(APIHandler):
         for name, column, refused in (
             ("model", Usage.model, Refusal.model),
             ("key_id", Usage.key_id, Refusal.key_id),
+            ("server_name", Usage.server_name, None),
         ):
             value = self.get_argument(name, None)
             if value is not None:
                 where.append(column == value)
-                refusals.append(refused == value)
+                if refused is not None:
+                    refusals.append(refused == value)
         with self.db as db:
             if fmt == "csv":
                 self._csv(db, user, where, since)
@@ -532,6 +592,7 @@ ROUTES = [
     (rf"users/{USER}/keys/{KEY_ID}", UserKeyHandler),
     (rf"users/{USER}/keys/{KEY_ID}/renew", UserKeyRenewHandler),
     (rf"users/{USER}/keys/{KEY_ID}/regenerate", UserKeyRegenerateHandler),
+    (rf"users/{USER}/keys/{KEY_ID}/kernels/{KERNEL_ID}", KernelKeyHandler),
     (rf"users/{USER}/usage", UserUsageHandler),
     (r"hub/events", HubEventsHandler),
 ]

@@ -74,6 +74,38 @@ def issue(
     return row, key
 
 
+def issue_for_kernel(
+    session: Session,
+    server_key: ApiKey,
+    *,
+    kernel_id: str,
+    notebook_path: str | None,
+    now: dt.datetime,
+) -> tuple[ApiKey, str]:
+    """A key for one kernel of a server, derived from the server's key: the gateway
+    takes it as the server's key (its user, profile, models, budget, expiry and
+    revocation) and records the kernel and notebook with each request. Replacing or
+    revoking the server's keys (``issue``, ``revoke_where``) revokes it too."""
+    row = ApiKey(
+        id=secrets.token_hex(8),
+        user=server_key.user,
+        server_name=server_key.server_name,
+        name=f"kernel {kernel_id}",
+        profile_slug=server_key.profile_slug,
+        created=now,
+        updated=now,
+        expires_at=server_key.expires_at,  # shown only: the server key's expiry rules
+        hub_user_created=server_key.hub_user_created,
+        parent_id=server_key.id,
+        kernel_id=kernel_id,
+        notebook_path=notebook_path,
+    )
+    key = _new_secret(row)
+    session.add(row)
+    session.flush()
+    return row, key
+
+
 def _new_secret(row: ApiKey) -> str:
     key = new_key()
     row.key_hash = hash_key(key)

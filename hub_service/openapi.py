@@ -23,6 +23,7 @@ from .policy import PERIODS
 from .usage import CSV_COLUMNS
 from .validation import (
     ISSUE_KEY_FIELDS,
+    KERNEL_KEY_FIELDS,
     KEY_FIELDS,
     MODEL_FIELDS,
     OVERRIDE_FIELDS,
@@ -190,6 +191,7 @@ def schemas() -> dict:
         ),
         "KeyChanges": from_fields(KEY_FIELDS),
         "NewKey": from_fields(ISSUE_KEY_FIELDS),
+        "IssuedKernelKey": closed({**KEY, "key": {**STRING, "description": "Shown once."}}),
         "IssuedKey": closed(
             {
                 **KEY,
@@ -221,6 +223,19 @@ def schemas() -> dict:
                         }
                     ),
                 },
+                "by_notebook": {
+                    "type": "array",
+                    "description": "Spend per server and notebook (null: no kernel's key), "
+                    "the largest first.",
+                    "items": closed(
+                        {
+                            "server_name": STRING,
+                            "notebook_path": NULLABLE_STRING,
+                            **SPEND,
+                            "cost_usd": NUMBER,
+                        }
+                    ),
+                },
                 "by_model": {
                     "type": "array",
                     "items": closed({"model": STRING, **SPEND, "cost_usd": NUMBER}),
@@ -244,6 +259,7 @@ def schemas() -> dict:
                             "model": STRING,
                             "server_name": NULLABLE_STRING,
                             "key_id": NULLABLE_STRING,
+                            "notebook_path": NULLABLE_STRING,
                             "prompt_tokens": INTEGER,
                             "completion_tokens": INTEGER,
                             "cost_usd": NUMBER,
@@ -553,6 +569,22 @@ OPERATIONS: dict[str, dict] = {
             {"200": _json(ref("IssuedKey"), "Regenerated"), **_errors(401, 403, 404, 409)},
         ),
     },
+    "KernelKeyHandler": {
+        "put": op(
+            "The key of one kernel of your server, derived from the server's key (issued "
+            "the first time, its notebook path updated after)",
+            {
+                "201": _json(ref("IssuedKernelKey"), "Issued"),
+                "200": _json(ref("Key"), "Notebook path updated"),
+                **_errors(400, 401, 403, 404, 409, 413),
+            },
+            requestBody=_body(from_fields(KERNEL_KEY_FIELDS)),
+        ),
+        "delete": op(
+            "Revoke a kernel's key (the kernel stopped)",
+            {**no_content("Revoked"), **_errors(401, 403, 404, 409)},
+        ),
+    },
     "UserKeyRenewHandler": {
         "post": op(
             "Extend an active key's expiry (the key does not change)",
@@ -569,6 +601,7 @@ OPERATIONS: dict[str, dict] = {
             _query("days", {"type": "integer", "minimum": 1, "maximum": 366}),
             _query("model", STRING, "Only this model's requests"),
             _query("key_id", STRING, "Only this key's requests"),
+            _query("server_name", STRING, "Only this server's requests"),
             _query("format", {"enum": ["json", "csv"]}, "csv: every request, for download"),
         ],
         "get": op(

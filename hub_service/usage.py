@@ -14,6 +14,8 @@ CSV_COLUMNS = (
     "key_id",
     "key_name",
     "server_name",
+    "notebook_path",
+    "kernel_id",
     "prompt_tokens",
     "completion_tokens",
     "cost_usd",
@@ -40,7 +42,7 @@ SPEND_COLUMNS = (
 
 
 def summary(db, where: list, refusals: list) -> dict:
-    """Spend by model, key and day, the last requests and the refusals matching."""
+    """Spend by model, key, notebook and day, the last requests and the refusals matching."""
     by_model = [
         {"model": m, **spend(*sums)}
         for m, *sums in db.execute(
@@ -58,6 +60,15 @@ def summary(db, where: list, refusals: list) -> dict:
             .where(*where)
             .group_by(Usage.key_id, ApiKey.name, ApiKey.server_name)
             .order_by(func.sum(Usage.cost_usd).desc(), Usage.key_id)
+        )
+    ]
+    by_notebook = [
+        {"server_name": server, "notebook_path": path, **spend(*sums)}
+        for server, path, *sums in db.execute(
+            select(Usage.server_name, Usage.notebook_path, *SPEND_COLUMNS)
+            .where(*where, Usage.server_name.is_not(None))
+            .group_by(Usage.server_name, Usage.notebook_path)
+            .order_by(func.sum(Usage.cost_usd).desc(), Usage.notebook_path)
         )
     ]
     recent = db.scalars(select(Usage).where(*where).order_by(Usage.ts.desc()).limit(20)).all()
@@ -81,6 +92,7 @@ def summary(db, where: list, refusals: list) -> dict:
         "total_completion_tokens": sum(m["completion_tokens"] for m in by_model),
         "by_model": by_model,
         "by_key": by_key,
+        "by_notebook": by_notebook,
         "by_day": [
             {"day": str(d)[:10], "requests": n, "cost_usd": float(cost)} for d, n, cost in by_day
         ],
@@ -90,6 +102,7 @@ def summary(db, where: list, refusals: list) -> dict:
                 "model": u.model,
                 "server_name": u.server_name,
                 "key_id": u.key_id,
+                "notebook_path": u.notebook_path,
                 "prompt_tokens": u.prompt_tokens,
                 "completion_tokens": u.completion_tokens,
                 "cost_usd": u.cost_usd,
@@ -115,6 +128,8 @@ def csv_rows(db, user: str, where: list):
             "key_id": u.key_id,
             "key_name": names.get(u.key_id),
             "server_name": u.server_name,
+            "notebook_path": u.notebook_path,
+            "kernel_id": u.kernel_id,
             "prompt_tokens": u.prompt_tokens,
             "completion_tokens": u.completion_tokens,
             "cost_usd": round(u.cost_usd or 0.0, 10),

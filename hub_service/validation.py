@@ -529,6 +529,9 @@ ISSUE_KEY_FIELDS = {
     **KEY_FIELDS,
     "expires_in_days": Field(number(1, integer=True)),
 }
+# What a server tells of one of its kernels: the notebook (or console, or file) it runs
+# for, relative to the server's root (null: none, e.g. a kernel started on its own).
+KERNEL_KEY_FIELDS = {"notebook_path": Field(text(1024), nullable=True)}
 # The seed method's inputs (admin/pricing): an instance of the price table or its hourly
 # price, the throughput, and whether it runs at the spot factor.
 SEED_PRICING_FIELDS = {

@@ -186,6 +186,7 @@ class NotFoundHandler(APIHandler):
 # Path parameters (named groups: the OpenAPI document's parameters are derived from them).
 USER = r"(?P<user>[^/]+)"
 KEY_ID = r"(?P<key_id>[0-9a-f]{1,32})"
+KERNEL_ID = r"(?P<kernel_id>[0-9A-Za-z-]{1,64})"
 # A model's name in a path: URL-encoded (Qwen%2FQwen2.5-7B-Instruct; tornado matches
 # the raw path and unquotes the group) or with its slashes as they are.
 MODEL_NAME = r"(?P<name>[^/]+(?:/[^/]+)*)"

@@ -23,5 +23,12 @@ def _load_jupyter_server_extension(server_app):
         parent=server_app, log=server_app.log, kernel_manager=server_app.kernel_manager
     )
     server_app.web_app.settings["maas_extension"] = extension
+    if server_app.kernel_manager is not None:  # each kernel its own key: spend per notebook
+        from .kernels import KernelKeys
+
+        extension.kernel_keys = KernelKeys(
+            extension, server_app.kernel_manager, server_app.root_dir, server_app.log
+        )
+        extension.kernel_keys.install()
     extension.start()
     setup_handlers(server_app.web_app)

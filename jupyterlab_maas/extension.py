@@ -79,6 +79,7 @@ class MaaSExtension(LoggingConfigurable):
         self.key_id: str | None = None
         self.profile: str | None = None
         self.default_model: str | None = os.environ.get("MAAS_DEFAULT_MODEL") or None
+        self.kernel_keys = None  # kernels.KernelKeys, once installed
 
     def status(self) -> dict:
         return {
@@ -172,6 +173,7 @@ class MaaSExtension(LoggingConfigurable):
         self._schedule_renewal(renewed)
 
     def apply(self, issued: dict) -> None:
+        replaced = self.key_id is not None and self.key_id != issued["id"]
         self.base_url = issued["base_url"]
         self.models = issued.get("models", [])
         self.key_id = issued["id"]
@@ -187,6 +189,8 @@ class MaaSExtension(LoggingConfigurable):
             values["MAAS_DEFAULT_MODEL"] = self.default_model
         self._export(values)
         self.state = "ready"
+        if replaced and self.kernel_keys is not None:  # their keys died with the old one
+            IOLoop.current().add_callback(self.kernel_keys.rekey)
         if self.models:
             self.message = "LLM credentials are set in new kernels."
         else:
@@ -223,7 +227,7 @@ class MaaSExtension(LoggingConfigurable):
         )
         try:
             with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310
-                return json.loads(resp.read())
+                return json.loads(resp.read() or b"{}")  # 204: no body
         except urllib.error.HTTPError as e:
             try:
                 detail = json.loads(e.read()).get("message", "")

@@ -94,6 +94,12 @@ class UsageHandler(MaaSHandler):
                     "resets_at": policy.get("resets_at"),
                     "by_model": usage["by_model"],
                     "recent": usage["recent"],
+                    # this server's notebooks (a kernel's key names its notebook)
+                    "by_notebook": [
+                        n
+                        for n in usage.get("by_notebook", [])
+                        if n["server_name"] == self.maas.server_name
+                    ],
                 }
             )
         )

@@ -344,7 +344,24 @@ class Gate:
             raise Refused(
                 401, "unknown-key", "Invalid API key: it is not known to this MaaS gateway."
             )
-        who.update(user=info.user, key_id=info.id)  # refusals from here on are theirs
+        who.update(user=info.user, key_id=info.parent_id or info.id)  # refusals: theirs
+        self._alive(st, info)
+        if info.parent_id is None:
+            return info
+        # a kernel's key: its server's key, revoked, expired, renewed and entitled as
+        # that one is, with the kernel and notebook to record
+        server_key = await st.key_by_id(info.parent_id)
+        if server_key is None or server_key.user != info.user:
+            raise Refused(
+                401, "unknown-key", "Invalid API key: it is not known to this MaaS gateway."
+            )
+        self._alive(st, server_key)
+        return dataclasses.replace(
+            server_key, kernel_id=info.kernel_id, notebook_path=info.notebook_path
+        )
+
+    @staticmethod
+    def _alive(st: GatewayState, info: KeyInfo) -> None:
         if info.revoked_at is not None:
             why = f" ({info.revoked_reason})" if info.revoked_reason else ""
             raise Refused(
@@ -356,7 +373,6 @@ class Gate:
             raise Refused(
                 401, "expired-key", "This API key has expired: renew it or get a new one."
             )
-        return info
 
     async def _body(self, scope, receive, route: Route) -> tuple[dict, int]:
         content_type = (_header(scope, b"content-type") or "").split(";")[0].strip().lower()

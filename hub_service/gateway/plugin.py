@@ -83,6 +83,9 @@ async def user_api_key_auth(request: Request, api_key: str | None) -> UserAPIKey
         metadata["maas_server"] = key.server_name
     if key.profile:
         metadata["maas_profile"] = key.profile
+    if key.kernel_id:  # a kernel's key: the kernel and its notebook, as they are now
+        metadata["maas_kernel"] = key.kernel_id
+        metadata["maas_notebook"] = key.notebook_path
     return UserAPIKeyAuth(
         api_key=key.id,
         key_alias=key.id,
@@ -172,6 +175,8 @@ class UsageLogger(CustomLogger):
                     "server_name": ours.get("maas_server"),
                     "key_id": ours.get("maas_key_id"),
                     "profile": ours.get("maas_profile"),
+                    "kernel_id": ours.get("maas_kernel"),
+                    "notebook_path": ours.get("maas_notebook"),
                     "model": model if entry is not None else PLACEHOLDER_MODEL,
                     "prompt_tokens": prompt,
                     "completion_tokens": completion,

@@ -80,6 +80,10 @@ class KeyInfo:
     revoked_reason: str | None
     seq: int
     models: tuple[str, ...] | None = None  # the key's own subset of its owner's models
+    # a kernel's key: the server key it derives from, its kernel and notebook
+    parent_id: str | None = None
+    kernel_id: str | None = None
+    notebook_path: str | None = None
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,9 @@ def _key_info(row: ApiKey) -> KeyInfo:
         revoked_reason=row.revoked_reason,
         seq=row.seq,
         models=None if row.models is None else tuple(row.models),
+        parent_id=row.parent_id,
+        kernel_id=row.kernel_id,
+        notebook_path=row.notebook_path,
     )
 
 
@@ -539,6 +546,23 @@ class GatewayState:
         with self.sessions() as session:
             row = session.scalar(select(ApiKey).where(ApiKey.key_hash == key_hash))
             return None if row is None else _key_info(row)
+
+    def _load_key_by_id(self, key_id: str) -> tuple[str, KeyInfo] | None:
+        with self.sessions() as session:
+            row = session.get(ApiKey, key_id)
+            return None if row is None else (row.key_hash, _key_info(row))
+
+    async def key_by_id(self, key_id: str) -> KeyInfo | None:
+        """The key with this id (a kernel's key's server key): from memory, else looked
+        up once directly."""
+        known = self._hash_of.get(key_id)
+        if known is not None and known[0] in self.keys:
+            return self.keys[known[0]]
+        found = await asyncio.to_thread(self._load_key_by_id, key_id)
+        if found is None:
+            return None
+        self._remember_key(*found)
+        return self.keys.get(found[0])
 
     async def key(self, key_hash: str) -> KeyInfo | None:
         """The key with this hash; a key not in memory is looked up once directly (so

@@ -44,6 +44,8 @@ USAGE_DEFAULTS = {
     "server_name": None,
     "key_id": None,
     "profile": None,
+    "kernel_id": None,
+    "notebook_path": None,
     "prompt_tokens": 0,
     "completion_tokens": 0,
     "cost_usd": 0.0,

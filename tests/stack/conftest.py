@@ -97,7 +97,8 @@ class Stack:
             return conn.execute(
                 text(
                     "SELECT u.model, u.prompt_tokens, u.completion_tokens, u.cost_usd, "
-                    "u.status_code, u.server_name, m.input_cost_per_token, "
+                    "u.status_code, u.server_name, u.key_id, u.kernel_id, u.notebook_path, "
+                    "m.input_cost_per_token, "
                     "m.output_cost_per_token FROM usage u JOIN models m ON m.name = u.model "
                     "WHERE u.user = :user ORDER BY u.id"
                 ),

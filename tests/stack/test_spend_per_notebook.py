@@ -1,0 +1,113 @@
+"""Spend per notebook on the real local stack: two notebooks in one server each call
+SmolLM2 through the OpenAI SDK, with nothing changed in their code; each kernel has a
+key of its own, derived from the server's; the usage rows, the service's usage API,
+the lab's usage view and chargeback name each notebook with its own requests and
+spend, which add up to the server's; a rename is followed; a kernel's key dies with
+its kernel, and with its server's key."""
+
+from __future__ import annotations
+
+import pytest
+from waiting import until
+
+CALL = (
+    "from openai import OpenAI\n"
+    "for _ in range({n}):\n"
+    "    OpenAI().chat.completions.create(model='smollm2-135m', max_tokens=8,\n"
+    "        messages=[{{'role': 'user', 'content': 'Say hi'}}])\n"
+    "print('done')"
+)
+KEY = "import os; print(os.environ['OPENAI_API_KEY'])"
+
+
+@pytest.fixture(scope="module")
+def nina(stack):
+    """nina, with a running server and two notebooks open, each with its kernel."""
+    user = stack.user("nina")
+    user.token = user.create_token()
+    user.start_server()
+    user.kernels = {path: user.open_notebook(path) for path in ("churn.ipynb", "forecast.ipynb")}
+    yield user
+    user.stop_server()
+
+
+def test_each_notebook_is_charged_for_its_own_calls(stack, nina):
+    keys = {path: nina.execute(k, KEY).strip() for path, k in nina.kernels.items()}
+    stack.issued_keys.extend(keys.values())
+    server_key = stack.api("GET", "users/nina/keys", nina.token).json()["keys"][0]
+    assert server_key["server_name"] == ""
+    # each kernel has its own key, which is neither the server's nor listed as a key
+    assert len(set(keys.values())) == 2
+    assert not any(k.startswith(server_key["masked"][:12]) for k in keys.values())
+
+    before = len(stack.usage_rows("nina"))
+    for path, n in (("churn.ipynb", 2), ("forecast.ipynb", 1)):
+        assert nina.execute(nina.kernels[path], CALL.format(n=n)).strip() == "done"
+    rows = stack.wait_usage("nina", before + 3)[before:]
+    assert sorted(r.notebook_path for r in rows) == ["churn.ipynb", "churn.ipynb", "forecast.ipynb"]
+    assert {r.key_id for r in rows} == {server_key["id"]}  # the server's key's spend
+    assert {r.kernel_id for r in rows} == set(nina.kernels.values())
+
+    usage = stack.api("GET", "users/nina/usage?days=1&server_name=", nina.token).json()
+    notebooks = {n["notebook_path"]: n for n in usage["by_notebook"]}
+    assert {p: n["requests"] for p, n in notebooks.items()} == {
+        "churn.ipynb": 2,
+        "forecast.ipynb": 1,
+    }
+    server_spend = next(k for k in usage["by_key"] if k["key_id"] == server_key["id"])
+    assert sum(n["cost_usd"] for n in notebooks.values()) == pytest.approx(server_spend["cost_usd"])
+    assert server_spend["cost_usd"] > 0
+
+    # the lab's usage view, as the extension serves it to JupyterLab
+    lab = nina.server_api("GET", "jupyterlab-maas/usage").json()
+    assert {n["notebook_path"]: n["requests"] for n in lab["by_notebook"]} == {
+        "churn.ipynb": 2,
+        "forecast.ipynb": 1,
+    }
+    # chargeback by notebook, for admins
+    rows = stack.api("GET", "admin/chargeback?by=notebook", stack.admin.token).json()["rows"]
+    charged = {r["notebook"]: r["requests"] for r in rows if r["notebook"].startswith("nina:")}
+    assert charged == {"nina:churn.ipynb": 2, "nina:forecast.ipynb": 1}
+
+
+def test_a_renamed_notebook_is_charged_under_its_new_name(stack, nina):
+    kernel = nina.kernels["forecast.ipynb"]
+    sessions = nina.server_api("GET", "api/sessions").json()
+    session = next(s for s in sessions if s["kernel"]["id"] == kernel)
+    r = nina.server_api(
+        "PATCH",
+        f"api/sessions/{session['id']}",
+        json={"path": "forecast-2027.ipynb", "name": "forecast-2027.ipynb"},
+    )
+    assert r.status_code == 200, r.text
+
+    def renamed():
+        before = len(stack.usage_rows("nina"))
+        nina.execute(kernel, CALL.format(n=1))
+        return stack.wait_usage("nina", before + 1)[-1].notebook_path == "forecast-2027.ipynb"
+
+    until(renamed, 30, "requests to name the notebook's new path")
+
+
+def test_a_kernels_key_dies_with_its_kernel(stack, nina):
+    path = "scratch.ipynb"
+    kernel = nina.open_notebook(path)
+    key = nina.execute(kernel, KEY).strip()
+    stack.issued_keys.append(key)
+    assert stack.chat(key).status_code == 200
+    r = nina.server_api("DELETE", f"api/kernels/{kernel}")
+    assert r.status_code == 204
+    until(lambda: stack.chat(key).status_code == 401, 15, "the stopped kernel's key refused")
+
+
+def test_a_kernels_key_dies_with_its_servers_key(stack, nina):
+    """Revoking the server's key (as the server's stop does) refuses its kernels' keys,
+    though they themselves were not revoked."""
+    kernel = nina.kernels["churn.ipynb"]
+    key = nina.execute(kernel, KEY).strip()
+    assert stack.chat(key).status_code == 200
+    server_key = stack.api("GET", "users/nina/keys", nina.token).json()["keys"][0]
+    r = stack.api("DELETE", f"users/nina/keys/{server_key['id']}", nina.token)
+    assert r.status_code == 204
+    refusal = until(lambda: (r := stack.chat(key)).status_code == 401 and r.json(), 15, "a refusal")
+    assert "revoked" in refusal["error"]["message"]
