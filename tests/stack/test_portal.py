@@ -33,7 +33,8 @@ def signed_in(stack, browser, user: str):
     # axe-core is injected into the page, which the portal's Content-Security-Policy
     # (checked in test_the_portal_needs_a_hub_sign_in) would refuse
     page = browser.new_page(viewport={"width": 1400, "height": 900}, bypass_csp=True)
-    page.goto(f"{stack.hub_url}/hub/login")
+    # next=: the hub's home even for a user whose server runs (else the hub sends them on)
+    page.goto(f"{stack.hub_url}/hub/login?next=%2Fhub%2Fhome")
     page.fill("#username_input", user)
     page.fill("#password_input", stack.password)
     page.click("#login_submit")

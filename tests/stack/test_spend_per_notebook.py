@@ -8,6 +8,9 @@ its kernel, and with its server's key."""
 from __future__ import annotations
 
 import pytest
+from browser import chromium
+from playwright.sync_api import expect
+from test_portal import signed_in
 from waiting import until
 
 CALL = (
@@ -64,6 +67,14 @@ def test_each_notebook_is_charged_for_its_own_calls(stack, nina):
         "churn.ipynb": 2,
         "forecast.ipynb": 1,
     }
+    # the portal's Usage page, in a browser
+    with chromium() as browser:
+        page = signed_in(stack, browser, "nina")
+        page.goto(f"{stack.hub_url}/services/maas/#usage")
+        table = page.locator("[data-testid=by-notebook]")
+        expect(table.locator("tr", has_text="churn.ipynb")).to_contain_text("2")
+        expect(table.locator("tr", has_text="forecast.ipynb")).to_contain_text("1")
+        page.close()
     # chargeback by notebook, for admins
     rows = stack.api("GET", "admin/chargeback?by=notebook", stack.admin.token).json()["rows"]
     charged = {r["notebook"]: r["requests"] for r in rows if r["notebook"].startswith("nina:")}

@@ -168,6 +168,29 @@ export function UsagePage() {
               ))}
             </tbody>
           </table>
+          {(u.by_notebook ?? []).length ? (
+            <table className="card" data-testid="by-notebook">
+              <caption>Spend by notebook (top 10)</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Notebook</th>
+                  <th scope="col">Server</th>
+                  <th scope="col">Requests</th>
+                  <th scope="col">Spend</th>
+                </tr>
+              </thead>
+              <tbody>
+                {(u.by_notebook ?? []).slice(0, 10).map(n => (
+                  <tr key={`${n.server_name}/${n.notebook_path}`}>
+                    <td>{n.notebook_path ?? '(no notebook)'}</td>
+                    <td>{n.server_name || '(default)'}</td>
+                    <td>{count(n.requests ?? 0)}</td>
+                    <td>{currency(n.cost_usd ?? 0)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          ) : null}
           <table className="card">
             <caption>Model pricing</caption>
             <thead>
