@@ -345,11 +345,14 @@ class Gate:
                 401, "unknown-key", "Invalid API key: it is not known to this MaaS gateway."
             )
         who.update(user=info.user, key_id=info.parent_id or info.id)  # refusals: theirs
-        self._alive(st, info)
         if info.parent_id is None:
+            self._alive(st, info)
             return info
-        # a kernel's key: its server's key, revoked, expired, renewed and entitled as
-        # that one is, with the kernel and notebook to record
+        # a kernel's key: its server's key, expired, renewed, revoked and entitled as
+        # that one is (and revoked on its own when its kernel stops), with the kernel and
+        # notebook to record
+        if info.revoked_at is not None:
+            self._alive(st, info)
         server_key = await st.key_by_id(info.parent_id)
         if server_key is None or server_key.user != info.user:
             raise Refused(

@@ -7,9 +7,12 @@ its kernel, and with its server's key."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from browser import chromium
 from playwright.sync_api import expect
+from sqlalchemy import create_engine, text
 from test_portal import signed_in
 from waiting import until
 
@@ -21,6 +24,11 @@ CALL = (
     "print('done')"
 )
 KEY = "import os; print(os.environ['OPENAI_API_KEY'])"
+
+
+def db_now() -> dt.datetime:
+    """The time as the service writes it (naive UTC)."""
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
 @pytest.fixture(scope="module")
@@ -111,11 +119,24 @@ def test_a_kernels_key_dies_with_its_kernel(stack, nina):
     until(lambda: stack.chat(key).status_code == 401, 15, "the stopped kernel's key refused")
 
 
-def test_a_kernels_key_dies_with_its_servers_key(stack, nina):
-    """Revoking the server's key (as the server's stop does) refuses its kernels' keys,
-    though they themselves were not revoked."""
+def kernel_key_expiry(stack, kernel_id: str) -> dt.datetime:
+    with create_engine(stack.db_url).connect() as conn:
+        value = conn.execute(
+            text("SELECT expires_at FROM api_keys WHERE kernel_id = :k AND revoked_at IS NULL"),
+            {"k": kernel_id},
+        ).scalar_one()
+    return value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
+
+
+def test_a_kernels_key_lives_as_long_as_its_servers_key_then_dies_with_it(stack, nina):
+    """The server renews its key at half-life (server keys live 20 s in this stack): its
+    kernels' keys keep working past the expiry they were issued with. Revoking the
+    server's key (as the server's stop does) refuses them, though they themselves were
+    not revoked."""
     kernel = nina.kernels["churn.ipynb"]
     key = nina.execute(kernel, KEY).strip()
+    issued_until = kernel_key_expiry(stack, kernel)
+    until(lambda: db_now() > issued_until, 30, "the kernel key's first expiry to pass")
     assert stack.chat(key).status_code == 200
     server_key = stack.api("GET", "users/nina/keys", nina.token).json()["keys"][0]
     r = stack.api("DELETE", f"users/nina/keys/{server_key['id']}", nina.token)
