@@ -18,6 +18,7 @@ def _load_jupyter_server_extension(server_app):
     """Obtain this server's key and register the extension's handlers."""
     from .extension import MaaSExtension
     from .handlers import setup_handlers
+    from .jupyter_ai import configure_jupyter_ai
 
     extension = MaaSExtension(
         parent=server_app, log=server_app.log, kernel_manager=server_app.kernel_manager
@@ -31,4 +32,5 @@ def _load_jupyter_server_extension(server_app):
         )
         extension.kernel_keys.install()
     extension.start()
+    configure_jupyter_ai(server_app, extension)  # if installed: its models from the catalog
     setup_handlers(server_app.web_app)

@@ -49,6 +49,18 @@ if ! stamp_ok pip "$want"; then
   stamp_set pip "$want"
 fi
 
+# jupyter-ai's chat (Jupyternaut), pinned, beside .venv's packages rather than among them
+# (it would move .venv's mcp and slow every test server's start): only the user of
+# tests/stack/test_jupyter_ai.py puts it on their server's path.
+want=$(fingerprint tests/lab/jupyter_ai_requirements.txt)
+if ! stamp_ok jupyter-ai "$want"; then
+  echo "setup: installing jupyter-ai's Jupyternaut into $VENV/jupyter-ai-site"
+  rm -rf "$VENV/jupyter-ai-site"
+  "$VENV/bin/pip" install --quiet --no-deps --target "$VENV/jupyter-ai-site" \
+    -r tests/lab/jupyter_ai_requirements.txt
+  stamp_set jupyter-ai "$want"
+fi
+
 if [ ! -x "$VENV/bin/configurable-http-proxy" ]; then
   echo "setup: installing configurable-http-proxy"
   npm install --global --prefix "$VENV" --no-audit --no-fund --loglevel=error \
