@@ -24,6 +24,16 @@ CUSTOM_SCOPES = {
 }
 
 
+# What a user's sign-in to the MaaS service (the hub's OAuth token for it) may carry,
+# besides signing in; the hub grants each only to users who hold it themselves.
+OAUTH_CLIENT_ALLOWED_SCOPES = [
+    "custom:maas:admin",  # an admin's sign-in to the portal carries the MaaS admin scope
+    "read:servers!user",  # the portal lists the user's own servers, as the user ...
+    "start:servers!user",  # ... starts them with a profile ...
+    "delete:servers!user",  # ... and stops them (never anyone else's)
+]
+
+
 def load_roles(admin_users: Iterable[str] = (), service: str = "maas") -> list[dict]:
     """The hub roles MaaS needs, least privilege, for ``c.JupyterHub.load_roles``."""
     access = f"access:services!service={service}"
@@ -94,12 +104,15 @@ def configure_kubespawner(
 ) -> None:
     """Everything MaaS needs in a hub that runs KubeSpawner (z2jh's ``extraConfig``):
     profiles from the service, hooks that revoke keys as servers stop (the culler's
-    stops too) and users are deleted, the custom scopes and the roles (the MaaS admins
-    are the hub's admins)."""
+    stops too) and users are deleted, the custom scopes, the roles (the MaaS admins
+    are the hub's admins) and what a sign-in to the service may carry."""
     from .hub_hooks import NotifyMaaS
     from .spawner import kubespawner_profile_list
 
     token = service_token(c, service)
+    for spec in c.JupyterHub.services:
+        if spec.get("name") == service:
+            spec["oauth_client_allowed_scopes"] = list(OAUTH_CLIENT_ALLOWED_SCOPES)
     c.KubeSpawner.profile_list = kubespawner_profile_list(service_url, token, profiles_ttl)
     notify = NotifyMaaS(service_url, token)
     c.KubeSpawner.pre_spawn_hook = notify.pre_spawn_hook

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from jupyterhub.auth import DummyAuthenticator
 
-from hub_service.hub_config import CUSTOM_SCOPES, load_roles
+from hub_service.hub_config import CUSTOM_SCOPES, OAUTH_CLIENT_ALLOWED_SCOPES, load_roles
 from hub_service.hub_hooks import NotifyMaaS
 from hub_service.hublog import quiet_service_polls
 from hub_service.local import HERE, LocalSettings, kept_secret, smollm2_server_command
@@ -100,8 +100,8 @@ c.JupyterHub.services = [
         ),
         "environment": service_env,
         "oauth_no_confirm": True,
-        # an admin's sign-in to the portal carries the MaaS admin scope
-        "oauth_client_allowed_scopes": ["custom:maas:admin"],
+        # the MaaS admin scope for admins; the user's own servers, for the portal
+        "oauth_client_allowed_scopes": OAUTH_CLIENT_ALLOWED_SCOPES,
         "display": True,
     },
     {

@@ -93,8 +93,8 @@ def jupyterhub_values(
                     "url": service_url,
                     "display": True,
                     "oauth_no_confirm": True,
-                    # an admin's sign-in to the portal carries the MaaS admin scope
-                    "oauth_client_allowed_scopes": ["custom:maas:admin"],
+                    # what a sign-in to it may carry is set by extraConfig
+                    # (hub_service.hub_config.OAUTH_CLIENT_ALLOWED_SCOPES)
                 }
             },
             "extraEnv": {
