@@ -128,3 +128,91 @@ class StartingServers:
 
     def drop(self, user: str, server: str) -> None:
         self._entries.pop((user, server), None)
+
+
+class HubRefused(HubAPIError):
+    """The hub answered a request with an error: its status and its own sentence."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(f"HTTP {status}: {message}")
+        self.status = status
+        self.message = message
+
+
+class UserServers:
+    """One user's servers, through the hub API, acting as that user with a token of
+    theirs (their sign-in to the service, or the token they sent it): whatever it may
+    do is what the hub lets that token do, and nothing for anyone else.
+
+    Scopes the token needs on its user: ``read:servers`` to list, ``start:servers`` to
+    start and ``delete:servers`` to stop (the service's OAuth client asks for them:
+    ``hub_service.hub_config.OAUTH_CLIENT_ALLOWED_SCOPES``).
+    """
+
+    def __init__(self, api_url: str, token: str, user: str, timeout: float = 60.0):
+        self.api_url = api_url.rstrip("/")
+        self.token = token
+        self.user = user
+        # a start answers once the spawner has started or the hub's slow_spawn_timeout
+        # (10 s by default) has passed, whichever comes first
+        self.timeout = timeout
+
+    def _path(self, name: str) -> str:
+        user = quote(self.user, safe="")
+        # the hub's own route for the default server, which has no name
+        return (
+            f"users/{user}/server" if name == "" else f"users/{user}/servers/{quote(name, safe='')}"
+        )
+
+    async def _call(self, method: str, path: str, body: dict | None = None):
+        """(status, parsed JSON body or None) of a successful answer; ``HubRefused``
+        with the hub's sentence for an error, ``HubAPIError`` if there is no answer."""
+        req = HTTPRequest(
+            f"{self.api_url}/{path}",
+            method=method,
+            headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"},
+            body=None if body is None else json.dumps(body),
+            request_timeout=self.timeout,
+        )
+        try:
+            resp = await AsyncHTTPClient().fetch(req)
+        except HTTPClientError as e:
+            if e.response is None:  # tornado's own timeout (599)
+                raise HubAPIError(f"hub API {method} {path}: {e}") from None
+            try:
+                message = json.loads(e.response.body)["message"]
+            except (ValueError, KeyError, TypeError):
+                message = e.message or ""
+            raise HubRefused(e.code, str(message)) from None
+        except OSError as e:
+            raise HubAPIError(f"hub API {method} {path}: {e}") from None
+        parsed = None
+        if resp.body and resp.headers.get("Content-Type", "").startswith("application/json"):
+            parsed = json.loads(resp.body)
+        return resp.code, parsed
+
+    async def servers(self) -> dict[str, dict]:
+        """The user's servers that run or are starting or stopping, by name ('' is the
+        default server); ``HubRefused`` 403 if the token may not read them."""
+        _, model = await self._call("GET", f"users/{quote(self.user, safe='')}")
+        if not isinstance(model, dict) or "servers" not in model:
+            # the hub leaves out what a token may not read
+            raise HubRefused(403, "this token may not read the user's servers")
+        return model["servers"] or {}
+
+    async def server(self, name: str) -> dict | None:
+        """One server's model (also a stopped named one's), or None if there is none."""
+        try:
+            return (await self._call("GET", self._path(name)))[1]
+        except HubRefused as e:
+            if e.status == 404:
+                return None
+            raise
+
+    async def start(self, name: str, user_options: dict) -> int:
+        """Start a server with these options: 201 (started) or 202 (still starting)."""
+        return (await self._call("POST", self._path(name), {"user_options": user_options}))[0]
+
+    async def stop(self, name: str) -> int:
+        """Stop a server: 204 (stopped) or 202 (still stopping)."""
+        return (await self._call("DELETE", self._path(name)))[0]

@@ -20,6 +20,7 @@ from .admin import AUDIT_FILTERS, CHARGEBACK_DIMENSIONS
 from .catalog import PUBLIC_MODEL_FIELDS
 from .keys import KEY_STATES
 from .policy import PERIODS
+from .servers import SERVER_STATUSES
 from .usage import CSV_COLUMNS
 from .validation import (
     ISSUE_KEY_FIELDS,
@@ -29,6 +30,7 @@ from .validation import (
     OVERRIDE_FIELDS,
     PROFILE_FIELDS,
     SEED_PRICING_FIELDS,
+    SERVER_FIELDS,
     Field,
 )
 
@@ -82,6 +84,7 @@ ERROR_TEXT = {
     404: "No such resource",
     409: "Conflicts with the current state",
     413: "The request body is over the API's limit",
+    502: "The hub failed to do it (its sentence follows)",
     503: "The hub cannot be reached",
 }
 
@@ -356,6 +359,18 @@ def schemas() -> dict:
                 ),
             }
         ),
+        "Server": closed(
+            {
+                "name": {**STRING, "description": 'Its name ("" for the default server).'},
+                "profile": {**NULLABLE_STRING, "description": "The profile it started with."},
+                "started": NULLABLE_TIME,
+                "last_activity": NULLABLE_TIME,
+                "status": {"enum": list(SERVER_STATUSES)},
+                "url": {**STRING, "description": "Where it opens (a path on the hub's host)."},
+            },
+            ["name", "status", "url"],
+        ),
+        "StartServer": from_fields(SERVER_FIELDS),
         "Info": closed(
             {
                 "version": STRING,
@@ -404,6 +419,26 @@ def _item(schema: str, changes: str, what: str) -> dict:
     }
 
 
+# starting and stopping one server (the default one, or a named one)
+SERVER_OPERATIONS = {
+    "post": op(
+        "Start the server with a profile (asked of the hub as you)",
+        {
+            "201": _json(ref("Server"), "Started and ready"),
+            "202": _json(ref("Server"), "Starting"),
+            **_errors(400, 401, 403, 404, 409, 413, 502, 503),
+        },
+        requestBody=_body(ref("StartServer")),
+    ),
+    "delete": op(
+        "Stop the server (asked of the hub as you)",
+        {
+            "202": _json(ref("Server"), "Stopping"),
+            **no_content("Stopped"),
+            **_errors(400, 401, 403, 404, 502, 503),
+        },
+    ),
+}
 PROFILE_QUERY = _query("profile", STRING, "A profile's slug (default: the default profile)")
 POLICY_ANSWER = {"200": _json(ref("Policy"), "Effective policy"), **_errors(401, 403, 404)}
 
@@ -622,6 +657,17 @@ OPERATIONS: dict[str, dict] = {
             },
         ),
     },
+    "ServersHandler": {
+        "get": op(
+            "Your servers that run, start or stop (asked of the hub as you)",
+            {
+                "200": _json(array_of("servers", ref("Server")), "Servers"),
+                **_errors(401, 403, 502, 503),
+            },
+        )
+    },
+    "DefaultServerHandler": SERVER_OPERATIONS,
+    "ServerHandler": SERVER_OPERATIONS,
     "HubEventsHandler": {
         "post": op(
             "The hub's notice that a server starts (its key's profile) or stopped, or a "
@@ -658,6 +704,7 @@ PARAMETER_TEXT = {
     "user": "A hub user's name.",
     "slug": "A profile's slug.",
     "kind": "Whose override: a hub group's or a user's.",
+    "server_name": "A named server's name (the default server has none: .../server).",
 }
 GROUP = re.compile(r"\(\?P<(\w+)>((?:[^()]|\([^()]*\))*)\)")
 WORDS = re.compile(r"^\w+(?:\|\w+)+$")

@@ -580,3 +580,8 @@ def validate(body: dict, fields: dict[str, Field], *, partial: bool = False) -> 
         field = fields[name]
         out[name] = None if value is None and field.nullable else field.check(name, value)
     return out
+
+
+# What a start of a notebook server (users/{user}/servers/...) may send: a profile's
+# slug, checked as the admin API checks slugs (absent: the default profile).
+SERVER_FIELDS = {"profile": Field(PROFILE_FIELDS["slug"].check)}
