@@ -15,6 +15,7 @@ list is used (and an empty list only if there never was one).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -22,32 +23,43 @@ from html import escape
 
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
+from . import catalog
+
 log = logging.getLogger(__name__)
 
 
 class ProfileSource:
-    """The service's profiles, cached, with the last good list as a fallback."""
+    """The service's profiles and its enabled models' names (what ``"*"`` grants),
+    cached together, with the last good pair as a fallback."""
 
     def __init__(self, service_url: str, token: str, ttl: float = 60.0, timeout: float = 5.0):
-        self.url = service_url.rstrip("/") + "/api/v1/profiles"
+        base = service_url.rstrip("/") + "/api/v1/"
+        self.url = base + "profiles"
+        self.models_url = base + "models"
         self.token = token
         self.ttl = ttl
         self.timeout = timeout
         self._profiles: list[dict] | None = None
+        self._models: list[str] = []
         self._fetched = float("-inf")
+
+    async def _get(self, url: str) -> dict:
+        resp = await AsyncHTTPClient().fetch(
+            HTTPRequest(
+                url,
+                headers={"Authorization": f"token {self.token}"},
+                request_timeout=self.timeout,
+            )
+        )
+        return json.loads(resp.body)
 
     async def profiles(self) -> list[dict]:
         if self._profiles is not None and time.monotonic() - self._fetched < self.ttl:
             return self._profiles
         try:
-            resp = await AsyncHTTPClient().fetch(
-                HTTPRequest(
-                    self.url,
-                    headers={"Authorization": f"token {self.token}"},
-                    request_timeout=self.timeout,
-                )
-            )
-            self._profiles = json.loads(resp.body)["profiles"]
+            profiles, models = await asyncio.gather(self._get(self.url), self._get(self.models_url))
+            self._profiles = profiles["profiles"]
+            self._models = [m["name"] for m in models["models"] if m.get("enabled", True)]
             self._fetched = time.monotonic()
         except Exception as e:  # noqa: BLE001 - keep spawning with what we had
             if self._profiles is None:
@@ -56,9 +68,85 @@ class ProfileSource:
             log.warning("MaaS profiles unavailable (%s); using the last good list", e)
         return self._profiles
 
+    async def models(self) -> list[str]:
+        """The enabled catalog models' names, as of the profiles' last fetch."""
+        await self.profiles()
+        return self._models
 
-def kubespawner_profile(profile: dict) -> dict:
-    """One MaaS profile in KubeSpawner's ``profile_list`` format."""
+
+def _resources(profile: dict) -> str:
+    res = profile.get("resources") or {}
+    parts = []
+    if res.get("cpu_limit"):
+        parts.append(f"{res['cpu_limit']:g} cores")
+    if res.get("mem_limit"):
+        parts.append(f"{res['mem_limit']}B")
+    if res.get("gpu"):
+        parts.append(f"{res['gpu']} GPU")
+    return ", ".join(parts)
+
+
+# models named in a line at most; the rest are counted
+MODELS_SHOWN = 8
+
+
+def models_line(profile: dict, models: list[str]) -> str:
+    """Which of the catalog's enabled ``models`` the profile allows, as a sentence."""
+    allowed = sorted(m for m in models if catalog.entitled(profile.get("models") or [], m))
+    if not allowed:
+        return "Models: none"
+    shown = ", ".join(allowed[:MODELS_SHOWN])
+    more = len(allowed) - MODELS_SHOWN
+    shown += f" and {more} more" if more > 0 else ""
+    if catalog.ALL_MODELS in (profile.get("models") or []):
+        return f"Models: all enabled ({shown})"
+    return f"Models: {shown}"
+
+
+def budget_line(profile: dict) -> str:
+    """The profile's budget and rate limits, as a sentence."""
+    budget = profile.get("budget_usd")
+    if budget is None:
+        line = "Budget: no limit"
+    else:
+        line = f"Budget: ${budget:,.2f} per {profile.get('budget_period') or 'month'}"
+    limits = []
+    if profile.get("rpm_limit"):
+        limits.append(f"{profile['rpm_limit']:,} requests")
+    if profile.get("tpm_limit"):
+        limits.append(f"{profile['tpm_limit']:,} tokens")
+    if limits:
+        line += f"; at most {' and '.join(limits)} a minute"
+    return line
+
+
+def profile_lines(profile: dict, models: list[str] | None) -> dict[str, str]:
+    """What a spawn form says of a profile besides its name and description, by kind:
+    its resources (if any are set), which of the catalog's enabled ``models`` it allows
+    (unless they are not known) and its budget; plain text."""
+    lines = {
+        "resources": _resources(profile),
+        "models": models_line(profile, models) if models is not None else "",
+        "budget": budget_line(profile),
+    }
+    return {kind: line for kind, line in lines.items() if line}
+
+
+def profile_html(profile: dict, models: list[str] | None) -> str:
+    """A profile's description and ``profile_lines``, each escaped, one a line."""
+    out = [f'<span class="maas-description">{escape(profile.get("description") or "")}</span>']
+    out += [
+        f'<small class="maas-{kind}">{escape(line)}</small>'
+        for kind, line in profile_lines(profile, models).items()
+    ]
+    return "<br>".join(out)
+
+
+def kubespawner_profile(profile: dict, models: list[str] | None = None) -> dict:
+    """One MaaS profile in KubeSpawner's ``profile_list`` format; its description says
+    which of the catalog's enabled ``models`` it allows and its budget. KubeSpawner's
+    form puts the name and the description in the page as they are (its template does
+    not escape them): both are escaped here."""
     res = profile.get("resources") or {}
     override: dict = {}
     for key in ("cpu_limit", "cpu_guarantee", "mem_limit", "mem_guarantee", "image"):
@@ -71,9 +159,9 @@ def kubespawner_profile(profile: dict) -> dict:
     if res.get("tolerations"):
         override["tolerations"] = res["tolerations"]
     return {
-        "display_name": profile["display_name"],
+        "display_name": escape(profile["display_name"]),
         "slug": profile["slug"],
-        "description": profile.get("description") or "",
+        "description": profile_html(profile, models),
         "default": bool(profile.get("default")),
         "kubespawner_override": override,
     }
@@ -84,24 +172,12 @@ def kubespawner_profile_list(service_url: str, token: str, ttl: float = 60.0):
     source = ProfileSource(service_url, token, ttl)
 
     async def profile_list(spawner) -> list[dict]:
-        return [kubespawner_profile(p) for p in await source.profiles()]
+        profiles = await source.profiles()
+        models = await source.models()
+        return [kubespawner_profile(p, models) for p in profiles]
 
     profile_list.source = source
     return profile_list
-
-
-def _describe(profile: dict) -> str:
-    res = profile.get("resources") or {}
-    parts = []
-    if res.get("cpu_limit"):
-        parts.append(f"{res['cpu_limit']:g} cores")
-    if res.get("mem_limit"):
-        parts.append(f"{res['mem_limit']}B")
-    if res.get("gpu"):
-        parts.append(f"{res['gpu']} GPU")
-    if profile.get("budget_usd") is not None:
-        parts.append(f"${profile['budget_usd']:,.2f} per {profile.get('budget_period', 'month')}")
-    return ", ".join(parts)
 
 
 def profiles_options_form(service_url: str, token: str, ttl: float = 60.0):
@@ -112,15 +188,15 @@ def profiles_options_form(service_url: str, token: str, ttl: float = 60.0):
         profiles = await source.profiles()
         if not profiles:
             return ""
+        models = await source.models()
         rows = []
         for p in profiles:
             checked = " checked" if p.get("default") else ""
             rows.append(
                 f'<label class="maas-profile" style="display:block;margin:.5em 0">'
                 f'<input type="radio" name="profile" value="{escape(p["slug"])}"{checked}> '
-                f"<strong>{escape(p['display_name'])}</strong> "
-                f"<small>{escape(_describe(p))}</small><br>"
-                f"<span>{escape(p.get('description') or '')}</span></label>"
+                f"<strong>{escape(p['display_name'])}</strong><br>"
+                f"{profile_html(p, models)}</label>"
             )
         return "<p>Choose a notebook profile:</p>" + "".join(rows)
 

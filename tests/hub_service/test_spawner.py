@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -14,8 +15,10 @@ from pg import free_port
 
 from hub_service.catalog import DEFAULT_PROFILES
 from hub_service.spawner import (
+    budget_line,
     kubespawner_profile,
     kubespawner_profile_list,
+    models_line,
     options_from_form,
     profiles_options_form,
 )
@@ -98,3 +101,80 @@ def test_without_any_list_the_spawn_form_is_empty_rather_than_broken():
 def test_the_form_choice_is_recorded_in_user_options():
     assert options_from_form({"profile": ["cpu-large"]}) == {"profile": "cpu-large"}
     assert options_from_form({}) == {}
+
+
+# -- the models and budget lines --------------------------------------------------------
+
+CATALOG = ["echo-large", "smollm2-135m"]  # the enabled models' names, as GET models has them
+HOSTILE = {
+    "slug": "evil",
+    "display_name": "<script>alert('name')</script>",
+    "description": "<img src=x onerror=alert(1)>",
+    "resources": {"cpu_limit": 1, "mem_limit": "1G"},
+    "default": False,
+    "models": ["*"],
+    "budget_usd": None,
+    "budget_period": "day",
+}
+
+
+def _profiles() -> list[dict]:
+    return [{**p, "default": p.get("is_default", False)} for p in DEFAULT_PROFILES]
+
+
+def test_a_profile_says_which_enabled_models_it_allows():
+    allowed = {"models": ["smollm2-135m", "not-in-the-catalog"]}
+    assert models_line(allowed, CATALOG) == "Models: smollm2-135m"
+    assert models_line({"models": ["*"]}, CATALOG) == (
+        "Models: all enabled (echo-large, smollm2-135m)"
+    )
+    assert models_line({"models": []}, CATALOG) == "Models: none"
+    many = [f"m{i:02}" for i in range(11)]
+    assert models_line({"models": ["*"]}, many).endswith("m07 and 3 more)")
+
+
+def test_a_profile_states_its_budget_and_limits():
+    assert budget_line({"budget_usd": 1234.5, "budget_period": "week"}) == (
+        "Budget: $1,234.50 per week"
+    )
+    assert budget_line({"budget_usd": None}) == "Budget: no limit"
+    limited = {"budget_usd": 10, "budget_period": "month", "rpm_limit": 60, "tpm_limit": 20000}
+    assert budget_line(limited) == (
+        "Budget: $10.00 per month; at most 60 requests and 20,000 tokens a minute"
+    )
+
+
+def _cached(form_or_list, profiles, models):
+    """Give a form's (or list's) source a fresh copy of the service's answers."""
+    source = form_or_list.source
+    source._profiles, source._models, source._fetched = profiles, models, time.monotonic()
+
+
+def test_the_spawn_form_shows_each_profiles_resources_models_and_budget_escaped():
+    form = profiles_options_form(f"http://127.0.0.1:{free_port()}/services/maas/", "t")
+    _cached(form, [*_profiles(), HOSTILE], CATALOG)
+    html = asyncio.run(form(None))
+    assert html.count('type="radio"') == 4
+    assert '<small class="maas-resources">2 cores, 4GB</small>' in html
+    assert html.count("Models: all enabled (echo-large, smollm2-135m)") == 4
+    assert "Budget: $10.00 per month" in html and "Budget: $100.00 per month" in html
+    assert "Budget: no limit" in html
+    # the profile's own text is text, never markup
+    assert "<script>" not in html and "<img" not in html
+    assert "&lt;script&gt;" in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_kubespawner_shows_the_models_and_budget_lines_escaped():
+    """KubeSpawner's own template does not escape a profile's name or description."""
+    profile_list = kubespawner_profile_list(f"http://127.0.0.1:{free_port()}/", "t")
+    _cached(profile_list, [_profiles()[0], HOSTILE], ["smollm2-135m"])
+
+    async def go():
+        spawner = _spawner(profile_list)
+        return await spawner.options_form(spawner)
+
+    html = asyncio.run(go())
+    assert "Models: all enabled (smollm2-135m)" in html
+    assert "Budget: $10.00 per month" in html and "Budget: no limit" in html
+    assert "<script>alert" not in html and "<img" not in html  # (it has a script of its own)
+    assert "&lt;script&gt;alert" in html
