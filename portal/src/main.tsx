@@ -11,6 +11,7 @@ import { config } from './api';
 import { AdminPage } from './pages/admin';
 import { KeysPage } from './pages/keys';
 import { ModelsPage } from './pages/models';
+import { NotebooksPage } from './pages/notebooks';
 import { SubscriptionsPage } from './pages/subscriptions';
 import { UsagePage } from './pages/usage';
 
@@ -24,6 +25,7 @@ interface PageSpec {
 }
 const PAGES: PageSpec[] = [
   { id: 'models', label: 'Models', Component: ModelsPage },
+  { id: 'notebooks', label: 'Notebooks', Component: NotebooksPage },
   { id: 'usage', label: 'Usage', Component: UsagePage },
   { id: 'subscriptions', label: 'Subscriptions', Component: SubscriptionsPage },
   { id: 'keys', label: 'API Keys', Component: KeysPage },

@@ -1219,7 +1219,7 @@ export interface paths {
     "/admin/chargeback": {
         parameters: {
             query?: {
-                by?: "user" | "group" | "profile" | "model";
+                by?: "user" | "group" | "profile" | "model" | "notebook";
                 start?: string;
                 end?: string;
                 format?: "json" | "csv";
@@ -1232,7 +1232,7 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
-                    by?: "user" | "group" | "profile" | "model";
+                    by?: "user" | "group" | "profile" | "model" | "notebook";
                     start?: string;
                     end?: string;
                     format?: "json" | "csv";
@@ -1720,7 +1720,7 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            keys: components["schemas"]["Key"][];
+                            keys: components["schemas"]["OwnKey"][];
                         };
                     };
                 };
@@ -1758,10 +1758,7 @@ export interface paths {
             };
             requestBody?: {
                 content: {
-                    "application/json": {
-                        server_name?: string;
-                        name?: string;
-                    };
+                    "application/json": components["schemas"]["NewKey"];
                 };
             };
             responses: {
@@ -1913,7 +1910,90 @@ export interface paths {
         };
         options?: never;
         head?: never;
-        patch?: never;
+        /** Rename a personal key or narrow it to some of your models */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A hub user's name. */
+                    user: string;
+                    /** @description A key's id (its metadata's `id`). */
+                    key_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["KeyChanges"];
+                };
+            };
+            responses: {
+                /** @description Changed */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Key"];
+                    };
+                };
+                /** @description Malformed input */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed for this caller */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No such resource */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflicts with the current state */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The request body is over the API's limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
         trace?: never;
     };
     "/users/{user}/keys/{key_id}/renew": {
@@ -1998,12 +2078,279 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/users/{user}/keys/{key_id}/regenerate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A hub user's name. */
+                user: string;
+                /** @description A key's id (its metadata's `id`). */
+                key_id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A new secret for an active personal key (same id, settings and history) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A hub user's name. */
+                    user: string;
+                    /** @description A key's id (its metadata's `id`). */
+                    key_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Regenerated */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["IssuedKey"];
+                    };
+                };
+                /** @description Not authenticated */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed for this caller */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No such resource */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflicts with the current state */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/{user}/keys/{key_id}/kernels/{kernel_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A hub user's name. */
+                user: string;
+                /** @description A key's id (its metadata's `id`). */
+                key_id: string;
+                kernel_id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /** The key of one kernel of your server, derived from the server's key (issued the first time, its notebook path updated after) */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A hub user's name. */
+                    user: string;
+                    /** @description A key's id (its metadata's `id`). */
+                    key_id: string;
+                    kernel_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": {
+                        notebook_path?: string | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Notebook path updated */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Key"];
+                    };
+                };
+                /** @description Issued */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["IssuedKernelKey"];
+                    };
+                };
+                /** @description Malformed input */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed for this caller */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No such resource */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflicts with the current state */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The request body is over the API's limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        /** Revoke a kernel's key (the kernel stopped) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A hub user's name. */
+                    user: string;
+                    /** @description A key's id (its metadata's `id`). */
+                    key_id: string;
+                    kernel_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Revoked */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Not authenticated */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed for this caller */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No such resource */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflicts with the current state */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/users/{user}/usage": {
         parameters: {
             query?: {
                 /** @description The current budget period, from its start (takes precedence over days) */
                 period?: "day" | "week" | "month";
                 days?: number;
+                /** @description Only this model's requests */
+                model?: string;
+                /** @description Only this key's requests */
+                key_id?: string;
+                /** @description Only this server's requests */
+                server_name?: string;
+                /** @description csv: every request, for download */
+                format?: "json" | "csv";
             };
             header?: never;
             path: {
@@ -2012,13 +2359,21 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** Your spend by model, your last requests, and your requests the gateway refused, by status and reason */
+        /** Your spend by model, key and day, your last requests, and your requests the gateway refused, by status and reason */
         get: {
             parameters: {
                 query?: {
                     /** @description The current budget period, from its start (takes precedence over days) */
                     period?: "day" | "week" | "month";
                     days?: number;
+                    /** @description Only this model's requests */
+                    model?: string;
+                    /** @description Only this key's requests */
+                    key_id?: string;
+                    /** @description Only this server's requests */
+                    server_name?: string;
+                    /** @description csv: every request, for download */
+                    format?: "json" | "csv";
                 };
                 header?: never;
                 path: {
@@ -2036,6 +2391,8 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["Usage"];
+                        /** @description Columns: time, model, key_id, key_name, server_name, notebook_path, kernel_id, prompt_tokens, completion_tokens, cost_usd, latency_ms, status_code */
+                        "text/csv": unknown;
                     };
                 };
                 /** @description Malformed input */
@@ -2163,6 +2520,514 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/users/{user}/servers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A hub user's name. */
+                user: string;
+            };
+            cookie?: never;
+        };
+        /** Your servers that run, start or stop (asked of the hub as you) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A hub user's name. */
+                    user: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Servers */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            servers: components["schemas"]["Server"][];
+                        };
+                    };
+                };
+                /** @description Not authenticated */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed for this caller */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The hub failed to do it (its sentence follows) */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The hub cannot be reached */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/{user}/server": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A hub user's name. */
+                user: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start the server with a profile (asked of the hub as you) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A hub user's name. */
+                    user: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["StartServer"];
+                };
+            };
+            responses: {
+                /** @description Started and ready */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Server"];
+                    };
+                };
+                /** @description Starting */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Server"];
+                    };
+                };
+                /** @description Malformed input */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed for this caller */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No such resource */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflicts with the current state */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The request body is over the API's limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The hub failed to do it (its sentence follows) */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The hub cannot be reached */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        /** Stop the server (asked of the hub as you) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A hub user's name. */
+                    user: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Stopping */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Server"];
+                    };
+                };
+                /** @description Stopped */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Malformed input */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed for this caller */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No such resource */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The hub failed to do it (its sentence follows) */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The hub cannot be reached */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/{user}/servers/{server_name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A hub user's name. */
+                user: string;
+                /** @description A named server's name (the default server has none: .../server). */
+                server_name: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start the server with a profile (asked of the hub as you) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A hub user's name. */
+                    user: string;
+                    /** @description A named server's name (the default server has none: .../server). */
+                    server_name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["StartServer"];
+                };
+            };
+            responses: {
+                /** @description Started and ready */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Server"];
+                    };
+                };
+                /** @description Starting */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Server"];
+                    };
+                };
+                /** @description Malformed input */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed for this caller */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No such resource */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflicts with the current state */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The request body is over the API's limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The hub failed to do it (its sentence follows) */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The hub cannot be reached */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        /** Stop the server (asked of the hub as you) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A hub user's name. */
+                    user: string;
+                    /** @description A named server's name (the default server has none: .../server). */
+                    server_name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Stopping */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Server"];
+                    };
+                };
+                /** @description Stopped */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Malformed input */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed for this caller */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No such resource */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The hub failed to do it (its sentence follows) */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The hub cannot be reached */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2184,6 +3049,10 @@ export interface components {
             input_cost_per_token?: number;
             output_cost_per_token?: number;
             enabled?: boolean;
+            /** @description Per endpoint serving it, the request fields the gateway passes on (from its route table). */
+            supported_params?: {
+                [key: string]: string[];
+            };
         };
         AdminModel: {
             /** @description Letters, digits and . _ : @ -, in segments joined by / (such as Qwen/Qwen2.5-7B-Instruct), each beginning with a letter or digit. */
@@ -2423,6 +3292,8 @@ export interface components {
             user?: string;
             server_name?: string | null;
             profile?: string | null;
+            /** @description The models this key may call; null: all its owner's policy allows. */
+            models?: string[] | null;
             /** Format: date-time */
             created?: string;
             /** Format: date-time */
@@ -2441,6 +3312,8 @@ export interface components {
             user?: string;
             server_name?: string | null;
             profile?: string | null;
+            /** @description The models this key may call; null: all its owner's policy allows. */
+            models?: string[] | null;
             /** Format: date-time */
             created?: string;
             /** Format: date-time */
@@ -2456,7 +3329,7 @@ export interface components {
              */
             user_deleted_at?: string | null;
         };
-        IssuedKey: {
+        OwnKey: {
             id?: string;
             name?: string | null;
             /** @example sk-maas-AbCd...wxyz */
@@ -2464,6 +3337,50 @@ export interface components {
             user?: string;
             server_name?: string | null;
             profile?: string | null;
+            /** @description The models this key may call; null: all its owner's policy allows. */
+            models?: string[] | null;
+            /** Format: date-time */
+            created?: string;
+            /** Format: date-time */
+            expires_at?: string;
+            /** Format: date-time */
+            revoked_at?: string | null;
+            revoked_reason?: string | null;
+            /** @enum {unknown} */
+            state?: "active" | "revoked" | "expired";
+            /** @description Requests made with it, ever. */
+            requests?: number;
+            /** @description Its spend, ever. */
+            spend_usd?: number;
+            /**
+             * Format: date-time
+             * @description Its last request.
+             */
+            last_used?: string | null;
+        };
+        KeyChanges: {
+            name?: string;
+            /** @description Names, or ["*"] for all. */
+            models?: string[] | null;
+        };
+        NewKey: {
+            /** @description '' is the default server. */
+            server_name?: string;
+            name?: string;
+            /** @description Names, or ["*"] for all. */
+            models?: string[] | null;
+            expires_in_days?: number;
+        };
+        IssuedKernelKey: {
+            id?: string;
+            name?: string | null;
+            /** @example sk-maas-AbCd...wxyz */
+            masked?: string;
+            user?: string;
+            server_name?: string | null;
+            profile?: string | null;
+            /** @description The models this key may call; null: all its owner's policy allows. */
+            models?: string[] | null;
             /** Format: date-time */
             created?: string;
             /** Format: date-time */
@@ -2475,7 +3392,27 @@ export interface components {
             state?: "active" | "revoked" | "expired";
             /** @description Shown once. */
             key?: string;
+        };
+        IssuedKey: {
+            id?: string;
+            name?: string | null;
+            /** @example sk-maas-AbCd...wxyz */
+            masked?: string;
+            user?: string;
+            server_name?: string | null;
+            profile?: string | null;
             models?: string[];
+            /** Format: date-time */
+            created?: string;
+            /** Format: date-time */
+            expires_at?: string;
+            /** Format: date-time */
+            revoked_at?: string | null;
+            revoked_reason?: string | null;
+            /** @enum {unknown} */
+            state?: "active" | "revoked" | "expired";
+            /** @description Shown once. */
+            key?: string;
             base_url?: string;
         };
         Policy: {
@@ -2514,6 +3451,27 @@ export interface components {
             since?: string;
             total_cost_usd?: number;
             total_requests?: number;
+            total_prompt_tokens?: number;
+            total_completion_tokens?: number;
+            /** @description Spend per key, the largest first. */
+            by_key?: {
+                key_id?: string | null;
+                name?: string | null;
+                server_name?: string | null;
+                requests?: number;
+                prompt_tokens?: number;
+                completion_tokens?: number;
+                cost_usd?: number;
+            }[];
+            /** @description Spend per server and notebook (null: no kernel's key), the largest first. */
+            by_notebook?: {
+                server_name?: string;
+                notebook_path?: string | null;
+                requests?: number;
+                prompt_tokens?: number;
+                completion_tokens?: number;
+                cost_usd?: number;
+            }[];
             by_model?: {
                 model?: string;
                 requests?: number;
@@ -2534,6 +3492,7 @@ export interface components {
                 model?: string;
                 server_name?: string | null;
                 key_id?: string | null;
+                notebook_path?: string | null;
                 prompt_tokens?: number;
                 completion_tokens?: number;
                 cost_usd?: number;
@@ -2558,7 +3517,7 @@ export interface components {
         };
         Chargeback: {
             /** @enum {unknown} */
-            by?: "user" | "group" | "profile" | "model";
+            by?: "user" | "group" | "profile" | "model" | "notebook";
             /** Format: date-time */
             start?: string;
             /** Format: date-time */
@@ -2619,6 +3578,24 @@ export interface components {
                 head?: string;
                 error?: string;
             };
+        };
+        Server: {
+            /** @description Its name ("" for the default server). */
+            name: string;
+            /** @description The profile it started with. */
+            profile?: string | null;
+            /** Format: date-time */
+            started?: string | null;
+            /** Format: date-time */
+            last_activity?: string | null;
+            /** @enum {unknown} */
+            status: "pending" | "ready" | "stopping" | "stopped";
+            /** @description Where it opens (a path on the hub's host). */
+            url: string;
+        };
+        StartServer: {
+            /** @description Lower-case letters, digits and -. */
+            profile?: string;
         };
         Info: {
             version?: string;
