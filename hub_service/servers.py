@@ -114,7 +114,8 @@ class ServersHandler(ServersBase):
 
 class ServerHandler(ServersBase):
     """POST ``{"profile": "<slug>"}`` (absent: the default profile): start the server,
-    answering its state (201 ready, 202 still starting); 409 if it runs already.
+    answering its state (201 ready, 202 still starting); 409 if it runs already, or if
+    it stopped before it was ready (stopped meanwhile, or its spawner failed).
     DELETE: stop it (204 stopped, 202 with its state while it stops)."""
 
     def _profile(self, slug: str | None) -> str:
@@ -143,7 +144,22 @@ class ServerHandler(ServersBase):
                 f"Your server {server_name or '(default)'} is {server_status(running)} "
                 "already: stop it first to start it with another profile.",
             )
-        await self.ask_hub(servers.start(server_name, {"profile": profile}), "start your server")
+        try:
+            await self.ask_hub(
+                servers.start(server_name, {"profile": profile}), "start your server"
+            )
+        except APIError as e:
+            if e.status_code != 502:
+                raise
+            # the hub's error was its wait for the server, which a stop interrupts (or
+            # the spawner failed): the server's state says which
+            model = await self.ask_hub(servers.server(server_name), "look up your server")
+            if model is None or server_status(model) in ("stopped", "stopping"):
+                raise APIError(
+                    409,
+                    f"Your server {server_name or '(default)'} stopped before it was ready: "
+                    f"a stop interrupted it, or it failed to start ({e.message}).",
+                ) from None
         log.info("Started server %r of %s with profile %s", server_name, user, profile)
         model = await self.ask_hub(servers.server(server_name), "look up your server")
         row = server_public(model or {"name": server_name, "pending": "spawn"})
