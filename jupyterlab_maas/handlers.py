@@ -94,6 +94,7 @@ class UsageHandler(MaaSHandler):
                     "resets_at": policy.get("resets_at"),
                     "by_model": usage["by_model"],
                     "recent": usage["recent"],
+                    "refused": usage.get("refused", []),
                     # this server's notebooks (a kernel's key names its notebook)
                     "by_notebook": [
                         n
