@@ -1,7 +1,9 @@
+import type { TranslationBundle } from '@jupyterlab/translation';
+
 /**
  * Formatting shared by the picker, the status bar and the usage view, following the
- * portal's rules (SEED.md): prices per 1M tokens, "-" when free, 4 decimals under
- * $0.01, else 2; spend with 2 decimals from $1, 4 from $0.01, else 6.
+ * portal's rules: prices per 1M tokens, "-" when free, 4 decimals under $0.01, else 2;
+ * spend with 2 decimals from $1, 4 from $0.01, else 6.
  */
 
 export function perMillion(costPerToken: number): string {
@@ -22,22 +24,34 @@ export function money(value: number): string {
   return `$${value.toFixed(6)}`;
 }
 
-const PERIOD_WORDS: Record<string, string> = {
-  day: 'today',
-  week: 'this week',
-  month: 'this month'
-};
-
 /** "$0.42 of $10.00 this month", or "$0.42 this month" without a budget. */
 export function budgetText(
+  trans: TranslationBundle,
   spend: number,
   budget: number | null,
   period: string | null
 ): string {
-  const when = PERIOD_WORDS[period ?? 'month'] ?? `this ${period}`;
-  return budget === null || budget === undefined
-    ? `${money(spend)} ${when}`
-    : `${money(spend)} of ${money(budget)} ${when}`;
+  const withBudget = budget !== null && budget !== undefined;
+  switch (period ?? 'month') {
+    case 'day':
+      return withBudget
+        ? trans.__('%1 of %2 today', money(spend), money(budget))
+        : trans.__('%1 today', money(spend));
+    case 'week':
+      return withBudget
+        ? trans.__('%1 of %2 this week', money(spend), money(budget))
+        : trans.__('%1 this week', money(spend));
+    default:
+      return withBudget
+        ? trans.__('%1 of %2 this month', money(spend), money(budget))
+        : trans.__('%1 this month', money(spend));
+  }
+}
+
+/** "2026-12-01 at 00:00 UTC" from an ISO instant (budget periods are in UTC). */
+export function utcInstant(trans: TranslationBundle, iso: string): string {
+  const instant = new Date(iso).toISOString();
+  return trans.__('%1 at %2 UTC', instant.slice(0, 10), instant.slice(11, 16));
 }
 
 /** Context window in K, as the portal shows it. */

@@ -3,19 +3,29 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { Clipboard, Dialog, ICommandPalette, showDialog } from '@jupyterlab/apputils';
+import {
+  Clipboard,
+  Dialog,
+  ICommandPalette,
+  Notification,
+  showDialog
+} from '@jupyterlab/apputils';
 import { INotebookTracker, NotebookActions } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { IStateDB } from '@jupyterlab/statedb';
 import { IStatusBar } from '@jupyterlab/statusbar';
+import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 
+import { DefaultModelStore } from './defaultmodel';
 import { snippet } from './format';
-import { ModelPicker } from './picker';
 import { requestAPI } from './request';
-import { describeStatus, ICredentialsStatus, versionMismatch } from './status';
+/* eslint-disable jupyter/prefer-lazy-imports -- the panel and the status bar item
+   are shown at activation, with the model behind them */
+import { MaaSModel } from './model';
+import { ModelPicker } from './picker';
 import { BudgetStatus } from './statusbar';
-import { IModelList, IUsage } from './tokens';
-import { usageView } from './usage';
+/* eslint-enable jupyter/prefer-lazy-imports */
 
 const PLUGIN_ID = 'jupyterlab-maas:plugin';
 
@@ -27,167 +37,189 @@ const CommandIDs = {
   copy: 'maas:copy-model-id'
 };
 
+/** The arguments of the commands that act on one model. */
+const MODEL_ARGS = {
+  args: {
+    type: 'object' as const,
+    properties: {
+      model: { type: 'string' as const, description: 'A catalog model name' }
+    }
+  }
+};
+
 const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
   description: 'Governed LLM access from JupyterLab through the MaaS gateway.',
   autoStart: true,
-  optional: [ICommandPalette, ILabShell, INotebookTracker, ISettingRegistry, IStatusBar],
+  optional: [
+    ICommandPalette,
+    ILabShell,
+    INotebookTracker,
+    ISettingRegistry,
+    IStateDB,
+    IStatusBar,
+    ITranslator
+  ],
   activate: (
     app: JupyterFrontEnd,
     palette: ICommandPalette | null,
     labShell: ILabShell | null,
     notebooks: INotebookTracker | null,
     settingRegistry: ISettingRegistry | null,
-    statusBar: IStatusBar | null
+    state: IStateDB | null,
+    statusBar: IStatusBar | null,
+    translator: ITranslator | null
   ) => {
-    let refreshSeconds = 30;
-    let settings: ISettingRegistry.ISettings | null = null;
+    const trans = (translator ?? nullTranslator).load('jupyterlab_maas');
+    const request = <T>(endPoint: string, init?: RequestInit) =>
+      requestAPI<T>(endPoint, init, trans);
+    const model = new MaaSModel({ request, trans, memory: state });
 
-    const picker = new ModelPicker({
-      setDefault: async model => {
-        await requestAPI('default-model', { method: 'PUT', body: JSON.stringify({ model }) });
-        await settings?.set('defaultModel', model);
-        await refreshModels();
-      },
-      insertSnippet: model => void app.commands.execute(CommandIDs.insert, { model }),
-      copyId: model => void app.commands.execute(CommandIDs.copy, { model })
+    // The default model's one store: the setting when there is a registry.
+    const defaults = new DefaultModelStore(async name => {
+      await request('default-model', {
+        method: 'PUT',
+        body: JSON.stringify({ model: name })
+      });
+    });
+    defaults.changed.connect(() => void model.refreshModels());
+    defaults.failed.connect((_, error) => {
+      Notification.error(error.message, { autoClose: false });
+    });
+    model.modelsChanged.connect(() =>
+      defaults.observe(model.models?.default ?? null)
+    );
+
+    const picker = new ModelPicker(model, trans, {
+      setDefault: name => defaults.use(name),
+      insertSnippet: name =>
+        void app.commands.execute(CommandIDs.insert, { model: name }),
+      copyId: name =>
+        void app.commands.execute(CommandIDs.copy, { model: name })
+    });
+    // The spend's poll and the store live as long as the extension's panel.
+    picker.disposed.connect(() => {
+      model.dispose();
+      defaults.dispose();
     });
 
-    // Set when the server extension is of another version: every view says so.
-    let mismatch: string | null = null;
-
-    async function refreshModels(): Promise<void> {
-      try {
-        const list = await requestAPI<IModelList>('models');
-        if (mismatch) {
-          picker.showMessage(mismatch);
-        } else {
-          picker.render(list.models, list.default);
-        }
-      } catch (error) {
-        picker.showMessage(mismatch ?? (error as Error).message);
-      }
-    }
-
-    const status = new BudgetStatus(() => void app.commands.execute(CommandIDs.usage));
-    async function refreshUsage(): Promise<void> {
-      try {
-        const usage = await requestAPI<IUsage>('usage');
-        status.update_(mismatch ? null : usage, mismatch ?? undefined);
-      } catch (error) {
-        status.update_(null, mismatch ?? (error as Error).message);
-      }
-    }
+    const status = new BudgetStatus(
+      model,
+      trans,
+      () => void app.commands.execute(CommandIDs.usage)
+    );
+    model.budgetAlert.connect((_, alert) => {
+      Notification.warning(alert.message, {
+        autoClose: alert.kind === 'refused' ? false : 15000,
+        actions: [
+          {
+            label: trans.__('Show usage'),
+            callback: () => void app.commands.execute(CommandIDs.usage)
+          }
+        ]
+      });
+    });
+    // A cell's calls change the spend: read it when a cell has run.
+    NotebookActions.executed.connect(() => void model.poll.refresh());
 
     app.commands.addCommand(CommandIDs.status, {
-      label: 'MaaS: Show LLM Credentials Status',
+      label: trans.__('MaaS: Show LLM Credentials Status'),
+      describedBy: { args: { type: 'object', properties: {} } },
       execute: async () => {
-        let body: string;
-        try {
-          body = describeStatus(await requestAPI<ICredentialsStatus>('status'));
-        } catch (error) {
-          body = (error as Error).message;
-        }
-        await showDialog({ title: 'Model-as-a-Service', body, buttons: [Dialog.okButton()] });
+        await showDialog({
+          title: trans.__('Model-as-a-Service'),
+          body: await model.checkStatus(),
+          buttons: [Dialog.okButton({ label: trans.__('OK') })]
+        });
       }
     });
     app.commands.addCommand(CommandIDs.picker, {
-      label: 'MaaS: Open the LLM Model Picker',
+      label: trans.__('MaaS: Open the LLM Model Picker'),
+      describedBy: { args: { type: 'object', properties: {} } },
       execute: async () => {
-        await refreshModels();
-        if (labShell) {
-          labShell.activateById(picker.id);
-        }
+        await model.refreshModels();
+        labShell?.activateById(picker.id);
       }
     });
     app.commands.addCommand(CommandIDs.usage, {
-      label: 'MaaS: Show My LLM Usage',
+      label: trans.__('MaaS: Show My LLM Usage'),
+      describedBy: { args: { type: 'object', properties: {} } },
       execute: async () => {
-        try {
-          const usage = await requestAPI<IUsage>('usage');
-          status.update_(usage);
-          await showDialog({
-            title: 'LLM usage this period',
-            body: new Widget({ node: usageView(usage) }),
-            buttons: [Dialog.okButton()]
-          });
-        } catch (error) {
-          await showDialog({
-            title: 'LLM usage',
-            body: (error as Error).message,
-            buttons: [Dialog.okButton()]
-          });
-        }
+        const [{ usageView }] = await Promise.all([
+          import('./usage'),
+          model.refreshUsage()
+        ]);
+        const usage = model.usage;
+        await showDialog({
+          title: usage
+            ? trans.__('LLM usage this period')
+            : trans.__('LLM usage'),
+          body: usage
+            ? new Widget({ node: usageView(trans, usage) })
+            : (model.error ?? ''),
+          buttons: [Dialog.okButton({ label: trans.__('OK') })]
+        });
       }
     });
     app.commands.addCommand(CommandIDs.insert, {
-      label: args => `Insert an OpenAI cell for ${args.model ?? 'a model'}`,
+      label: args =>
+        args.model
+          ? trans.__('Insert an OpenAI cell for %1', String(args.model))
+          : trans.__('Insert an OpenAI cell for a model'),
+      describedBy: MODEL_ARGS,
       execute: args => {
         const panel = notebooks?.currentWidget;
         if (!panel) {
           void showDialog({
-            title: 'No notebook',
-            body: 'Open a notebook to insert the snippet into.',
-            buttons: [Dialog.okButton()]
+            title: trans.__('No notebook'),
+            body: trans.__('Open a notebook to insert the snippet into.'),
+            buttons: [Dialog.okButton({ label: trans.__('OK') })]
           });
           return;
         }
         NotebookActions.insertBelow(panel.content);
-        panel.content.activeCell?.model.sharedModel.setSource(snippet(String(args.model)));
+        panel.content.activeCell?.model.sharedModel.setSource(
+          snippet(String(args.model))
+        );
       }
     });
     app.commands.addCommand(CommandIDs.copy, {
-      label: args => `Copy the model id ${args.model ?? ''}`,
+      label: args => trans.__('Copy the model id %1', String(args.model ?? '')),
+      describedBy: MODEL_ARGS,
       execute: args => Clipboard.copyToSystem(String(args.model))
     });
-    for (const command of [CommandIDs.status, CommandIDs.picker, CommandIDs.usage]) {
-      palette?.addItem({ command, category: 'Model-as-a-Service' });
+    const category = trans.__('Model-as-a-Service');
+    for (const command of [
+      CommandIDs.status,
+      CommandIDs.picker,
+      CommandIDs.usage
+    ]) {
+      palette?.addItem({ command, category });
     }
 
     app.shell.add(picker, 'left', { rank: 900 });
-    if (statusBar) {
-      statusBar.registerStatusItem('jupyterlab-maas:budget', {
-        item: status,
-        align: 'left',
-        rank: 100
-      });
-    }
-    const tick = async (): Promise<void> => {
-      await refreshUsage();
-      window.setTimeout(() => void tick(), refreshSeconds * 1000);
-    };
+    statusBar?.registerStatusItem('jupyterlab-maas:budget', {
+      item: status,
+      align: 'left',
+      rank: 100
+    });
 
     if (settingRegistry) {
-      void settingRegistry.load(PLUGIN_ID).then(loaded => {
-        settings = loaded;
-        const apply = (): void => {
-          refreshSeconds = (loaded.get('refreshInterval').composite as number) || 30;
-          const model = loaded.get('defaultModel').composite as string | null;
-          if (model) {
-            void requestAPI('default-model', {
-              method: 'PUT',
-              body: JSON.stringify({ model })
-            })
-              .then(refreshModels)
-              .catch(error => console.warn(`jupyterlab-maas: ${(error as Error).message}`));
-          }
-        };
-        apply();
-        loaded.changed.connect(apply);
+      void settingRegistry.load(PLUGIN_ID).then(settings => {
+        const configure = (): void =>
+          model.configure(
+            settings.get('refreshInterval').composite as number,
+            settings.get('alertThreshold').composite as number
+          );
+        configure();
+        settings.changed.connect(configure);
+        return defaults.useSettings(settings);
       });
     }
 
-    // Check the server extension's version first, so that every view can say so.
-    requestAPI<ICredentialsStatus>('status')
-      .then(s => {
-        mismatch = versionMismatch(s);
-        console.info(`jupyterlab-maas: ${describeStatus(s)}`);
-      })
-      .catch(error => console.warn(`jupyterlab-maas: ${(error as Error).message}`))
-      .finally(() => {
-        void refreshModels();
-        void tick();
-      });
+    void model
+      .start()
+      .then(sentence => console.info(`jupyterlab-maas: ${sentence}`));
   }
 };
 

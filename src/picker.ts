@@ -1,7 +1,10 @@
+import type { TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 
 import { contextK, perMillion } from './format';
-import { IModel } from './tokens';
+import { maasIcon } from './icons';
+import type { MaaSModel } from './model';
+import type { IModel } from './tokens';
 
 /** What the picker asks its owner to do. */
 export interface IPickerActions {
@@ -12,12 +15,39 @@ export interface IPickerActions {
 
 /** The left-sidebar list of the models this server may use, with prices. */
 export class ModelPicker extends Widget {
-  constructor(private actions: IPickerActions) {
+  constructor(
+    private readonly model: MaaSModel,
+    private readonly trans: TranslationBundle,
+    private readonly actions: IPickerActions
+  ) {
     super();
     this.id = 'jp-maas-picker';
     this.addClass('jp-maas-picker');
-    this.title.caption = 'LLM models';
-    this.title.label = 'LLM';
+    this.title.icon = maasIcon;
+    this.title.caption = trans.__('LLM models');
+    model.modelsChanged.connect(this.update_, this);
+    this.update_();
+  }
+
+  dispose(): void {
+    this.model.modelsChanged.disconnect(this.update_, this);
+    super.dispose();
+  }
+
+  /** Show the model's list, or why there is none. */
+  update_(): void {
+    const { trans } = this;
+    const error = this.model.modelsError;
+    const list = this.model.models;
+    if (error || !list) {
+      this.showMessage(error ?? trans.__('Loading the models…'));
+    } else if (list.models.length === 0) {
+      this.showMessage(
+        trans.__('Your profile allows no models: ask your JupyterHub admin.')
+      );
+    } else {
+      this.render(list.models, list.default);
+    }
   }
 
   /** Show a sentence instead of the list (service down, no models, ...). */
@@ -25,11 +55,8 @@ export class ModelPicker extends Widget {
     this.node.replaceChildren(this.element('p', message, 'jp-maas-message'));
   }
 
-  render(models: IModel[], defaultModel: string | null): void {
-    if (models.length === 0) {
-      this.showMessage('Your profile allows no models: ask your JupyterHub admin.');
-      return;
-    }
+  private render(models: IModel[], defaultModel: string | null): void {
+    const { trans } = this;
     const list = this.element('ul', '', 'jp-maas-models');
     for (const model of models) {
       const item = this.element('li', '', 'jp-maas-model');
@@ -37,36 +64,52 @@ export class ModelPicker extends Widget {
       const header = this.element('div', '', 'jp-maas-model-header');
       header.append(this.element('span', model.name, 'jp-maas-model-name'));
       if (model.name === defaultModel) {
-        header.append(this.element('span', 'default', 'jp-maas-badge'));
+        header.append(
+          this.element('span', trans.__('default'), 'jp-maas-badge')
+        );
       }
       item.append(header);
       if (model.description) {
-        item.append(this.element('p', model.description, 'jp-maas-model-description'));
+        item.append(
+          this.element('p', model.description, 'jp-maas-model-description')
+        );
       }
       const facts = [
         model.mode,
-        `context ${contextK(model.context_window)}`,
-        `in ${perMillion(model.input_cost_per_token)}/1M`,
-        `out ${perMillion(model.output_cost_per_token)}/1M`
+        trans.__('context %1', contextK(model.context_window)),
+        trans.__('in %1/1M', perMillion(model.input_cost_per_token)),
+        trans.__('out %1/1M', perMillion(model.output_cost_per_token))
       ];
-      item.append(this.element('div', facts.join(' · '), 'jp-maas-model-facts'));
+      item.append(
+        this.element('div', facts.join(' · '), 'jp-maas-model-facts')
+      );
       if (model.capabilities.length) {
         const chips = this.element('div', '', 'jp-maas-chips');
         for (const capability of model.capabilities) {
-          chips.append(this.element('span', capability.replace(/_/g, ' '), 'jp-maas-chip'));
+          chips.append(
+            this.element('span', capability.replace(/_/g, ' '), 'jp-maas-chip')
+          );
         }
         item.append(chips);
       }
       const buttons = this.element('div', '', 'jp-maas-buttons');
       buttons.append(
-        this.button('Use as default', () => void this.actions.setDefault(model.name)),
-        this.button('Insert snippet', () => this.actions.insertSnippet(model.name)),
-        this.button('Copy id', () => this.actions.copyId(model.name))
+        this.button(
+          trans.__('Use as default'),
+          () => void this.actions.setDefault(model.name)
+        ),
+        this.button(trans.__('Insert snippet'), () =>
+          this.actions.insertSnippet(model.name)
+        ),
+        this.button(trans.__('Copy id'), () => this.actions.copyId(model.name))
       );
       item.append(buttons);
       list.append(item);
     }
-    this.node.replaceChildren(this.element('h3', 'LLM models', 'jp-maas-title'), list);
+    this.node.replaceChildren(
+      this.element('h3', trans.__('LLM models'), 'jp-maas-title'),
+      list
+    );
   }
 
   private element(tag: string, text: string, className: string): HTMLElement {

@@ -1,5 +1,6 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
+import { nullTranslator, TranslationBundle } from '@jupyterlab/translation';
 
 /** The namespace of the server extension's routes. */
 export const API_NAMESPACE = 'jupyterlab-maas';
@@ -20,11 +21,16 @@ export class MaaSRequestError extends Error {
  *
  * @param endPoint API path under the extension's namespace
  * @param init Initial values for the request
+ * @param trans The bundle the sentences of this module are translated with
  * @returns The parsed JSON body
  * @throws MaaSRequestError with the server's message, or a sentence the user can act
  *   on when the server extension is not installed
  */
-export async function requestAPI<T>(endPoint = '', init: RequestInit = {}): Promise<T> {
+export async function requestAPI<T>(
+  endPoint = '',
+  init: RequestInit = {},
+  trans: TranslationBundle = nullTranslator.load('jupyterlab_maas')
+): Promise<T> {
   const settings = ServerConnection.makeSettings();
   const url = URLExt.join(settings.baseUrl, API_NAMESPACE, endPoint);
   let response: Response;
@@ -44,13 +50,17 @@ export async function requestAPI<T>(endPoint = '', init: RequestInit = {}): Prom
   }
   if (response.status === 404 && !data.version) {
     throw new MaaSRequestError(
-      'The jupyterlab-maas server extension is not enabled on this server: ' +
-        'install the Python package jupyterlab-maas in the server environment and restart it.',
+      trans.__(
+        'The jupyterlab-maas server extension is not enabled on this server: install the Python package jupyterlab-maas in the server environment and restart it.'
+      ),
       404
     );
   }
   if (!response.ok) {
-    throw new MaaSRequestError(data.message || response.statusText, response.status);
+    throw new MaaSRequestError(
+      data.message || response.statusText,
+      response.status
+    );
   }
   return data as T;
 }

@@ -1,3 +1,7 @@
+import type { TranslationBundle } from '@jupyterlab/translation';
+
+import { version } from '../package.json';
+
 /** What the server extension says about this server's credentials. */
 export interface ICredentialsStatus {
   version: string;
@@ -7,33 +11,47 @@ export interface ICredentialsStatus {
   models: string[];
 }
 
-/** The frontend's version, checked against the server extension's. */
-export const VERSION = '0.1.0';
+/** The frontend's version (package.json's, which the Python package shares). */
+export const VERSION: string = version;
 
 /**
  * A sentence the user can act on when the server extension is of another version,
  * else null.
  */
-export function versionMismatch(status: ICredentialsStatus, frontend = VERSION): string | null {
+export function versionMismatch(
+  trans: TranslationBundle,
+  status: ICredentialsStatus,
+  frontend = VERSION
+): string | null {
   if (status.version === frontend) {
     return null;
   }
-  return (
-    `The jupyterlab-maas server extension is version ${status.version} but this ` +
-    `page runs ${frontend}: install the same version of jupyterlab-maas in the ` +
-    'server environment, restart the server, and reload this page.'
+  return trans.__(
+    'The jupyterlab-maas server extension is version %1 but this page runs %2: install the same version of jupyterlab-maas in the server environment, restart the server, and reload this page.',
+    status.version,
+    frontend
   );
 }
 
 /** Turn a status into one sentence a user can act on. */
-export function describeStatus(status: ICredentialsStatus, frontend = VERSION): string {
-  const mismatch = versionMismatch(status, frontend);
+export function describeStatus(
+  trans: TranslationBundle,
+  status: ICredentialsStatus,
+  frontend = VERSION
+): string {
+  const mismatch = versionMismatch(trans, status, frontend);
   if (mismatch) {
     return mismatch;
   }
   if (status.state === 'ready') {
-    const models = status.models.length ? status.models.join(', ') : 'none';
-    return `LLM credentials are set in new kernels (gateway ${status.base_url}; models: ${models}).`;
+    const models = status.models.length
+      ? status.models.join(', ')
+      : trans.__('none');
+    return trans.__(
+      'LLM credentials are set in new kernels (gateway %1; models: %2).',
+      status.base_url ?? '',
+      models
+    );
   }
   return status.message;
 }

@@ -15,6 +15,23 @@ export interface IModelList {
   default: string | null;
 }
 
+/** Requests the gateway refused this period, by HTTP status and reason. */
+export interface IRefusal {
+  status: number;
+  reason: string;
+  requests: number;
+}
+
+/** This period's spend of one notebook (or console, or file) of this server. */
+export interface INotebookSpend {
+  notebook_path: string | null;
+  kernel_id?: string | null;
+  requests: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cost_usd: number;
+}
+
 /** This period's spend and the last requests. */
 export interface IUsage {
   spend_usd: number;
@@ -36,4 +53,27 @@ export interface IUsage {
     completion_tokens: number;
     cost_usd: number;
   }[];
+  /** Absent from server extensions older than budget awareness. */
+  refused?: IRefusal[];
+  /** Absent from server extensions older than spend per notebook. */
+  by_notebook?: INotebookSpend[];
+}
+
+/**
+ * How the status bar shows the budget: `ok`; `alert` past the alert threshold;
+ * `warning` once a call was refused for budget or the budget is spent; `error` when
+ * the spend cannot be read.
+ */
+export type BudgetState = 'ok' | 'alert' | 'warning' | 'error';
+
+/** A notification the budget asks for. */
+export interface IBudgetAlert {
+  kind: 'threshold' | 'refused';
+  message: string;
+}
+
+/** Where the budget's notifications are remembered (IStateDB's subset we use). */
+export interface IAlertMemory {
+  fetch(id: string): Promise<any>;
+  save(id: string, value: any): Promise<any>;
 }

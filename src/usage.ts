@@ -1,55 +1,123 @@
-import { budgetText, money } from './format';
-import { IUsage } from './tokens';
+import type { TranslationBundle } from '@jupyterlab/translation';
+
+import { budgetRefusals } from './budget';
+import { budgetText, money, utcInstant } from './format';
+import type { IUsage } from './tokens';
+
+/** A table of the usage view: its header and rows, as text. */
+export interface ITable {
+  header: string[];
+  rows: string[][];
+}
 
 /** The usage view's header, tables and their rows, as text. */
 export interface IUsageTables {
   heading: string;
-  byModel: { header: string[]; rows: string[][] };
-  recent: { header: string[]; rows: string[][] };
+  byModel: ITable;
+  /** Absent when the server extension does not say (or no notebook spent). */
+  byNotebook: ITable | null;
+  recent: ITable;
 }
 
-/** "2026-11-01" from an ISO instant, in UTC as budget periods are. */
-function utcDay(iso: string): string {
-  return new Date(iso).toISOString().slice(0, 10);
-}
-
-/** Lay out a usage answer: this period's spend by model, then the last requests. */
-export function usageTables(usage: IUsage, locale?: string): IUsageTables {
-  const since = usage.period_start ? ` since ${utcDay(usage.period_start)}` : '';
-  const resets = usage.resets_at
-    ? `; the budget resets on ${utcDay(usage.resets_at)} at ` +
-      `${new Date(usage.resets_at).toISOString().slice(11, 16)} UTC`
-    : '';
+/**
+ * Lay out a usage answer: this period's spend by model and by notebook, then the
+ * last requests.
+ */
+export function usageTables(
+  trans: TranslationBundle,
+  usage: IUsage,
+  locale?: string
+): IUsageTables {
+  const parts = [
+    budgetText(trans, usage.spend_usd, usage.budget_usd, usage.budget_period)
+  ];
+  if (usage.period_start) {
+    parts.push(
+      trans.__(
+        'since %1',
+        new Date(usage.period_start).toISOString().slice(0, 10)
+      )
+    );
+  }
+  let heading = parts.join(' ');
+  if (usage.resets_at) {
+    heading = trans.__(
+      '%1; the budget resets on %2.',
+      heading,
+      utcInstant(trans, usage.resets_at)
+    );
+  } else {
+    heading = trans.__('%1.', heading);
+  }
+  const refused = budgetRefusals(usage);
+  if (refused) {
+    heading = trans._n(
+      '%2 %1 call was refused for budget.',
+      '%2 %1 calls were refused for budget.',
+      refused,
+      heading
+    );
+  }
+  const tokens = (r: { prompt_tokens: number; completion_tokens: number }) =>
+    String(r.prompt_tokens + r.completion_tokens);
+  const notebooks = usage.by_notebook ?? [];
   return {
-    heading: `${budgetText(usage.spend_usd, usage.budget_usd, usage.budget_period)}${since}${resets}.`,
+    heading,
     byModel: {
-      header: ['Model', 'Requests', 'Tokens', 'Cost'],
+      header: [
+        trans.__('Model'),
+        trans.__('Requests'),
+        trans.__('Tokens'),
+        trans.__('Cost')
+      ],
       rows: usage.by_model.map(m => [
         m.model,
         String(m.requests),
-        String(m.prompt_tokens + m.completion_tokens),
+        tokens(m),
         money(m.cost_usd)
       ])
     },
+    byNotebook: notebooks.length
+      ? {
+          header: [
+            trans.__('Notebook'),
+            trans.__('Requests'),
+            trans.__('Tokens'),
+            trans.__('Cost')
+          ],
+          rows: notebooks.map(n => [
+            n.notebook_path ?? trans.__('(no notebook)'),
+            String(n.requests),
+            tokens(n),
+            money(n.cost_usd)
+          ])
+        }
+      : null,
     recent: {
-      header: ['Time', 'Model', 'Tokens', 'Cost'],
+      header: [
+        trans.__('Time'),
+        trans.__('Model'),
+        trans.__('Tokens'),
+        trans.__('Cost')
+      ],
       rows: usage.recent.map(r => [
         new Date(r.ts).toLocaleString(locale),
         r.model,
-        String(r.prompt_tokens + r.completion_tokens),
+        tokens(r),
         money(r.cost_usd)
       ])
     }
   };
 }
 
-function table(header: string[], rows: string[][], empty: string): HTMLElement {
-  if (rows.length === 0) {
+function table(t: ITable, empty: string, testId: string): HTMLElement {
+  if (t.rows.length === 0) {
     const p = document.createElement('p');
     p.textContent = empty;
     return p;
   }
   const el = document.createElement('table');
+  el.dataset.testid = testId;
   const line = (cells: string[], tag: 'th' | 'td'): void => {
     const tr = el.insertRow();
     for (const text of cells) {
@@ -58,14 +126,17 @@ function table(header: string[], rows: string[][], empty: string): HTMLElement {
       tr.append(cell);
     }
   };
-  line(header, 'th');
-  rows.forEach(cells => line(cells, 'td'));
+  line(t.header, 'th');
+  t.rows.forEach(cells => line(cells, 'td'));
   return el;
 }
 
 /** The usage dialog's body (text only, never HTML from the server). */
-export function usageView(usage: IUsage): HTMLElement {
-  const t = usageTables(usage);
+export function usageView(
+  trans: TranslationBundle,
+  usage: IUsage
+): HTMLElement {
+  const t = usageTables(trans, usage);
   const node = document.createElement('div');
   node.className = 'jp-maas-usage';
   const heading = (text: string, tag = 'h4'): HTMLElement => {
@@ -75,10 +146,18 @@ export function usageView(usage: IUsage): HTMLElement {
   };
   node.append(
     heading(t.heading, 'p'),
-    heading('Spend by model this period'),
-    table(t.byModel.header, t.byModel.rows, 'No requests yet this period.'),
-    heading('Last requests'),
-    table(t.recent.header, t.recent.rows, 'No requests yet.')
+    heading(trans.__('Spend by model this period')),
+    table(t.byModel, trans.__('No requests yet this period.'), 'by-model')
+  );
+  if (t.byNotebook) {
+    node.append(
+      heading(trans.__('Spend by notebook')),
+      table(t.byNotebook, '', 'by-notebook')
+    );
+  }
+  node.append(
+    heading(trans.__('Last requests')),
+    table(t.recent, trans.__('No requests yet.'), 'recent')
   );
   return node;
 }

@@ -1,4 +1,12 @@
-import { budgetText, contextK, money, perMillion, snippet } from '../format';
+import {
+  budgetText,
+  contextK,
+  money,
+  perMillion,
+  snippet,
+  utcInstant
+} from '../format';
+import { english } from './translator';
 
 describe('perMillion', () => {
   it('shows a dash for free models', () => {
@@ -22,11 +30,22 @@ describe('money', () => {
 
 describe('budgetText', () => {
   it('says spend of budget and the period', () => {
-    expect(budgetText(0.42, 10, 'month')).toBe('$0.4200 of $10.00 this month');
-    expect(budgetText(2, 5, 'day')).toBe('$2.00 of $5.00 today');
+    expect(budgetText(english, 0.42, 10, 'month')).toBe(
+      '$0.4200 of $10.00 this month'
+    );
+    expect(budgetText(english, 2, 5, 'day')).toBe('$2.00 of $5.00 today');
+    expect(budgetText(english, 2, 5, 'week')).toBe('$2.00 of $5.00 this week');
   });
   it('says spend alone without a budget', () => {
-    expect(budgetText(0.5, null, null)).toBe('$0.5000 this month');
+    expect(budgetText(english, 0.5, null, null)).toBe('$0.5000 this month');
+  });
+});
+
+describe('utcInstant', () => {
+  it('gives the day and the time in UTC', () => {
+    expect(utcInstant(english, '2026-12-01T00:00:00Z')).toBe(
+      '2026-12-01 at 00:00 UTC'
+    );
   });
 });
 
@@ -42,6 +61,8 @@ describe('contextK and snippet', () => {
     expect(code).not.toMatch(/api_key|sk-/);
   });
   it('names a Hugging Face style id as it is', () => {
-    expect(snippet('Qwen/Qwen2.5-7B-Instruct')).toContain('model="Qwen/Qwen2.5-7B-Instruct"');
+    expect(snippet('Qwen/Qwen2.5-7B-Instruct')).toContain(
+      'model="Qwen/Qwen2.5-7B-Instruct"'
+    );
   });
 });

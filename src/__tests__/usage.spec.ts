@@ -1,46 +1,83 @@
-import { IUsage } from '../tokens';
 import { usageTables } from '../usage';
-
-const usage: IUsage = {
-  spend_usd: 0.4212,
-  budget_usd: 10,
-  budget_period: 'month',
-  period_start: '2026-11-01T00:00:00Z',
-  resets_at: '2026-12-01T00:00:00Z',
-  by_model: [
-    { model: 'smollm2-135m', requests: 3, prompt_tokens: 90, completion_tokens: 60, cost_usd: 0.4212 }
-  ],
-  recent: [
-    {
-      ts: '2026-11-26T07:00:00Z',
-      model: 'smollm2-135m',
-      prompt_tokens: 30,
-      completion_tokens: 20,
-      cost_usd: 0.1404
-    }
-  ]
-};
+import { usage } from './fixtures';
+import { english } from './translator';
 
 describe('usageTables', () => {
   it("heads the view with this period's spend, its start and the reset", () => {
-    const t = usageTables(usage, 'en-GB');
+    const t = usageTables(english, usage, 'en-GB');
     expect(t.heading).toBe(
       '$0.4212 of $10.00 this month since 2026-11-01; the budget resets on 2026-12-01 at 00:00 UTC.'
     );
   });
   it('has one row per model and per request, tokens summed and costs formatted', () => {
-    const t = usageTables(usage, 'en-GB');
+    const t = usageTables(english, usage, 'en-GB');
     expect(t.byModel.header).toEqual(['Model', 'Requests', 'Tokens', 'Cost']);
     expect(t.byModel.rows).toEqual([['smollm2-135m', '3', '150', '$0.4212']]);
     expect(t.recent.rows).toHaveLength(1);
-    expect(t.recent.rows[0].slice(1)).toEqual(['smollm2-135m', '50', '$0.1404']);
+    expect(t.recent.rows[0].slice(1)).toEqual([
+      'smollm2-135m',
+      '50',
+      '$0.1404'
+    ]);
   });
   it('says no budget and no reset when there is none', () => {
     const t = usageTables(
+      english,
       { ...usage, budget_usd: null, resets_at: null, by_model: [], recent: [] },
       'en-GB'
     );
     expect(t.heading).toBe('$0.4212 this month since 2026-11-01.');
     expect(t.byModel.rows).toEqual([]);
+  });
+  it('shows spend by notebook when the server extension gives it', () => {
+    const t = usageTables(english, {
+      ...usage,
+      by_notebook: [
+        {
+          notebook_path: 'churn.ipynb',
+          kernel_id: 'k1',
+          requests: 2,
+          prompt_tokens: 20,
+          completion_tokens: 10,
+          cost_usd: 0.3
+        },
+        {
+          notebook_path: 'forecast.ipynb',
+          kernel_id: 'k2',
+          requests: 1,
+          prompt_tokens: 5,
+          completion_tokens: 5,
+          cost_usd: 0.1212
+        }
+      ]
+    });
+    expect(t.byNotebook?.header).toEqual([
+      'Notebook',
+      'Requests',
+      'Tokens',
+      'Cost'
+    ]);
+    expect(t.byNotebook?.rows).toEqual([
+      ['churn.ipynb', '2', '30', '$0.3000'],
+      ['forecast.ipynb', '1', '10', '$0.1212']
+    ]);
+  });
+  it('has no notebook table when the list is empty or absent (an older server extension)', () => {
+    expect(usageTables(english, usage).byNotebook).toBeNull();
+    const { by_notebook, refused, ...older } = usage;
+    expect(by_notebook).toEqual([]);
+    expect(refused).toEqual([]);
+    const t = usageTables(english, older);
+    expect(t.byNotebook).toBeNull();
+    expect(t.heading).not.toContain('refused');
+  });
+  it('says how many calls were refused for budget', () => {
+    const t = usageTables(english, {
+      ...usage,
+      refused: [{ status: 429, reason: 'budget-held', requests: 2 }]
+    });
+    expect(t.heading).toMatch(
+      /resets on 2026-12-01 at 00:00 UTC\. 2 calls were refused for budget\.$/
+    );
   });
 });
