@@ -61,7 +61,19 @@ def test_each_user_gets_an_answer_from_smollm2_and_one_priced_usage_row(stack, p
         assert answer, f"{name} got an empty answer"
         rows = stack.wait_usage(name, before + 1)
         assert len(rows) == before + 1, rows
-        model, prompt, completion, cost, status, server, in_price, out_price = rows[-1]
+        row = rows[-1]
+        model, prompt, completion, cost = (
+            row.model,
+            row.prompt_tokens,
+            row.completion_tokens,
+            row.cost_usd,
+        )
+        status, server, in_price, out_price = (
+            row.status_code,
+            row.server_name,
+            row.input_cost_per_token,
+            row.output_cost_per_token,
+        )
         assert (model, status, server) == ("smollm2-135m", 200, "")
         assert prompt > 0 and completion > 0
         assert cost == pytest.approx(prompt * in_price + completion * out_price, rel=1e-9)
