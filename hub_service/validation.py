@@ -518,6 +518,7 @@ OVERRIDE_FIELDS = {
     "tpm_limit": Field(number(1, integer=True), nullable=True),
 }
 
+
 # A key's own settings (users': issue, edit). ``models`` narrows the key to some of the
 # models its owner's policy allows (null: all of them, as the policy changes).
 KEY_FIELDS = {
