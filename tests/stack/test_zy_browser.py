@@ -91,8 +91,8 @@ def walk_through(stack, page, shots):
     expect(dialog).to_contain_text("Spend by model this period", timeout=15_000)
     month = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m")
     expect(dialog).to_contain_text(f"this month since {month}-01")
-    expect(dialog.locator("table").first).to_contain_text("smollm2-135m")
-    expect(dialog.locator("table").nth(1).locator("tr")).not_to_have_count(1)  # header only
+    expect(dialog.locator("[data-testid=by-model]")).to_contain_text("smollm2-135m")
+    expect(dialog.locator("[data-testid=recent] tr")).not_to_have_count(1)  # header only
     dialog.locator(".jp-Dialog-content").screenshot(path=shots / "usage.png")
     page.keyboard.press("Escape")
 
