@@ -13,6 +13,8 @@ PYTHON=${PYTHON:-python3}
 export PATH="$PWD/$VENV/bin:$PATH"
 
 fingerprint() { cat "$@" 2>/dev/null | sha256sum | cut -c1-16; }
+# the same over every file under some paths (cat on a directory would fail the script)
+tree_fingerprint() { find "$@" -type f | LC_ALL=C sort | xargs cat | sha256sum | cut -c1-16; }
 stamp_ok() { [ -f "$VENV/.stamp-$1" ] && [ "$(cat "$VENV/.stamp-$1")" = "$2" ]; }
 stamp_set() { echo "$2" > "$VENV/.stamp-$1"; }
 
@@ -75,7 +77,7 @@ if [ ! -d node_modules ] || [ ! -d portal/node_modules ] || ! stamp_ok npm "$wan
   stamp_set npm "$want"
 fi
 
-want=$(fingerprint package.json tsconfig.json src/*.ts style/* schema/* portal/src/*.ts* portal/src/*.css portal/build.mjs)
+want=$(tree_fingerprint package.json tsconfig.json src style schema portal/src portal/build.mjs)
 if [ ! -f jupyterlab_maas/labextension/package.json ] || [ ! -f hub_service/static/portal/portal.js ] \
   || ! stamp_ok lab "$want"; then
   echo "setup: building the JupyterLab extension and the portal"
