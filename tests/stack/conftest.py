@@ -67,6 +67,8 @@ class Stack:
     webhook: WebhookReceiver
     password: str = PASSWORD
     issued_keys: list[str] = field(default_factory=list)
+    # keys given a new secret since (their hashes are no longer stored)
+    replaced_keys: list[str] = field(default_factory=list)
     processes: list[psutil.Process] = field(default_factory=list)
     _admin: HubUser | None = None
 

@@ -101,6 +101,7 @@ def test_regenerating_gives_a_new_secret_under_the_same_id_and_history(stack, er
     assert r.status_code == 200, r.text
     new = r.json()["key"]
     stack.issued_keys.append(new)
+    stack.replaced_keys.append(old)
     assert new != old and r.json()["id"] == issued["id"] and r.json()["name"] == "rotating"
     assert r.json()["masked"] == f"{new[:12]}...{new[-4:]}"
     until(lambda: stack.chat(old).status_code == 401, 15, "the old secret to be refused")

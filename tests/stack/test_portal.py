@@ -147,6 +147,7 @@ def test_a_user_finds_models_makes_a_key_uses_it_and_revokes_it(stack, browser, 
         new_key = page.locator("[data-testid=new-key]")
         expect(new_key).not_to_have_text(key, timeout=15_000)
         old_key, key = key, new_key.inner_text()
+        stack.replaced_keys.append(old_key)
         assert key.startswith("sk-maas-"), "the regenerated key is not a MaaS key"
         stack.issued_keys.append(key)
         until(lambda: stack.chat(old_key).status_code == 401, 15, "the old secret refused")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
 from browser import chromium, require_chromium
@@ -26,6 +27,15 @@ require_chromium()
 from playwright.sync_api import expect  # noqa: E402
 
 MODEL = "smollm2-135m"
+# its name exactly (other tests add models whose names contain it, in another case)
+EXACTLY = re.compile(rf"^\s*{re.escape(MODEL)}\s*$")
+
+
+def model_row(page):
+    """The table row whose first cell is the model's name."""
+    return page.locator("tbody tr").filter(
+        has=page.locator("td:first-child, th:first-child", has_text=EXACTLY)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +84,7 @@ def test_an_admin_prices_a_model_with_the_calculator_and_users_see_it(stack, adm
     try:
         page.goto(f"{stack.hub_url}/services/maas/")
         page.click("nav a:has-text('Admin')")
-        row = page.locator("tr", has_text=MODEL)
+        row = model_row(page)
         expect(row).to_contain_text("Enabled")
         expect(row).to_contain_text("$0.05")
         no_accessibility_problems(page)
@@ -117,7 +127,7 @@ def test_an_admin_prices_a_model_with_the_calculator_and_users_see_it(stack, adm
 
         # a user's Models page shows the new prices
         page.click("nav a:has-text('Models')")
-        card = page.locator("article.model", has_text=MODEL)
+        card = page.locator("article.model").filter(has=page.locator("h3", has_text=EXACTLY))
         expect(card).to_contain_text(f"${expected.input_per_million}")
         expect(card).to_contain_text(f"${expected.output_per_million}")
 
@@ -305,7 +315,7 @@ def test_an_admin_exports_chargeback_as_csv(stack, admin_page, shots):
 
         # by model: the same export, another first column
         page.get_by_label("By").select_option("model")
-        expect(page.locator("tbody tr", has_text=MODEL)).to_be_visible()
+        expect(model_row(page)).to_be_visible()
         with page.expect_download() as download:
             page.get_by_role("link", name="Export CSV").click()
         header = download.value.path().read_text().splitlines()[0]

@@ -274,7 +274,7 @@ def test_a_deleted_hub_users_keys_stop_working_and_a_new_user_of_that_name_gets_
 
 def test_no_answer_holds_a_stored_key_or_its_hash(stack, api, carol, dave):
     secrets_ = set(stack.issued_keys)
-    hashes = {hashlib.sha256(k.encode()).hexdigest() for k in secrets_}
+    hashes = {hashlib.sha256(k.encode()).hexdigest() for k in secrets_ - set(stack.replaced_keys)}
     engine = create_engine(stack.db_url)
     with engine.connect() as conn:
         stored = set(conn.execute(text("SELECT key_hash FROM api_keys")).scalars())
