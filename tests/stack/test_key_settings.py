@@ -102,7 +102,9 @@ def test_regenerating_gives_a_new_secret_under_the_same_id_and_history(stack, er
     new = r.json()["key"]
     stack.issued_keys.append(new)
     stack.replaced_keys.append(old)
-    assert new != old and r.json()["id"] == issued["id"] and r.json()["name"] == "rotating"
+    unchanged = new == old
+    assert not unchanged, "the regenerated key has its old secret"  # (no key in the message)
+    assert r.json()["id"] == issued["id"] and r.json()["name"] == "rotating"
     assert r.json()["masked"] == f"{new[:12]}...{new[-4:]}"
     until(lambda: stack.chat(old).status_code == 401, 15, "the old secret to be refused")
     assert stack.chat(new).status_code == 200
