@@ -1,7 +1,9 @@
-// What every page uses: loading a resource, showing a refusal, a list of facts, a figure.
+// What every page uses: loading a resource, showing a refusal, a list of facts, a figure,
+// code snippets.
 import React, { useCallback, useEffect, useState } from 'react';
 
-import { ApiError } from './api';
+import { ApiError, config } from './api';
+import { snippets } from './format';
 
 export function useLoad<T>(load: () => Promise<T>, deps: unknown[] = []) {
   const [data, setData] = useState<T | null>(null);
@@ -53,4 +55,30 @@ export function Stat({ label, value }: { label: string; value: string }) {
 export function attempt(setProblem: (text: string) => void, change: () => Promise<void>): Promise<void> {
   setProblem('');
   return change().catch(err => setProblem(err instanceof ApiError ? err.message : String(err)));
+}
+
+const LANGUAGES = { curl: 'cURL', python: 'Python', node: 'Node' } as const;
+
+type Language = keyof typeof LANGUAGES;
+
+/** Code that calls ``model`` through the gateway (with ``keyText``, else
+ * $OPENAI_API_KEY) in cURL, Python and Node, as tabs, ``first`` first. */
+export function Snippets({ model, keyText, first = 'curl' }: { model: string; keyText?: string; first?: Language }) {
+  const code = snippets(config.baseUrl, model, keyText);
+  const [tab, setTab] = useState<Language>(first);
+  const order = [first, ...(Object.keys(LANGUAGES) as Language[]).filter(l => l !== first)];
+  return (
+    <>
+      <div role="tablist" aria-label="Snippet language" className="tabs small">
+        {order.map(lang => (
+          <button key={lang} role="tab" aria-selected={tab === lang} onClick={() => setTab(lang)}>
+            {LANGUAGES[lang]}
+          </button>
+        ))}
+      </div>
+      <pre className="code" aria-label="Snippet">
+        {code[tab]}
+      </pre>
+    </>
+  );
 }

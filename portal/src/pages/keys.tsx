@@ -1,30 +1,8 @@
 import React, { useState } from 'react';
 
 import { api, config, IssuedKey, me, OwnKey, Policy, Usage } from '../api';
-import { attempt, Problem, Stat, useLoad } from '../common';
-import { count, currency, snippets } from '../format';
-
-const LANGUAGES = { curl: 'cURL', python: 'Python', node: 'Node' } as const;
-
-/** Code that calls ``model`` with ``key``, in cURL, Python and Node. */
-function Snippets({ model, keyText }: { model: string; keyText?: string }) {
-  const code = snippets(config.baseUrl, model, keyText);
-  const [tab, setTab] = useState<keyof typeof LANGUAGES>('curl');
-  return (
-    <>
-      <div role="tablist" aria-label="Snippet language" className="tabs small">
-        {(Object.keys(LANGUAGES) as (keyof typeof LANGUAGES)[]).map(lang => (
-          <button key={lang} role="tab" aria-selected={tab === lang} onClick={() => setTab(lang)}>
-            {LANGUAGES[lang]}
-          </button>
-        ))}
-      </div>
-      <pre className="code" aria-label="Snippet">
-        {code[tab]}
-      </pre>
-    </>
-  );
-}
+import { attempt, Problem, Snippets, Stat, useLoad } from '../common';
+import { count, currency } from '../format';
 
 /** Which of my models a key may call: all of them (null) or some. */
 function ModelChoice({

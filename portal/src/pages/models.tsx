@@ -1,8 +1,8 @@
 import React, { useState } from 'react';
 
-import { api, config, me, Model, Policy } from '../api';
-import { Facts, Problem, useLoad } from '../common';
-import { accent, contextK, count, perMillion, provider, snippets } from '../format';
+import { api, me, Model, Policy } from '../api';
+import { Facts, Problem, Snippets, useLoad } from '../common';
+import { accent, contextK, count, perMillion, provider } from '../format';
 
 function ModelCard({ model, allowed, onOpen }: { model: Model; allowed: boolean; onOpen: () => void }) {
   return (
@@ -32,8 +32,6 @@ function ModelCard({ model, allowed, onOpen }: { model: Model; allowed: boolean;
 }
 
 function ModelDetail({ model, onClose }: { model: Model; onClose: () => void }) {
-  const code = snippets(config.baseUrl, model.name ?? '');
-  const [tab, setTab] = useState<keyof typeof code>('python');
   return (
     <section className="card detail" aria-label={`${model.name} details`}>
       <header>
@@ -71,16 +69,7 @@ function ModelDetail({ model, onClose }: { model: Model; onClose: () => void }) 
         ))}
       </dl>
       <h3>Code</h3>
-      <div role="tablist" aria-label="Snippet language" className="tabs small">
-        {(Object.keys(code) as (keyof typeof code)[]).map(lang => (
-          <button key={lang} role="tab" aria-selected={tab === lang} onClick={() => setTab(lang)}>
-            {lang === 'curl' ? 'cURL' : lang === 'node' ? 'Node' : 'Python'}
-          </button>
-        ))}
-      </div>
-      <pre className="code" aria-label="Snippet">
-        {code[tab]}
-      </pre>
+      <Snippets model={model.name ?? ''} first="python" />
     </section>
   );
 }
