@@ -288,12 +288,11 @@ def _policy_answer(handler: APIHandler, user: str) -> None:
             raise APIError(404, f"No profile {slug!r}.")
         eff = policy.for_user(db, user, slug)
         groups = db.scalars(select(UserGroup.group).where(UserGroup.user == user)).all()
-        models = db.scalars(select(CatalogModel)).all()
         answer = {
             "user": user,
             "groups": sorted(groups),
             **eff.as_dict(),
-            "allowed_models": catalog.allowed_model_names(eff.models, models),
+            "allowed_models": catalog.granted(db, eff.models),
         }
         if eff.budget_usd is not None:
             start, end = policy.period_bounds(eff.budget_period, handler.now())

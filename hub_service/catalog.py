@@ -124,6 +124,11 @@ def allowed_model_names(allowed: Iterable[str], catalog: Iterable) -> list[str]:
     return sorted(m.name for m in catalog if m.enabled and entitled(allowed, m.name))
 
 
+def granted(session: Session, allowed: Iterable[str]) -> list[str]:
+    """The enabled models of the catalog in the database that entitlements grant."""
+    return allowed_model_names(allowed, session.scalars(select(CatalogModel)).all())
+
+
 def default_profile(session: Session) -> Profile | None:
     profile = session.scalar(select(Profile).where(Profile.is_default.is_(True)).limit(1))
     if profile is None:

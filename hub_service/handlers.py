@@ -257,8 +257,7 @@ class UserKeysHandler(APIHandler):
 
 def _allowed_models(db, user: str, profile_slug: str | None) -> list[str]:
     """The enabled models ``user``'s policy with this profile allows, sorted."""
-    eff = policy.for_user(db, user, profile_slug)
-    return catalog.allowed_model_names(eff.models, db.scalars(select(CatalogModel)).all())
+    return catalog.granted(db, policy.for_user(db, user, profile_slug).models)
 
 
 def _key_models(wanted: list[str] | None, allowed: list[str]) -> list[str] | None:
