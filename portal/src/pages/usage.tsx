@@ -19,6 +19,44 @@ import { Problem, Stat, useLoad } from '../common';
 import { count, currency, PALETTE, perMillion } from '../format';
 import { budgetShare, spendByDay, tokenSplit, topKeys, topModels } from '../usage';
 
+interface SpendRow {
+  id: string;
+  label: string;
+  requests?: number;
+  prompt_tokens?: number;
+  completion_tokens?: number;
+  cost_usd?: number;
+}
+
+/** Requests, tokens and spend per model, key or the like: one row each. */
+function SpendTable({ caption, what, rows }: { caption: string; what: string; rows: SpendRow[] }) {
+  return (
+    <table className="card">
+      <caption>{caption}</caption>
+      <thead>
+        <tr>
+          <th scope="col">{what}</th>
+          <th scope="col">Requests</th>
+          <th scope="col">Tokens in</th>
+          <th scope="col">Tokens out</th>
+          <th scope="col">Spend</th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map(r => (
+          <tr key={r.id}>
+            <td>{r.label}</td>
+            <td>{count(r.requests ?? 0)}</td>
+            <td>{count(r.prompt_tokens ?? 0)}</td>
+            <td>{count(r.completion_tokens ?? 0)}</td>
+            <td>{currency(r.cost_usd ?? 0)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
 /** This period's budget: a gauge, the spend and the instant it resets. */
 function Budget({ policy }: { policy: Policy }) {
   if (policy.budget_usd == null) {
@@ -122,52 +160,16 @@ export function UsagePage() {
               </ResponsiveContainer>
             </figure>
           </div>
-          <table className="card">
-            <caption>Spend by model</caption>
-            <thead>
-              <tr>
-                <th scope="col">Model</th>
-                <th scope="col">Requests</th>
-                <th scope="col">Tokens in</th>
-                <th scope="col">Tokens out</th>
-                <th scope="col">Spend</th>
-              </tr>
-            </thead>
-            <tbody>
-              {(u.by_model ?? []).map(m => (
-                <tr key={m.model}>
-                  <td>{m.model}</td>
-                  <td>{count(m.requests ?? 0)}</td>
-                  <td>{count(m.prompt_tokens ?? 0)}</td>
-                  <td>{count(m.completion_tokens ?? 0)}</td>
-                  <td>{currency(m.cost_usd ?? 0)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-          <table className="card">
-            <caption>Spend by key (top 10)</caption>
-            <thead>
-              <tr>
-                <th scope="col">Key</th>
-                <th scope="col">Requests</th>
-                <th scope="col">Tokens in</th>
-                <th scope="col">Tokens out</th>
-                <th scope="col">Spend</th>
-              </tr>
-            </thead>
-            <tbody>
-              {topKeys(u).map(k => (
-                <tr key={k.key_id ?? k.label}>
-                  <td>{k.label}</td>
-                  <td>{count(k.requests ?? 0)}</td>
-                  <td>{count(k.prompt_tokens ?? 0)}</td>
-                  <td>{count(k.completion_tokens ?? 0)}</td>
-                  <td>{currency(k.cost_usd ?? 0)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <SpendTable
+            caption="Spend by model"
+            what="Model"
+            rows={(u.by_model ?? []).map(m => ({ ...m, id: m.model ?? '', label: m.model ?? '' }))}
+          />
+          <SpendTable
+            caption="Spend by key (top 10)"
+            what="Key"
+            rows={topKeys(u).map(k => ({ ...k, id: k.key_id ?? k.label }))}
+          />
           {(u.by_notebook ?? []).length ? (
             <table className="card" data-testid="by-notebook">
               <caption>Spend by notebook (top 10)</caption>
