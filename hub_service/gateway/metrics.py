@@ -47,6 +47,13 @@ class GatewayMetrics:
             ["model"],
             registry=registry,
         )
+        self.key_lookups = Counter(
+            "maas_gateway_key_lookups",
+            "Keys not in memory, by what became of them: looked up in the database and "
+            "found or not, or left to the next refresh (too many unknown keys at once)",
+            ["result"],
+            registry=registry,
+        )
         self.database_errors = Counter(
             "maas_gateway_database_errors",
             "Failed reads of the database (refreshes and key lookups)",

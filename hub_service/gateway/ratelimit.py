@@ -1,4 +1,5 @@
-"""Requests and tokens per minute, per user, in constant time and memory."""
+"""Rate limits in constant time and memory: requests and tokens per minute, per user;
+and a token bucket (how often the gateway may ask its database about unknown keys)."""
 
 from __future__ import annotations
 
@@ -94,3 +95,22 @@ class RateLimiter:
         for windows in (self.requests, self.tokens):
             for user in [u for u, w in windows.items() if w.idle(now)]:
                 del windows[user]
+
+
+class TokenBucket:
+    """At most ``rate`` events a second on average and ``burst`` at once: ``take`` says
+    whether one more may happen now."""
+
+    def __init__(self, rate: float, burst: float, clock: Callable[[], float] = time.monotonic):
+        self.rate, self.burst, self.clock = rate, burst, clock
+        self.tokens = float(burst)
+        self.at = clock()
+
+    def take(self) -> bool:
+        now = self.clock()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True

@@ -50,7 +50,7 @@ from .alerts import Alerts
 from .config import backend_problem, deployment
 from .ledger import Ledger
 from .metrics import GatewayMetrics
-from .ratelimit import RATE_WINDOW, RateLimiter
+from .ratelimit import RATE_WINDOW, RateLimiter, TokenBucket
 from .usage import RefusalCounts, UsageWriter
 
 log = logging.getLogger("maas.gateway")
@@ -66,6 +66,15 @@ USAGE_GAP_WINDOW = 10_000
 # looks the key up again and is refused with the reason).
 KEY_RETENTION = dt.timedelta(minutes=10)
 MAX_UNKNOWN = 100_000  # remembered misses (random keys), then forgotten at once
+# How long a miss is remembered (seconds): a key issued later reaches memory through the
+# refresh of changed keys, which forgets the miss, so this may be long.
+UNKNOWN_TTL = 600.0
+# Keys not in memory looked up in the database directly (so that a key works the moment
+# it is issued): at most this many a second on average, and this many at once. A flood
+# of made-up keys beyond that waits for the next refresh, which reads every new key,
+# instead of costing a query each.
+KEY_LOOKUP_RATE = 20.0
+KEY_LOOKUP_BURST = 50
 STATEMENT_TIMEOUT = 30.0  # seconds a query may take before the gateway gives up on it
 
 
@@ -194,6 +203,8 @@ class GatewayState:
         self.keys: dict[str, KeyInfo] = {}
         self._hash_of: dict[str, tuple[str, int]] = {}  # key id -> (its hash, its seq)
         self._unknown: dict[str, float] = {}  # hash -> when a direct look found nothing
+        self.lookups = TokenBucket(KEY_LOOKUP_RATE, KEY_LOOKUP_BURST, clock)
+        self._refreshed = asyncio.Event()  # set at the end of a refresh, then replaced
         self._key_seq: int | None = None
         # policy inputs and the policies built from them
         self._profiles: dict[str, Profile] = {}
@@ -290,6 +301,8 @@ class GatewayState:
         self.last_refresh = self.clock()
         if self._ready is not None:
             self._ready.set()
+        self._refreshed.set()
+        self._refreshed = asyncio.Event()
 
     def load_changes(self, settled: list[str], holds: dict[str, float] | None = None) -> Changes:
         """(in a thread) Everything that changed since the last pass; ``settled``: the
@@ -494,7 +507,7 @@ class GatewayState:
         self.limiter.forget_idle()
         self.alerts.forget_before(oldest)
         clock = self.clock()
-        for key_hash in [h for h, t in self._unknown.items() if clock - t > self.refresh_interval]:
+        for key_hash in [h for h, t in self._unknown.items() if clock - t > UNKNOWN_TTL]:
             del self._unknown[key_hash]
 
     def _remember_key(self, key_hash: str, info: KeyInfo) -> None:
@@ -566,20 +579,45 @@ class GatewayState:
 
     async def key(self, key_hash: str) -> KeyInfo | None:
         """The key with this hash; a key not in memory is looked up once directly (so
-        a new key works at once), a miss is remembered for a refresh interval."""
+        a new key works at once), a miss is remembered (UNKNOWN_TTL). Direct lookups
+        are rate-limited (KEY_LOOKUP_RATE): beyond that, a key waits for the next
+        refresh to bring it, so made-up keys cannot turn into a query each."""
         info = self.keys.get(key_hash)
         if info is not None:
             return info
         if key_hash in self._unknown:
             return None
+        if not self.lookups.take():
+            self.metrics.key_lookups.labels("deferred").inc()
+            await self._next_refresh()
+            info = self.keys.get(key_hash)
+            if info is None:
+                self._note_unknown(key_hash)
+            return info
         info = await asyncio.to_thread(self._load_key, key_hash)
         if info is None:
-            if len(self._unknown) >= MAX_UNKNOWN:  # bound memory against floods
-                self._unknown.clear()
-            self._unknown[key_hash] = self.clock()
+            self.metrics.key_lookups.labels("unknown").inc()
+            self._note_unknown(key_hash)
             return None
+        self.metrics.key_lookups.labels("found").inc()
         self._remember_key(key_hash, info)
         return self.keys[key_hash]
+
+    def _note_unknown(self, key_hash: str) -> None:
+        if len(self._unknown) >= MAX_UNKNOWN:  # bound memory against floods
+            self._unknown.clear()
+        self._unknown[key_hash] = self.clock()
+
+    async def _next_refresh(self) -> None:
+        """Wait for the end of the next refresh (or for two intervals, if the database
+        does not answer meanwhile)."""
+        self.start()
+        try:
+            await asyncio.wait_for(
+                asyncio.shield(self._refreshed.wait()), 2 * self.refresh_interval + 1
+            )
+        except TimeoutError:
+            pass
 
     def policy(self, user: str, profile: str | None) -> policies.Policy:
         found = self._policies.get((user, profile))

@@ -11,13 +11,13 @@ import datetime as dt
 
 import pytest
 from gatewayproc import issue_key
-from sqlalchemy import insert
+from sqlalchemy import event, insert
 
 from hub_service import db, keys
 from hub_service.db import ApiKey, Usage, session_scope
 from hub_service.gateway.ledger import RESERVATION_GRACE, Ledger
 from hub_service.gateway.routes import Refused
-from hub_service.gateway.snapshot import KEY_RETENTION, GatewayState
+from hub_service.gateway.snapshot import KEY_LOOKUP_BURST, KEY_RETENTION, GatewayState
 from hub_service.gateway.usage import USAGE_DEFAULTS
 from hub_service.policy import Policy
 
@@ -191,3 +191,81 @@ def test_days_outside_every_budget_period_leave_memory(gateway, sessions):
         s.execute(insert(Usage), rows)
     refresh(gateway)
     assert {day for _, day in gateway.ledger.days} == {now.date()}
+
+
+# -- unknown keys ------------------------------------------------------------------------
+
+
+class KeyQueries:
+    """Counts the statements the gateway's engine sends that look keys up by hash."""
+
+    def __init__(self, engine):
+        self.count = 0
+        self.engine = engine
+        event.listen(engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, _conn, _cursor, statement, *_args):
+        if "api_keys.key_hash =" in statement:
+            self.count += 1
+
+    def close(self):
+        event.remove(self.engine, "before_cursor_execute", self._seen)
+
+
+def test_a_flood_of_made_up_keys_costs_a_bounded_number_of_queries(gateway, sessions):
+    """10,000 requests with random keys while the refresh loop runs: at most the lookup
+    burst goes to the database (the clock stands still, so the bucket does not refill);
+    the rest wait for a refresh and are refused. A key issued meanwhile works, and a
+    known key never waits."""
+    known_id, known = issue(sessions, "ann")
+    gateway.refresh_interval = 0.2
+    queries = KeyQueries(gateway.engine)
+
+    async def flood():
+        gateway.start()
+        await gateway.ready()
+        assert (await gateway.key(known)).id == known_id
+        made_up = [keys.hash_key(keys.new_key()) for _ in range(10_000)]
+        found = await asyncio.gather(*(gateway.key(h) for h in made_up))
+        # the bucket is empty now: a new key comes with the next refresh, not a query
+        new_id, new = issue(sessions, "bob")
+        before = queries.count
+        late = await gateway.key(new)
+        fast = await asyncio.wait_for(gateway.key(known), 0.05)  # from memory, no wait
+        return found, before, late, new_id, fast
+
+    try:
+        found, before, late, new_id, fast = asyncio.run(flood())
+    finally:
+        queries.close()
+    assert found == [None] * 10_000
+    assert queries.count <= KEY_LOOKUP_BURST + 1, queries.count
+    assert queries.count == before  # the new key came by the refresh
+    assert late is not None and late.id == new_id
+    assert fast.id == known_id
+
+
+def test_a_miss_is_remembered_until_that_key_is_issued(gateway, sessions):
+    """The same wrong key sent again asks the database once; a key issued later with
+    that hash works at the refresh that reads it."""
+    queries = KeyQueries(gateway.engine)
+    key = keys.new_key()
+    try:
+        assert asyncio.run(gateway.key(keys.hash_key(key))) is None
+        assert asyncio.run(gateway.key(keys.hash_key(key))) is None
+        assert queries.count == 1
+    finally:
+        queries.close()
+    with session_scope(sessions) as s:
+        row, _ = keys.issue(
+            s,
+            user="ann",
+            server_name=None,
+            profile_slug=None,
+            name="t",
+            lifetime=dt.timedelta(hours=1),
+            now=db.utcnow(),
+        )
+        row.key_hash = keys.hash_key(key)  # as if this were the secret it was given
+    refresh(gateway)
+    assert asyncio.run(gateway.key(keys.hash_key(key))).id == row.id
