@@ -278,11 +278,16 @@ class AdminOverrideHandler(AdminHandler):
         self.finish()
 
 
-def _policy_answer(handler: APIHandler, user: str) -> None:
+def _policy_answer(handler: APIHandler, user: str, own: bool) -> None:
+    """``user``'s effective policy with the profile of the ``profile`` argument, or with
+    their default; ``own``: the caller asks of themselves, for a profile open to them."""
     slug = handler.get_argument("profile", None)
     with handler.db as db:
-        if slug is None:
-            default = catalog.default_profile(db)
+        if own:
+            slug = handler.own_profile(db, slug, "have the policy of").slug
+        elif slug is None:
+            groups = db.scalars(select(UserGroup.group).where(UserGroup.user == user)).all()
+            default = catalog.default_of(catalog.profiles_for(db, groups, False))
             slug = default.slug if default else None
         elif db.scalar(select(Profile).where(Profile.slug == slug)) is None:
             raise APIError(404, f"No profile {slug!r}.")
@@ -309,18 +314,21 @@ def _policy_answer(handler: APIHandler, user: str) -> None:
 
 class AdminPolicyHandler(AdminHandler):
     """GET ``?profile=<slug>``: a user's effective policy (profile, then groups, then
-    user), which layer set what, and this period's spend."""
+    user), which layer set what, and this period's spend; without a profile, that of
+    their default profile (the first open to their groups, as the service last copied
+    them from the hub)."""
 
     def get(self, user):
-        _policy_answer(self, user)
+        _policy_answer(self, user, own=False)
 
 
 class UserPolicyHandler(APIHandler):
-    """GET ``?profile=<slug>``: your effective policy and this period's spend."""
+    """GET ``?profile=<slug>``: your effective policy and this period's spend, with a
+    profile open to your hub groups (403 for another), or with your default profile."""
 
     def get(self, user):
         self.check_owner(user)
-        _policy_answer(self, user)
+        _policy_answer(self, user, own=True)
 
 
 class AdminAuditHandler(AdminHandler):

@@ -109,7 +109,41 @@ def profile_public(profile: Profile) -> dict:
         "budget_period": profile.budget_period,
         "rpm_limit": profile.rpm_limit,
         "tpm_limit": profile.tpm_limit,
+        "groups": profile.groups or [],
     }
+
+
+def _groups_of(profile) -> list[str]:
+    """A profile's groups, from a row or from its public form (``profile_public``)."""
+    groups = profile.get("groups") if isinstance(profile, dict) else profile.groups
+    return groups or []
+
+
+def open_to(profile, groups: Iterable[str], admin: bool) -> bool:
+    """Whether a hub user in ``groups`` (a hub admin if ``admin``) may use ``profile``
+    (a row or its public form): start a server with it and have keys under its policy.
+    A profile that names no groups is everyone's; hub admins may use any."""
+    allowed = _groups_of(profile)
+    return admin or not allowed or not set(allowed).isdisjoint(groups)
+
+
+def usable(profiles: Iterable, groups: Iterable[str], admin: bool) -> list:
+    """The ``profiles`` (rows or public forms, in their order) open to such a user."""
+    groups = list(groups)
+    return [p for p in profiles if open_to(p, groups, admin)]
+
+
+def default_of(profiles: list) -> object | None:
+    """The default among ``profiles`` (rows or public forms, in the service's order): the
+    one marked default, else the first; how a user's usable profiles give the profile of
+    a server started without one and of personal keys (KubeSpawner picks the same)."""
+    marked = [p for p in profiles if (p.get("default") if isinstance(p, dict) else p.is_default)]
+    return (marked or profiles or [None])[0]
+
+
+def profiles_for(session: Session, groups: Iterable[str], admin: bool) -> list[Profile]:
+    """The profiles open to a hub user in ``groups``, in the service's order."""
+    return usable(session.scalars(select(Profile).order_by(Profile.id)).all(), groups, admin)
 
 
 def entitled(allowed: Iterable[str], model_name: str) -> bool:
@@ -130,10 +164,9 @@ def granted(session: Session, allowed: Iterable[str]) -> list[str]:
 
 
 def default_profile(session: Session) -> Profile | None:
-    profile = session.scalar(select(Profile).where(Profile.is_default.is_(True)).limit(1))
-    if profile is None:
-        profile = session.scalar(select(Profile).order_by(Profile.id).limit(1))
-    return profile
+    """The default profile of everyone (for the hub's own use: users get
+    ``default_of(profiles_for(...))``)."""
+    return default_of(session.scalars(select(Profile).order_by(Profile.id)).all())
 
 
 def request_cost(

@@ -28,6 +28,7 @@ examples:
       --set input_cost_per_token=3e-6 --set output_cost_per_token=9e-6 --set context_window=8192
   maas models disable llama3-8b
   maas profiles edit cpu-standard --set budget_usd=20 --set budget_period=month --set rpm_limit=60
+  maas profiles edit gpu-ml-ai --set 'groups=["research"]'
   maas overrides set group research --set 'extra_models=["llama3-8b"]' --set budget_usd=100
   maas policy alice --profile gpu-ml-ai
   maas keys list --user alice --state active
@@ -181,6 +182,7 @@ def cmd_profiles(args, client: Client) -> None:
         return
     for p in profiles:
         p["models"] = ",".join(p["models"])
+        p["groups"] = ",".join(p.get("groups") or []) or "(everyone)"
     print(
         table(
             profiles,
@@ -193,6 +195,7 @@ def cmd_profiles(args, client: Client) -> None:
                 "budget_period",
                 "rpm_limit",
                 "tpm_limit",
+                "groups",
             ],
         )
     )
@@ -406,7 +409,8 @@ def build_parser() -> argparse.ArgumentParser:
         "description, resources (JSON: cpu_limit, cpu_guarantee, mem_limit, "
         "mem_guarantee, gpu, image, node_selector, tolerations), default, "
         "models, budget_usd, budget_period (day, week, month), rpm_limit, "
-        "tpm_limit.",
+        "tpm_limit, groups (JSON: the hub groups whose members may use it; [] for "
+        "everyone; hub admins may use any).",
     )
     p.add_argument("action", choices=["list", "show", "add", "edit", "remove"])
     editable(p, "slug", "the profile's slug")

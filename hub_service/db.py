@@ -109,6 +109,9 @@ class Profile(Base):
     budget_period: Mapped[str] = mapped_column(String(16), default="month")
     rpm_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
     tpm_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # The hub groups whose members may use it; empty (or null, before revision 0008)
+    # means everyone. Hub admins may use any profile.
+    groups: Mapped[list | None] = mapped_column(JSON, nullable=True, default=list)
 
 
 class ApiKey(Base):

@@ -103,18 +103,21 @@ def configure_kubespawner(
     c, service_url: str, service: str = "maas", profiles_ttl: float = 60.0
 ) -> None:
     """Everything MaaS needs in a hub that runs KubeSpawner (z2jh's ``extraConfig``):
-    profiles from the service, hooks that revoke keys as servers stop (the culler's
-    stops too) and users are deleted, the custom scopes, the roles (the MaaS admins
-    are the hub's admins) and what a sign-in to the service may carry."""
+    each user's profiles from the service (a start with another is refused), hooks
+    that revoke keys as servers stop (the culler's stops too) and users are deleted,
+    the custom scopes, the roles (the MaaS admins are the hub's admins) and what a
+    sign-in to the service may carry."""
     from .hub_hooks import NotifyMaaS
-    from .spawner import kubespawner_profile_list
+    from .spawner import ProfileSource, kubespawner_profile_list, profile_gate
 
     token = service_token(c, service)
     for spec in c.JupyterHub.services:
         if spec.get("name") == service:
             spec["oauth_client_allowed_scopes"] = list(OAUTH_CLIENT_ALLOWED_SCOPES)
-    c.KubeSpawner.profile_list = kubespawner_profile_list(service_url, token, profiles_ttl)
-    notify = NotifyMaaS(service_url, token)
+    # one cache of the service's profiles for the form and the check of every start
+    profiles = ProfileSource(service_url, token, profiles_ttl)
+    c.KubeSpawner.profile_list = kubespawner_profile_list(service_url, token, source=profiles)
+    notify = NotifyMaaS(service_url, token, gate=profile_gate(profiles))
     c.KubeSpawner.pre_spawn_hook = notify.pre_spawn_hook
     c.KubeSpawner.post_stop_hook = notify.post_stop_hook
     c.JupyterHub.authenticator_class = notify.authenticator(

@@ -4,9 +4,12 @@
 In ``jupyterhub_config.py``::
 
     from hub_service.hub_hooks import NotifyMaaS
+    from hub_service.spawner import ProfileSource, profile_gate
 
-    notify = NotifyMaaS("http://maas-service:10101/services/maas/", maas_service_token)
-    c.Spawner.pre_spawn_hook = notify.pre_spawn_hook  # its key's profile, told early
+    url = "http://maas-service:10101/services/maas/"
+    profiles = ProfileSource(url, maas_service_token)  # shared with the spawn form
+    notify = NotifyMaaS(url, maas_service_token, gate=profile_gate(profiles))
+    c.Spawner.pre_spawn_hook = notify.pre_spawn_hook  # the user's profiles only; told early
     c.Spawner.post_stop_hook = notify.post_stop_hook  # the culler's stops too
     c.JupyterHub.authenticator_class = notify.authenticator(DummyAuthenticator)
 
@@ -32,11 +35,21 @@ RETRY_MAX = 2.0  # seconds between attempts while the service is away
 
 
 class NotifyMaaS:
+    """The hub's notices to the service. With ``gate`` (``spawner.profile_gate``), its
+    ``pre_spawn_hook`` first refuses a start whose profile is not the user's."""
+
     def __init__(
-        self, service_url: str, token: str, *, timeout: float = 5.0, give_up: float = 600.0
+        self,
+        service_url: str,
+        token: str,
+        *,
+        gate=None,
+        timeout: float = 5.0,
+        give_up: float = 600.0,
     ):
         self.url = service_url.rstrip("/") + "/api/v1/hub/events"
         self.token = token
+        self.gate = gate
         self.timeout = timeout
         self.give_up = give_up
         self._tasks: set[asyncio.Task] = set()
@@ -86,10 +99,13 @@ class NotifyMaaS:
             await asyncio.sleep(wait)
             wait = min(wait * 2, RETRY_MAX)
 
-    def pre_spawn_hook(self, spawner) -> None:
-        """``Spawner.pre_spawn_hook``: the service notes the server's profile and its
-        user's creation time, so that the server's key request needs no question to
-        the hub (when many servers start at once, the hub answers half as many)."""
+    async def pre_spawn_hook(self, spawner) -> None:
+        """``Spawner.pre_spawn_hook``: refuse a profile that is not the user's (with a
+        ``gate``); then the service notes the server's profile and its user's creation
+        time, so that the server's key request needs no question to the hub (when many
+        servers start at once, the hub answers half as many)."""
+        if self.gate is not None:
+            await self.gate(spawner)
         created = getattr(spawner.user, "created", None)
         self.send(
             {

@@ -84,6 +84,7 @@ ERROR_TEXT = {
     404: "No such resource",
     409: "Conflicts with the current state",
     413: "The request body is over the API's limit",
+    429: "Over a limit (the sentence says which)",
     502: "The hub failed to do it (its sentence follows)",
     503: "The hub cannot be reached",
 }
@@ -440,7 +441,10 @@ SERVER_OPERATIONS = {
     ),
 }
 PROFILE_QUERY = _query("profile", STRING, "A profile's slug (default: the default profile)")
-POLICY_ANSWER = {"200": _json(ref("Policy"), "Effective policy"), **_errors(401, 403, 404)}
+POLICY_ANSWER = {
+    "200": _json(ref("Policy"), "Effective policy"),
+    **_errors(400, 401, 403, 404),
+}
 
 # handler class name -> {"parameters": [query parameters], method: operation}
 OPERATIONS: dict[str, dict] = {
@@ -572,7 +576,7 @@ OPERATIONS: dict[str, dict] = {
     },
     "ProfilesHandler": {
         "get": op(
-            "Notebook profiles",
+            "The notebook profiles open to you (to a service: all)",
             {"200": _json(array_of("profiles", ref("Profile")), "The profiles"), **_errors(401)},
         )
     },
@@ -591,6 +595,10 @@ OPERATIONS: dict[str, dict] = {
         ),
     },
     "UserKeyHandler": {
+        "get": op(
+            "One of your keys (metadata and state; a server's token: its own key)",
+            {"200": _json(ref("Key"), "The key"), **_errors(401, 403, 404)},
+        ),
         "patch": op(
             "Rename a personal key or narrow it to some of your models",
             {"200": _json(ref("Key"), "Changed"), **_errors(400, 401, 403, 404, 409, 413)},
@@ -611,7 +619,7 @@ OPERATIONS: dict[str, dict] = {
             {
                 "201": _json(ref("IssuedKernelKey"), "Issued"),
                 "200": _json(ref("Key"), "Notebook path updated"),
-                **_errors(400, 401, 403, 404, 409, 413),
+                **_errors(400, 401, 403, 404, 409, 413, 429),
             },
             requestBody=_body(from_fields(KERNEL_KEY_FIELDS)),
         ),

@@ -8,12 +8,13 @@ import re
 
 from .admin import ADMIN_ROUTES
 from .handlers import ROUTES, MetricsHandler
+from .key_handlers import KEY_ROUTES
 from .portal import STATIC, PortalHandler, StaticHandler
 from .servers import SERVER_ROUTES
 from .web import NotFoundHandler
 
 # (pattern under api/v1/, handler class)
-API_ROUTES = [*ADMIN_ROUTES, *ROUTES, *SERVER_ROUTES]
+API_ROUTES = [*ADMIN_ROUTES, *ROUTES, *KEY_ROUTES, *SERVER_ROUTES]
 
 
 def routes(prefix: str, service) -> list:

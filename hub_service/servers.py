@@ -21,10 +21,6 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
-
-from . import catalog
-from .db import Profile
 from .hub import HubAPIError, HubRefused, UserServers
 from .validation import SERVER_FIELDS, Invalid, validate
 from .web import USER, APIError, APIHandler
@@ -113,22 +109,17 @@ class ServersHandler(ServersBase):
 
 
 class ServerHandler(ServersBase):
-    """POST ``{"profile": "<slug>"}`` (absent: the default profile): start the server,
-    answering its state (201 ready, 202 still starting); 409 if it runs already, or if
-    it stopped before it was ready (stopped meanwhile, or its spawner failed).
-    DELETE: stop it (204 stopped, 202 with its state while it stops)."""
+    """POST ``{"profile": "<slug>"}`` (absent: your default profile; a profile not open
+    to your hub groups is refused, 403): start the server, answering its state (201
+    ready, 202 still starting); 409 if it runs already, or if it stopped before it was
+    ready (stopped meanwhile, or its spawner failed). DELETE: stop it (204 stopped, 202
+    with its state while it stops)."""
 
     def _profile(self, slug: str | None) -> str:
+        """The slug to start with: ``slug`` if it is open to the caller, else their
+        default profile (a 400 or 403 naming their profiles otherwise)."""
         with self.db as db:
-            if slug is None:
-                profile = catalog.default_profile(db)
-                if profile is None:
-                    raise APIError(409, "There is no notebook profile to start a server with.")
-                return profile.slug
-            slugs = db.scalars(select(Profile.slug).order_by(Profile.id)).all()
-        if slug not in slugs:
-            raise APIError(400, f"There is no profile {slug!r}; choose one of {', '.join(slugs)}.")
-        return slug
+            return self.own_profile(db, slug, "start a server with").slug
 
     async def post(self, user, server_name=""):
         servers = self.own_servers(user)

@@ -21,6 +21,7 @@ import logging
 import time
 from html import escape
 
+from tornado import web
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
 from . import catalog
@@ -167,31 +168,57 @@ def kubespawner_profile(profile: dict, models: list[str] | None = None) -> dict:
     }
 
 
-def kubespawner_profile_list(service_url: str, token: str, ttl: float = 60.0):
-    """A callable for ``c.KubeSpawner.profile_list``."""
-    source = ProfileSource(service_url, token, ttl)
+def hub_access(spawner) -> tuple[list[str], bool]:
+    """The hub groups of a spawner's user and whether they are a hub admin: what decides
+    which profiles are theirs (``catalog.open_to``)."""
+    user = getattr(spawner, "user", None)
+    groups = [getattr(g, "name", g) for g in (getattr(user, "groups", None) or [])]
+    return groups, bool(getattr(user, "admin", False))
+
+
+async def users_profiles(source: ProfileSource, spawner) -> list[dict]:
+    """The service's profiles open to the spawner's user, in the service's order."""
+    return catalog.usable(await source.profiles(), *hub_access(spawner))
+
+
+def _source(service_url: str, token: str, ttl: float, source: ProfileSource | None):
+    return source if source is not None else ProfileSource(service_url, token, ttl)
+
+
+def kubespawner_profile_list(
+    service_url: str, token: str, ttl: float = 60.0, source: ProfileSource | None = None
+):
+    """A callable for ``c.KubeSpawner.profile_list``: the profiles open to the spawner's
+    user (KubeSpawner then refuses any other slug, and defaults to the first of these
+    when none is marked default)."""
+    source = _source(service_url, token, ttl, source)
 
     async def profile_list(spawner) -> list[dict]:
-        profiles = await source.profiles()
+        profiles = await users_profiles(source, spawner)
         models = await source.models()
-        return [kubespawner_profile(p, models) for p in profiles]
+        default = catalog.default_of(profiles)
+        return [kubespawner_profile({**p, "default": p is default}, models) for p in profiles]
 
     profile_list.source = source
     return profile_list
 
 
-def profiles_options_form(service_url: str, token: str, ttl: float = 60.0):
-    """A callable for ``c.Spawner.options_form``: a choice of the service's profiles."""
-    source = ProfileSource(service_url, token, ttl)
+def profiles_options_form(
+    service_url: str, token: str, ttl: float = 60.0, source: ProfileSource | None = None
+):
+    """A callable for ``c.Spawner.options_form``: a choice of the service's profiles
+    open to the spawner's user."""
+    source = _source(service_url, token, ttl, source)
 
     async def options_form(spawner) -> str:
-        profiles = await source.profiles()
+        profiles = await users_profiles(source, spawner)
         if not profiles:
             return ""
         models = await source.models()
+        default = catalog.default_of(profiles)
         rows = []
         for p in profiles:
-            checked = " checked" if p.get("default") else ""
+            checked = " checked" if p is default else ""
             rows.append(
                 f'<label class="maas-profile" style="display:block;margin:.5em 0">'
                 f'<input type="radio" name="profile" value="{escape(p["slug"])}"{checked}> '
@@ -202,6 +229,42 @@ def profiles_options_form(service_url: str, token: str, ttl: float = 60.0):
 
     options_form.source = source
     return options_form
+
+
+def profile_gate(source: ProfileSource):
+    """An async check for the hub's ``Spawner.pre_spawn_hook`` (every start: the spawn
+    form, a hand-made POST to it, the hub's REST API, the MaaS service's): refuse, with a
+    sentence the hub shows, a profile that does not exist or is not open to the user's
+    hub groups, and any start by a user to whom no profile is open. If the service's
+    profiles cannot be had at all, the start goes on: the service checks again before
+    it gives the server a key."""
+
+    async def check(spawner) -> None:
+        profiles = await source.profiles()
+        if not profiles:
+            return
+        groups, admin = hub_access(spawner)
+        mine = catalog.usable(profiles, groups, admin)
+        if not mine:
+            raise web.HTTPError(
+                403,
+                "No notebook profile is open to you (your hub groups are not among any "
+                "profile's): ask your JupyterHub admin.",
+            )
+        slug = (getattr(spawner, "user_options", None) or {}).get("profile")
+        if not slug or any(p["slug"] == slug for p in mine):
+            return
+        yours = ", ".join(p["slug"] for p in mine)
+        if any(p["slug"] == slug for p in profiles):
+            raise web.HTTPError(
+                403,
+                f"The profile {slug!r} is not open to you (it is for other hub groups); "
+                f"yours: {yours}.",
+            )
+        raise web.HTTPError(400, f"There is no profile {slug!r}; yours: {yours}.")
+
+    check.source = source
+    return check
 
 
 def options_from_form(formdata: dict) -> dict:

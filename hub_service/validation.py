@@ -174,6 +174,28 @@ def names(pattern: re.Pattern = NAME_RE):
     return check
 
 
+# A hub group's name, as the admin API's paths take it (no slash, no control character).
+GROUP_RE = re.compile(r"^[^/\x00-\x1f\x7f\s](?:[^/\x00-\x1f\x7f]{0,253}[^/\x00-\x1f\x7f\s])?$")
+
+
+@schema(
+    {
+        "type": "array",
+        "items": {"type": "string", "maxLength": 255},
+        "description": "Hub group names; empty: everyone.",
+    }
+)
+def group_names(name, value):
+    if not isinstance(value, list) or not all(
+        isinstance(v, str) and GROUP_RE.fullmatch(v) for v in value
+    ):
+        raise Invalid(
+            f"{name} must be a list of hub group names (no slash, no spaces at either end), "
+            "or [] for everyone."
+        )
+    return list(dict.fromkeys(value))
+
+
 @schema({"type": "string", "format": "uri"})
 def url(name, value):
     if not isinstance(value, str) or not re.match(r"^https?://[^\s]+$", value):
@@ -508,6 +530,8 @@ PROFILE_FIELDS = {
     "budget_period": Field(one_of(PERIODS)),
     "rpm_limit": Field(number(1, integer=True), nullable=True),
     "tpm_limit": Field(number(1, integer=True), nullable=True),
+    # who may start it and have keys for it (hub admins: any profile)
+    "groups": Field(group_names),
 }
 
 OVERRIDE_FIELDS = {

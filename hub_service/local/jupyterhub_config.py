@@ -10,7 +10,12 @@ from hub_service.hub_config import CUSTOM_SCOPES, OAUTH_CLIENT_ALLOWED_SCOPES, l
 from hub_service.hub_hooks import NotifyMaaS
 from hub_service.hublog import quiet_service_polls
 from hub_service.local import HERE, LocalSettings, kept_secret, smollm2_server_command
-from hub_service.spawner import options_from_form, profiles_options_form
+from hub_service.spawner import (
+    ProfileSource,
+    options_from_form,
+    profile_gate,
+    profiles_options_form,
+)
 
 c = get_config()  # noqa: F821 - provided by traitlets
 
@@ -64,13 +69,17 @@ if os.geteuid() == 0:
 service_token = kept_secret(state, "maas-service-token", "MAAS_LOCAL_SERVICE_TOKEN", 32)
 # The hub tells the MaaS service at once when a server stops (the culler's stops too)
 # or a user is deleted: their keys are revoked now, not at the service's next poll.
-notify = NotifyMaaS(f"{settings.service_url}/services/maas/", service_token)
+# Each user is offered, and may start, only the profiles open to their hub groups: the
+# same cache of the service's profiles serves the form and the check of every start.
+service_url = f"{settings.service_url}/services/maas/"
+profiles = ProfileSource(
+    service_url, service_token, ttl=float(os.environ.get("MAAS_LOCAL_PROFILES_TTL", "60"))
+)
+notify = NotifyMaaS(service_url, service_token, gate=profile_gate(profiles))
 c.Spawner.pre_spawn_hook = notify.pre_spawn_hook
 c.Spawner.post_stop_hook = notify.post_stop_hook
 c.JupyterHub.authenticator_class = notify.authenticator(DummyAuthenticator)
-c.Spawner.options_form = profiles_options_form(
-    f"{settings.service_url}/services/maas/", service_token
-)
+c.Spawner.options_form = profiles_options_form(service_url, service_token, source=profiles)
 c.Spawner.options_from_form = options_from_form
 c.Spawner.environment = {
     # where the lab extension asks for this server's key

@@ -950,6 +950,15 @@ export interface paths {
                         "application/json": components["schemas"]["Policy"];
                     };
                 };
+                /** @description Malformed input */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description Not authenticated */
                 401: {
                     headers: {
@@ -1442,6 +1451,15 @@ export interface paths {
                         "application/json": components["schemas"]["Policy"];
                     };
                 };
+                /** @description Malformed input */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description Not authenticated */
                 401: {
                     headers: {
@@ -1650,7 +1668,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Notebook profiles */
+        /** The notebook profiles open to you (to a service: all) */
         get: {
             parameters: {
                 query?: never;
@@ -1684,6 +1702,189 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/users/{user}/usage": {
+        parameters: {
+            query?: {
+                /** @description The current budget period, from its start (takes precedence over days) */
+                period?: "day" | "week" | "month";
+                days?: number;
+                /** @description Only this model's requests */
+                model?: string;
+                /** @description Only this key's requests */
+                key_id?: string;
+                /** @description Only this server's requests */
+                server_name?: string;
+                /** @description csv: every request, for download */
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path: {
+                /** @description A hub user's name. */
+                user: string;
+            };
+            cookie?: never;
+        };
+        /** Your spend by model, key and day, your last requests, and your requests the gateway refused, by status and reason */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description The current budget period, from its start (takes precedence over days) */
+                    period?: "day" | "week" | "month";
+                    days?: number;
+                    /** @description Only this model's requests */
+                    model?: string;
+                    /** @description Only this key's requests */
+                    key_id?: string;
+                    /** @description Only this server's requests */
+                    server_name?: string;
+                    /** @description csv: every request, for download */
+                    format?: "json" | "csv";
+                };
+                header?: never;
+                path: {
+                    /** @description A hub user's name. */
+                    user: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Usage */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Usage"];
+                        /** @description Columns: time, model, key_id, key_name, server_name, notebook_path, kernel_id, prompt_tokens, completion_tokens, cost_usd, latency_ms, status_code */
+                        "text/csv": unknown;
+                    };
+                };
+                /** @description Malformed input */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed for this caller */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/hub/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The hub's notice that a server starts (its key's profile) or stopped, or a user was deleted: their keys are revoked (only with this service's own token, as hub_service.hub_hooks sends it) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": {
+                        /** @enum {unknown} */
+                        event: "server-starting" | "server-stopped" | "user-deleted";
+                        user: string;
+                        server_name?: string;
+                        profile?: string | null;
+                        /** Format: date-time */
+                        user_created?: string | null;
+                        /** Format: date-time */
+                        at: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Keys revoked */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            revoked?: number;
+                        };
+                    };
+                };
+                /** @description Malformed input */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed for this caller */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The request body is over the API's limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -1854,7 +2055,59 @@ export interface paths {
             };
             cookie?: never;
         };
-        get?: never;
+        /** One of your keys (metadata and state; a server's token: its own key) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A hub user's name. */
+                    user: string;
+                    /** @description A key's id (its metadata's `id`). */
+                    key_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The key */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Key"];
+                    };
+                };
+                /** @description Not authenticated */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed for this caller */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No such resource */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
         put?: never;
         post?: never;
         /** Revoke a key */
@@ -2268,6 +2521,15 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description Over a limit (the sentence says which) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
             };
         };
         post?: never;
@@ -2332,189 +2594,6 @@ export interface paths {
                 };
             };
         };
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/users/{user}/usage": {
-        parameters: {
-            query?: {
-                /** @description The current budget period, from its start (takes precedence over days) */
-                period?: "day" | "week" | "month";
-                days?: number;
-                /** @description Only this model's requests */
-                model?: string;
-                /** @description Only this key's requests */
-                key_id?: string;
-                /** @description Only this server's requests */
-                server_name?: string;
-                /** @description csv: every request, for download */
-                format?: "json" | "csv";
-            };
-            header?: never;
-            path: {
-                /** @description A hub user's name. */
-                user: string;
-            };
-            cookie?: never;
-        };
-        /** Your spend by model, key and day, your last requests, and your requests the gateway refused, by status and reason */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description The current budget period, from its start (takes precedence over days) */
-                    period?: "day" | "week" | "month";
-                    days?: number;
-                    /** @description Only this model's requests */
-                    model?: string;
-                    /** @description Only this key's requests */
-                    key_id?: string;
-                    /** @description Only this server's requests */
-                    server_name?: string;
-                    /** @description csv: every request, for download */
-                    format?: "json" | "csv";
-                };
-                header?: never;
-                path: {
-                    /** @description A hub user's name. */
-                    user: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Usage */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Usage"];
-                        /** @description Columns: time, model, key_id, key_name, server_name, notebook_path, kernel_id, prompt_tokens, completion_tokens, cost_usd, latency_ms, status_code */
-                        "text/csv": unknown;
-                    };
-                };
-                /** @description Malformed input */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Not authenticated */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/hub/events": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** The hub's notice that a server starts (its key's profile) or stopped, or a user was deleted: their keys are revoked (only with this service's own token, as hub_service.hub_hooks sends it) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: {
-                content: {
-                    "application/json": {
-                        /** @enum {unknown} */
-                        event: "server-starting" | "server-stopped" | "user-deleted";
-                        user: string;
-                        server_name?: string;
-                        profile?: string | null;
-                        /** Format: date-time */
-                        user_created?: string | null;
-                        /** Format: date-time */
-                        at: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Keys revoked */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            revoked?: number;
-                        };
-                    };
-                };
-                /** @description Malformed input */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Not authenticated */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description Not allowed for this caller */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-                /** @description The request body is over the API's limit */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
-                };
-            };
-        };
-        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -3203,6 +3282,8 @@ export interface components {
             budget_period?: "day" | "week" | "month";
             rpm_limit?: number | null;
             tpm_limit?: number | null;
+            /** @description Hub group names; empty: everyone. */
+            groups?: string[];
         };
         NewProfile: {
             /** @description Lower-case letters, digits and -. */
@@ -3232,6 +3313,8 @@ export interface components {
             budget_period?: "day" | "week" | "month";
             rpm_limit?: number | null;
             tpm_limit?: number | null;
+            /** @description Hub group names; empty: everyone. */
+            groups?: string[];
         };
         ProfileChanges: {
             /** @description Lower-case letters, digits and -. */
@@ -3261,6 +3344,8 @@ export interface components {
             budget_period?: "day" | "week" | "month";
             rpm_limit?: number | null;
             tpm_limit?: number | null;
+            /** @description Hub group names; empty: everyone. */
+            groups?: string[];
         };
         Override: {
             /** @description Names, or ["*"] for all. */

@@ -208,6 +208,9 @@ def stack(tmp_path_factory, log_dir, webhook) -> Stack:
             MAAS_LOCAL_EXTRA_MODELS=json.dumps(EXTRA_MODELS),
             MAAS_LOCAL_PROFILES=json.dumps(PROFILES),
             MAAS_LOCAL_GROUP_SYNC_INTERVAL="1",
+            # the hub's copy of the profiles (its spawn form, its check of each start)
+            # follows an admin's change within a second
+            MAAS_LOCAL_PROFILES_TTL="1",
             # short-lived server keys, so the lab extension's renewal is exercised
             MAAS_LOCAL_SERVER_KEY_LIFETIME="20",
             MAAS_CLOCK_OFFSET_FILE=str(clock_file),

@@ -1,5 +1,5 @@
 // Profiles: the notebook profiles, their resources, the models they allow, their budget
-// and limits; create, edit, delete.
+// and limits, the hub groups they are for; create, edit, delete.
 import React, { useState } from 'react';
 
 import { api } from '../../api';
@@ -42,6 +42,7 @@ function formOf(p: Profile | null) {
     budget_period: (p?.budget_period ?? 'month') as string,
     rpm_limit: shown(p?.rpm_limit),
     tpm_limit: shown(p?.tpm_limit),
+    groups: (p?.groups ?? []).join(', '),
     default: p?.default ?? false
   };
 }
@@ -66,8 +67,17 @@ function bodyOf(f: ProfileForm, was: Profile | null): NewProfile {
     budget_period: f.budget_period as NewProfile['budget_period'],
     rpm_limit: optionalNumber(f.rpm_limit),
     tpm_limit: optionalNumber(f.tpm_limit),
+    groups: groupsOf(f.groups),
     default: f.default
   };
+}
+
+// "cs101, research" -> ["cs101", "research"]; empty: everyone
+export function groupsOf(text: string): string[] {
+  return text
+    .split(',')
+    .map(g => g.trim())
+    .filter(Boolean);
 }
 
 function ProfileEditor({ profile, onDone }: { profile: Profile | null; onDone: () => void }) {
@@ -106,6 +116,7 @@ function ProfileEditor({ profile, onDone }: { profile: Profile | null; onDone: (
           <Choice label="Budget period" value={f.budget_period} onChange={set('budget_period')} options={(periods.length ? periods : [f.budget_period]).map(p => [p, p])} />
           <TextField label="Requests per minute (empty: no limit)" type="number" min="1" value={f.rpm_limit} onChange={set('rpm_limit')} />
           <TextField label="Tokens per minute (empty: no limit)" type="number" min="1" value={f.tpm_limit} onChange={set('tpm_limit')} />
+          <TextField label="Hub groups (comma-separated, empty: everyone)" value={f.groups} onChange={set('groups')} placeholder="everyone" />
           <Check label="Default profile" checked={f.default} onChange={set('default')} />
         </div>
         <TextArea label="Description" value={f.description} onChange={set('description')} />
@@ -175,6 +186,7 @@ export function ProfilesTab() {
             <th scope="col">Models</th>
             <th scope="col">Budget</th>
             <th scope="col">Limits</th>
+            <th scope="col">Groups</th>
             <th scope="col">Default</th>
             <th scope="col">
               <span className="visually-hidden">Actions</span>
@@ -197,6 +209,7 @@ export function ProfilesTab() {
                 {p.tpm_limit ? `${p.tpm_limit} tok/min` : ''}
                 {!p.rpm_limit && !p.tpm_limit ? 'none' : ''}
               </td>
+              <td>{(p.groups ?? []).join(', ') || 'everyone'}</td>
               <td>{p.default ? 'Yes' : ''}</td>
               <td className="actions">
                 <button onClick={() => setEditing(p)} aria-label={`Edit ${p.slug}`}>
