@@ -26,7 +26,7 @@ from traitlets.config import Application
 
 from . import __version__, catalog, db, hub, keys
 from .hub import HubAPIError, HubClient, StartingServers
-from .metrics import ServiceMetrics, record_reconcile
+from .metrics import ServiceMetrics, metric_method, record_reconcile
 from .routes import API_ROUTES, routes
 from .validation import MODEL_FIELDS, Invalid, validate
 from .web import DRAIN_BODY_BYTES
@@ -130,6 +130,31 @@ class MaaSService(Application):
         10.0, help="Seconds between copies of the hub's group membership (for group overrides)."
     ).tag(config=True)
 
+    kernel_key_retention = Float(
+        24 * 3600.0,
+        help="Seconds a kernel's key is kept after it was revoked or expired, before its "
+        "row is deleted (usage rows name the server's key and the notebook, never a "
+        "kernel's key).",
+    ).tag(config=True)
+
+    key_retention_days = Float(
+        400.0,
+        help="Days a revoked or expired key (personal or a server's) is kept, listed and "
+        "named in usage by key, before its row is deleted; its usage rows stay, with its "
+        "id. More than the longest usage period the API shows (366 days), so that no "
+        "shown request loses its key's name.",
+    ).tag(config=True)
+
+    max_kernel_keys = Integer(
+        256,
+        help="Kernels' keys (spend per notebook) a server may hold alive at once. Asking "
+        "for one more is refused (429), and that kernel starts with its server's key: its "
+        "requests count for the server rather than its notebook. Refusing costs only that "
+        "attribution; evicting an older kernel's key instead would break a running "
+        "kernel, which cannot learn a new key until it restarts. A kernel's key is "
+        "revoked when its kernel stops, and all of a server's when the server stops.",
+    ).tag(config=True)
+
     max_personal_keys = Integer(
         10,
         help="Active personal keys a user may hold at once; asking for one more is "
@@ -157,6 +182,10 @@ class MaaSService(Application):
 
     personal_key_lifetime = Integer(
         30 * 24 * 3600, help="Seconds a personal key lives before it must be renewed."
+    ).tag(config=True)
+
+    prune_interval = Float(
+        3600.0, help="Seconds between deletions of the keys past their retention."
     ).tag(config=True)
 
     reconcile_interval = Float(
@@ -338,7 +367,7 @@ class MaaSService(Application):
         # query strings out anyway and never log headers.
         status = handler.get_status()
         self.metrics.requests.labels(
-            type(handler).__name__, handler.request.method, str(status)
+            type(handler).__name__, metric_method(handler.request.method), str(status)
         ).inc()
         self.log.info(
             "%s %s %s %.1fms",
@@ -389,6 +418,20 @@ class MaaSService(Application):
                 )
         return gone, len(stopped)
 
+    def prune_keys_once(self) -> int:
+        """Delete the keys past their retention (``key_retention_days``,
+        ``kernel_key_retention``); return how many."""
+        now = self.utcnow()
+        with db.session_scope(self.session_factory) as session:
+            pruned = keys.prune(
+                session,
+                keys_before=now - dt.timedelta(days=self.key_retention_days),
+                kernel_keys_before=now - dt.timedelta(seconds=self.kernel_key_retention),
+            )
+        if pruned:
+            self.log.info("Deleted %d key(s) revoked or expired past their retention", pruned)
+        return pruned
+
     async def sync_groups_once(self) -> bool:
         """Mirror the hub's group membership; return whether it changed."""
         members = await self.hub.group_members()
@@ -425,6 +468,13 @@ class MaaSService(Application):
             ),
             asyncio.create_task(
                 self._every(self.group_sync_interval, self.sync_groups_once, "copy hub groups")
+            ),
+            asyncio.create_task(
+                self._every(
+                    self.prune_interval,
+                    lambda: asyncio.to_thread(self.prune_keys_once),
+                    "delete old keys",
+                )
             ),
         ]
         stop = asyncio.Event()

@@ -12,7 +12,7 @@ import hashlib
 import secrets
 from collections.abc import Iterable, Mapping
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from .db import ApiKey, next_key_seq
@@ -104,6 +104,49 @@ def issue_for_kernel(
     session.add(row)
     session.flush()
     return row, key
+
+
+def live_kernel_keys(session: Session, server_key: ApiKey) -> int:
+    """How many kernels' keys of ``server_key`` are not revoked (they live as long as
+    it does)."""
+    return session.scalar(
+        select(func.count(ApiKey.id)).where(
+            ApiKey.parent_id == server_key.id, ApiKey.revoked_at.is_(None)
+        )
+    )
+
+
+def renew(session: Session, row: ApiKey, expires_at: dt.datetime, *, now: dt.datetime) -> None:
+    """Push a key's expiry to ``expires_at``, and its kernels' keys' with it (a kernel's
+    key lives as long as its server's, and the gateways, which forget expired keys,
+    should not find it expired)."""
+    row.expires_at = expires_at
+    row.updated = now
+    session.execute(
+        update(ApiKey)
+        .where(ApiKey.parent_id == row.id, ApiKey.revoked_at.is_(None))
+        .values(expires_at=expires_at, updated=now, seq=next_key_seq(session.connection()))
+        .execution_options(synchronize_session=False)
+    )
+
+
+def prune(session: Session, *, keys_before: dt.datetime, kernel_keys_before: dt.datetime) -> int:
+    """Delete the rows of keys revoked or expired before ``keys_before`` (kernels' keys:
+    before ``kernel_keys_before``, as no usage row names them); return how many. Usage
+    rows keep the ids of the keys they were made with."""
+
+    def ended_before(when: dt.datetime):
+        return (ApiKey.revoked_at < when) | (ApiKey.expires_at < when)
+
+    result = session.execute(
+        delete(ApiKey)
+        .where(
+            (ApiKey.parent_id.is_(None) & ended_before(keys_before))
+            | (ApiKey.parent_id.is_not(None) & ended_before(kernel_keys_before))
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
 
 
 def _new_secret(row: ApiKey) -> str:
@@ -233,6 +276,25 @@ def in_state(state: str, now: dt.datetime) -> tuple:
         return (ApiKey.revoked_at.is_not(None),)
     alive = ApiKey.expires_at > now if state == "active" else ApiKey.expires_at <= now
     return (ApiKey.revoked_at.is_(None), alive)
+
+
+# The PostgreSQL advisory lock space of a user's keys ("KEYS"; the second key is the
+# hash of the user's name).
+USER_KEYS_LOCK = 0x4B455953
+
+
+def lock_user(session: Session, user: str) -> None:
+    """Hold the lock on ``user``'s keys until the transaction ends, so that counting
+    them and adding one is atomic across requests and service replicas. PostgreSQL: an
+    advisory lock per user. SQLite: the database's write lock, taken now (a write to the
+    key counter) rather than at the insert, which could find the count outdated."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:space, hashtext(:user))"),
+            {"space": USER_KEYS_LOCK, "user": user},
+        )
+    else:
+        next_key_seq(session.connection())
 
 
 def active_personal_keys(session: Session, user: str, now: dt.datetime) -> int:

@@ -1,10 +1,11 @@
 """The MaaS service's Prometheus metrics: ``GET <prefix>metrics`` for a hub token with
 the ``custom:maas:metrics`` scope (or the MaaS admin scope).
 
-Counted as they happen: API requests by handler and status, reconcile passes and hub
-API failures. Read from the database at each scrape (one fact in one place): keys by
-kind and state, this month's spend and tokens, and the month's refused requests by
-reason.
+Counted as they happen: API requests by handler, method and status, reconcile passes
+and hub API failures; every label value is one of a fixed set (handler classes, the
+HTTP methods or "other", statuses, outcomes and reasons the code names). Read from the
+database at each scrape (one fact in one place): keys by kind and state, this month's
+spend and tokens, and the month's refused requests by reason.
 """
 
 from __future__ import annotations
@@ -21,6 +22,14 @@ from .db import ApiKey, Refusal, Usage
 
 METRICS_SCOPE = "custom:maas:metrics"
 ADMIN_SCOPE = "custom:maas:admin"
+
+# The methods a request is counted under; any other (anyone may send any word) is
+# "other", so that no label value comes from what a client sends.
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def metric_method(method: str) -> str:
+    return method if method in METHODS else "other"
 
 
 class DatabaseCollector:

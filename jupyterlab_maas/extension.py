@@ -53,6 +53,13 @@ class MaaSExtension(LoggingConfigurable):
         "starts anyway and later attempts run in the background.",
     ).tag(config=True)
 
+    key_check_interval = Float(
+        30.0,
+        help="Seconds between checks that the service still accepts this server's key "
+        "(it may have been replaced or revoked: a new one is then obtained at once, and "
+        "running kernels get it at their next restart).",
+    ).tag(config=True)
+
     retry_max_interval = Float(
         60.0, help="Longest wait, in seconds, between attempts while the service is away."
     ).tag(config=True)
@@ -80,6 +87,9 @@ class MaaSExtension(LoggingConfigurable):
         self.profile: str | None = None
         self.default_model: str | None = os.environ.get("MAAS_DEFAULT_MODEL") or None
         self.kernel_keys = None  # kernels.KernelKeys, once installed
+        self._renewal = None  # the IOLoop timeout of the next renewal
+        self._watching = False
+        self._heal_lock = asyncio.Lock()
 
     def status(self) -> dict:
         return {
@@ -147,10 +157,47 @@ class MaaSExtension(LoggingConfigurable):
 
     def _schedule_renewal(self, issued: dict) -> None:
         """Renew the key when half its remaining life has passed: same key, later
-        expiry, so running kernels keep working."""
+        expiry, so running kernels keep working (one renewal pending at a time)."""
         expires = dt.datetime.fromisoformat(issued["expires_at"])
         remaining = (expires - dt.datetime.now(dt.timezone.utc)).total_seconds()
-        IOLoop.current().call_later(max(1.0, remaining / 2), self._renew)
+        loop = IOLoop.current()
+        if self._renewal is not None:
+            loop.remove_timeout(self._renewal)
+        self._renewal = loop.call_later(max(1.0, remaining / 2), self._renew)
+
+    async def heal(self, stale_key_id: str | None) -> bool:
+        """The service no longer accepts the key ``stale_key_id`` (replaced by the user,
+        revoked by an admin or expired): obtain a new one, unless that was done already
+        (one attempt at a time, whoever noticed). True if the server has a new key."""
+        async with self._heal_lock:
+            if self.key_id != stale_key_id:
+                return self.state == "ready"
+            try:
+                issued = await asyncio.to_thread(self.request_key, 10.0)
+            except MaaSServiceError as e:
+                self.log.warning("jupyterlab-maas: cannot replace the server's key: %s", e)
+                return False
+            self.log.warning(
+                "jupyterlab-maas: the service no longer accepts key %s; replaced", stale_key_id
+            )
+            self.apply(issued)
+            return True
+
+    async def _watch(self) -> None:
+        """Check the key every ``key_check_interval`` seconds and heal it if the service
+        says it is no longer active (a service that does not answer: next time)."""
+        user = quote(self.user, safe="")
+        while True:
+            await asyncio.sleep(self.key_check_interval)
+            key_id = self.key_id
+            try:
+                answer = await asyncio.to_thread(self.get, f"users/{user}/keys/{key_id}", 10.0)
+            except MaaSServiceError as e:
+                if e.status in (403, 404, 409):  # not this server's key any more
+                    await self.heal(key_id)
+                continue
+            if answer.get("state") != "active":
+                await self.heal(key_id)
 
     async def _renew(self) -> None:
         url = (
@@ -196,6 +243,9 @@ class MaaSExtension(LoggingConfigurable):
         else:
             self.message = "Your profile allows no models: ask your JupyterHub admin."
         self._schedule_renewal(issued)
+        if not self._watching:
+            self._watching = True
+            IOLoop.current().add_callback(self._watch)
         self.log.info(
             "jupyterlab-maas: key %s obtained; kernels get OPENAI_BASE_URL=%s, models: %s",
             self.key_id,

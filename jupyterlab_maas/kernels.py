@@ -23,6 +23,8 @@ import os
 import uuid
 from urllib.parse import quote
 
+from .extension import MaaSServiceError
+
 # The longest a kernel's start waits for its key before it starts with the server's.
 KEY_TIMEOUT = 3.0
 
@@ -49,8 +51,13 @@ class KernelKeys:
                 kernel_id = kwargs["kernel_id"] = kernel_id or str(uuid.uuid4())
                 env = kwargs.get("env")
                 key = await self.obtain(kernel_id, self.notebook_path(env))
-                if key is not None:
-                    kwargs["env"] = {**(env or os.environ), "OPENAI_API_KEY": key}
+                if key is not None or env is not None:
+                    # its own key, else the server's as it is now (``env`` was copied
+                    # before the server's key may have been replaced meanwhile)
+                    current = key or os.environ.get("OPENAI_API_KEY")
+                    kwargs["env"] = {**(env or os.environ)}
+                    if current:
+                        kwargs["env"]["OPENAI_API_KEY"] = current
             return await start(*args, **kwargs)
 
         def update_kernel_env(*, kernel_id, env):
@@ -101,25 +108,50 @@ class KernelKeys:
     async def obtain(self, kernel_id: str, path: str | None) -> str | None:
         """This kernel's key (issued, or its path updated); None if the service said no
         or did not answer in time (the kernel then has the server's key)."""
-        url = self._url(kernel_id)
-        if url is None:
-            return None
-        body = {"notebook_path": path}
+        used = self.extension.key_id
         try:
-            answer = await asyncio.wait_for(
-                asyncio.to_thread(self.extension._call, url, body, KEY_TIMEOUT, "PUT"),
-                KEY_TIMEOUT + 1,
-            )
+            answer = await self._put(kernel_id, path)
+        except MaaSServiceError as e:
+            if e.status != 409:
+                return self._without_key(kernel_id, e)
+            # the server's key is no longer active (replaced, revoked): a new one (unless
+            # another kernel's start got it already), then this kernel's key from it, so
+            # that no kernel starts with a dead key
+            if not await self.extension.heal(used):
+                return self._without_key(kernel_id, e)
+            try:
+                answer = await self._put(kernel_id, path)
+            except Exception as e:  # noqa: BLE001 - the kernel starts anyway
+                return self._without_key(kernel_id, e)
         except Exception as e:  # noqa: BLE001 - the kernel starts anyway
-            self.log.warning(
-                "jupyterlab-maas: no key of its own for kernel %s (%s); it uses the server's",
-                kernel_id,
-                e,
-            )
-            return self.keys.get(kernel_id)
+            return self._without_key(kernel_id, e)
+        if answer is None:
+            return None
         if "key" in answer:
             self.keys[kernel_id] = answer["key"]
         self.paths[kernel_id] = path
+        return self.keys.get(kernel_id)
+
+    async def _put(self, kernel_id: str, path: str | None) -> dict | None:
+        """The service's answer to this kernel's key request (None: no server key)."""
+        url = self._url(kernel_id)
+        if url is None:
+            return None
+        return await asyncio.wait_for(
+            asyncio.to_thread(
+                self.extension._call, url, {"notebook_path": path}, KEY_TIMEOUT, "PUT"
+            ),
+            KEY_TIMEOUT + 1,
+        )
+
+    def _without_key(self, kernel_id: str, e: Exception) -> str | None:
+        """The key a kernel starts with when it cannot have one of its own: the one it
+        had, else none (the server's)."""
+        self.log.warning(
+            "jupyterlab-maas: no key of its own for kernel %s (%s); it uses the server's",
+            kernel_id,
+            e,
+        )
         return self.keys.get(kernel_id)
 
     async def rekey(self) -> None:
