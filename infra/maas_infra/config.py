@@ -51,6 +51,10 @@ class Settings:
     gateway_domain: str | None = None
     ingress_class: str | None = None
     tls_cluster_issuer: str | None = None
+    # users' servers (and the MaaS service) on subdomains of the domain, so that a page
+    # one user serves cannot act in another's session (needs wildcard DNS and a wildcard
+    # certificate: see docs)
+    user_subdomains: bool = False
     storage_class: str = "gp3"
     user_storage: str = "10Gi"
     # an external PostgreSQL (secret URL) or, without one, an in-cluster cluster
@@ -109,6 +113,12 @@ def load() -> Settings:
             "pulumi config set maas:registry ghcr.io/<org>/maas"
         )
     domain = cfg.get("domain")
+    user_subdomains = bool(cfg.get_bool("userSubdomains"))
+    if user_subdomains and not domain:
+        raise ValueError(
+            "maas:userSubdomains needs maas:domain (users' servers are its subdomains): "
+            "pulumi config set maas:domain hub.example.org"
+        )
     return Settings(
         app_name=app,
         stack=stack,
@@ -131,6 +141,7 @@ def load() -> Settings:
         gateway_domain=cfg.get("gatewayDomain") or (f"api.{domain}" if domain else None),
         ingress_class=cfg.get("ingressClass"),
         tls_cluster_issuer=cfg.get("tlsClusterIssuer"),
+        user_subdomains=user_subdomains,
         storage_class=cfg.get("storageClass") or ("gp3" if cloud == "aws" else "standard"),
         user_storage=cfg.get("userStorage") or "10Gi",
         database_url=cfg.get_secret("databaseUrl"),

@@ -24,6 +24,13 @@ configure_kubespawner(c, service_url=os.environ["MAAS_SERVICE_URL"])
 """
 
 
+def service_host(host: str) -> str:
+    """Where the hub serves the MaaS service (its portal and API) when users' servers
+    have subdomains of ``host``: the service's own subdomain, as JupyterHub 5's default
+    subdomain hook names it (``<name>--service.<host>``)."""
+    return f"{SERVICE_NAME}--service.{host}"
+
+
 def secret_env_key(name: str) -> str:
     """The key, in the hub's existing Secret, of the hub's secret variable ``name``."""
     return f"env.{name}"
@@ -62,13 +69,21 @@ def jupyterhub_values(
     ingress_class: str | None = None,
     ingress_annotations: dict | None = None,
     image_pull_secrets: list[str] | tuple = (),
+    user_subdomains: bool = False,
 ) -> dict:
     """The chart's values: the hub (our image and extraConfig, the MaaS service
     registered with its token from ``existing_secret``), users' servers (our notebook
     image, 10Gi homes, the service's URL and never a key, egress to the gateway and
-    the service only among private addresses), culling, and exposure."""
+    the service only among private addresses), culling, and exposure. With
+    ``user_subdomains`` (and a ``host``), every user's server, and the MaaS service,
+    has its own subdomain of ``host`` (JupyterHub's ``subdomain_host``): the ingress
+    takes ``*.host`` too, with one wildcard certificate."""
     service_prefix = f"{service_url.rstrip('/')}/services/{SERVICE_NAME}/"
     config = {key: dict(value) for key, value in (hub_config or {}).items()}
+    if user_subdomains:
+        if not host:
+            raise ValueError("user_subdomains needs a host: users' servers are its subdomains")
+        config.setdefault("JupyterHub", {})["subdomain_host"] = f"https://{host}"
     if admin_users:
         auth = config.setdefault("Authenticator", {})
         auth["admin_users"] = sorted({*auth.get("admin_users", []), *admin_users})
@@ -153,10 +168,11 @@ def jupyterhub_values(
     if image_pull_secrets:
         values["imagePullSecrets"] = list(image_pull_secrets)
     if host:
+        hosts = [host, f"*.{host}"] if user_subdomains else [host]
         values["ingress"] = {
             "enabled": True,
-            "hosts": [host],
-            "tls": [{"hosts": [host], "secretName": f"{app_name}-hub-tls"}],
+            "hosts": hosts,
+            "tls": [{"hosts": hosts, "secretName": f"{app_name}-hub-tls"}],
             "annotations": dict(ingress_annotations or {}),
         }
         if ingress_class:

@@ -39,6 +39,8 @@ class JupyterHubArgs:
     # NAME -> secret value, in the hub's environment (e.g. OAUTH_CLIENT_SECRET)
     hub_secret_env: pulumi.Input[dict] | None = None
     image_pull_secrets: list[str] | None = None
+    # users' servers (and the MaaS service) on subdomains of the exposure's host
+    user_subdomains: bool = False
 
 
 class JupyterHub(pulumi.ComponentResource):
@@ -95,6 +97,7 @@ class JupyterHub(pulumi.ComponentResource):
                 ingress_class=args.exposure.ingress_class,
                 ingress_annotations=args.exposure.ingress_annotations,
                 image_pull_secrets=args.image_pull_secrets or [],
+                user_subdomains=args.user_subdomains,
             )
         )
         release = k8s.helm.v3.Release(

@@ -15,7 +15,7 @@ from .database import Database, DatabaseArgs
 from .exposure import Exposure
 from .gateway import PORT as GATEWAY_PORT
 from .gateway import Gateway, GatewayArgs
-from .hub_values import SERVICE_NAME
+from .hub_values import SERVICE_NAME, service_host
 from .images import DOCKERFILES, Images, ImagesArgs
 from .jupyterhub import JupyterHub, JupyterHubArgs, hub_api_url
 from .registry import Registry, RegistryArgs
@@ -49,6 +49,16 @@ def pull_secret(name: str, namespace, server, username, password) -> k8s.core.v1
         type="kubernetes.io/dockerconfigjson",
         string_data={".dockerconfigjson": pulumi.Output.secret(config)},
     )
+
+
+def maas_origin(hub_url: str, user_subdomains: bool) -> str:
+    """Where people reach the MaaS portal: the hub's origin, or with users' subdomains
+    the service's own subdomain of it."""
+    hub_url = hub_url.rstrip("/")
+    if not user_subdomains:
+        return hub_url
+    scheme, _, host = hub_url.partition("://")
+    return f"{scheme}://{service_host(host)}"
 
 
 def run(s: Settings) -> dict[str, pulumi.Input]:
@@ -148,6 +158,7 @@ def run(s: Settings) -> dict[str, pulumi.Input]:
             database_key=database.url_key,
             service_name=SERVICE_NAME,
             replicas=s.service_replicas,
+            subdomain_host=s.domain if s.user_subdomains else None,
             image_pull_secrets=pull_secrets,
         ),
         opts=pulumi.ResourceOptions(depends_on=[database]),
@@ -172,6 +183,7 @@ def run(s: Settings) -> dict[str, pulumi.Input]:
             hub_config=s.hub_config,
             hub_secret_env=s.hub_secret_env,
             image_pull_secrets=pull_secrets,
+            user_subdomains=s.user_subdomains,
         ),
     )
 
@@ -189,7 +201,9 @@ def run(s: Settings) -> dict[str, pulumi.Input]:
         "maasServiceUrl": service.url,
         "maasPublicUrl": hub.public_url.apply(
             lambda url: (
-                f"{url.rstrip('/')}/services/{SERVICE_NAME}/" if url.startswith("http") else url
+                f"{maas_origin(url, s.user_subdomains)}/services/{SERVICE_NAME}/"
+                if url.startswith("http")
+                else url
             )
         ),
         # the gateway is LiteLLM (behind our gate): the reference's names

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from .hub_values import service_host
 from .kube import (
     cluster_url,
     container_security,
@@ -45,11 +46,33 @@ class MaaSServiceArgs:
     service_name: str = "maas"
     replicas: int = 2
     image_pull_secrets: list[str] | None = None
+    # the host users sign in at, when users' servers (and this service) have subdomains
+    # of it: the service's OAuth then runs on its own subdomain
+    subdomain_host: str | None = None
 
 
 def prefix(service_name: str) -> str:
     """Where the hub's proxy serves the service."""
     return f"/services/{service_name}/"
+
+
+def oauth_env(service_prefix: str, subdomain_host: str | None) -> list[dict]:
+    """Where the hub sends a user back after sign-in, and where the hub is: on the one
+    origin by default; with subdomains, the service's own origin (the callback the hub
+    registers for it) and the hub's host (where sign-in happens)."""
+    if not subdomain_host:
+        return [
+            {"name": "JUPYTERHUB_OAUTH_CALLBACK_URL", "value": f"{service_prefix}oauth_callback"}
+        ]
+    origin = f"https://{service_host(subdomain_host)}"
+    return [
+        {
+            "name": "JUPYTERHUB_OAUTH_CALLBACK_URL",
+            "value": f"{origin}{service_prefix}oauth_callback",
+        },
+        {"name": "JUPYTERHUB_HOST", "value": f"https://{subdomain_host}"},
+        {"name": "JUPYTERHUB_PUBLIC_URL", "value": f"{origin}/"},
+    ]
 
 
 class MaaSService(pulumi.ComponentResource):
@@ -89,10 +112,7 @@ class MaaSService(pulumi.ComponentResource):
             {"name": "JUPYTERHUB_API_URL", "value": args.hub_api_url},
             {"name": "JUPYTERHUB_BASE_URL", "value": "/"},
             {"name": "JUPYTERHUB_CLIENT_ID", "value": f"service-{args.service_name}"},
-            {
-                "name": "JUPYTERHUB_OAUTH_CALLBACK_URL",
-                "value": f"{service_prefix}oauth_callback",
-            },
+            *oauth_env(service_prefix, args.subdomain_host),
             {"name": "MAAS_GATEWAY_URL", "value": args.gateway_url},
             {
                 "name": "MAAS_GATEWAY_PUBLIC_URL",

@@ -24,6 +24,7 @@ SCHEMA = REPO / "infra" / "schemas" / "z2jh-values.schema.json"
 STACKS = {
     "aws": ({}, {}),
     "domain": ({"domain": "hub.example.org", "tlsClusterIssuer": "letsencrypt"}, {}),
+    "subdomains": ({"domain": "hub.example.org", "userSubdomains": True}, {}),
     "generic": (
         {"cloud": "generic", "registry": "ghcr.io/example/maas", "registryUsername": "bot"},
         {"registryPassword": "fake-registry-password"},

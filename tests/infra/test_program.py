@@ -416,6 +416,37 @@ def test_with_a_domain_everything_is_behind_tls_ingresses():
     assert ingress["spec"]["rules"][0]["host"] == "api.hub.example.org"
 
 
+def test_users_servers_can_have_subdomains_of_the_domain():
+    """JupyterHub's recommendation for untrusted users: each server (and the MaaS
+    service) on its own origin, behind one wildcard certificate."""
+    d = deploy({**CONFIG, "domain": "hub.example.org", "userSubdomains": True}, SECRETS)
+    values = d.hub_values()
+    assert values["hub"]["config"]["JupyterHub"]["subdomain_host"] == "https://hub.example.org"
+    hosts = ["hub.example.org", "*.hub.example.org"]
+    assert values["ingress"]["hosts"] == hosts
+    assert values["ingress"]["tls"] == [{"hosts": hosts, "secretName": "maas-hub-tls"}]
+    assert values["hub"]["config"]["GitHubOAuthenticator"]  # the admin's config stays
+    # the service's sign-in happens on its own subdomain, at the hub's host
+    service = d.one("kubernetes:apps/v1:Deployment", "service-deployment").plain
+    [container] = service["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["JUPYTERHUB_OAUTH_CALLBACK_URL"] == (
+        "https://maas--service.hub.example.org/services/maas/oauth_callback"
+    )
+    assert env["JUPYTERHUB_HOST"] == "https://hub.example.org"
+    assert d.outputs["maasPublicUrl"] == "https://maas--service.hub.example.org/services/maas/"
+    # kernels still reach the service inside the cluster, not through the proxy
+    assert values["singleuser"]["extraEnv"]["MAAS_SERVICE_URL"].startswith("http://")
+    # without subdomains, one origin, as before
+    plain = deploy({**CONFIG, "domain": "hub.example.org"}, SECRETS).hub_values()
+    assert "subdomain_host" not in plain["hub"]["config"].get("JupyterHub", {})
+
+
+def test_subdomains_without_a_domain_are_refused_with_the_fix():
+    with pytest.raises(Exception, match="maas:userSubdomains needs maas:domain"):
+        deploy({**CONFIG, "userSubdomains": True}, SECRETS)
+
+
 def test_an_external_database_replaces_the_in_cluster_one():
     url = "postgresql://maas:fake-db-password-0001@db.example.org:5432/maas"
     d = deploy(CONFIG, {**SECRETS, "databaseUrl": url})
