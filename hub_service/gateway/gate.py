@@ -38,7 +38,7 @@ from ..keys import KEY_PREFIX, hash_key
 from . import routes
 from .metrics import authorized as metrics_authorized
 from .routes import Refused, Route
-from .snapshot import GatewayState, KeyInfo, ModelInfo
+from .snapshot import GatewayState, KeyInfo, LookupsBusy, ModelInfo
 from .usage import log_safe
 
 log = logging.getLogger("maas.gateway")
@@ -332,6 +332,14 @@ class Gate:
             raise Refused(401, "malformed-key", "Invalid API key: MaaS keys start with 'sk-maas-'.")
         try:
             info = await st.key(hash_key(key))
+        except LookupsBusy:
+            raise Refused(
+                503,
+                "key-lookups",
+                "The MaaS gateway is asked about too many unknown keys at the moment to "
+                "look this one up; try again in a few seconds.",
+                retry_after=2,
+            ) from None
         except Exception as e:  # noqa: BLE001 - a key not in memory, and no database
             st.note_database_error(e)
             raise Refused(

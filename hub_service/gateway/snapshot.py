@@ -71,11 +71,16 @@ MAX_UNKNOWN = 100_000  # remembered misses (random keys), then forgotten at once
 UNKNOWN_TTL = 600.0
 # Keys not in memory looked up in the database directly (so that a key works the moment
 # it is issued): at most this many a second on average, and this many at once. A flood
-# of made-up keys beyond that waits for the next refresh, which reads every new key,
-# instead of costing a query each.
-KEY_LOOKUP_RATE = 20.0
-KEY_LOOKUP_BURST = 50
+# of made-up keys beyond that is answered at once, asking to try again (a new key
+# reaches memory at the next refresh anyway), instead of costing a query each.
+KEY_LOOKUP_RATE = 5.0
+KEY_LOOKUP_BURST = 20
 STATEMENT_TIMEOUT = 30.0  # seconds a query may take before the gateway gives up on it
+
+
+class LookupsBusy(Exception):
+    """A key is not in memory and the gateway has looked up as many unknown keys lately
+    as it may (KEY_LOOKUP_RATE): the caller is asked to try again shortly."""
 
 
 @dataclass(frozen=True)
@@ -204,7 +209,6 @@ class GatewayState:
         self._hash_of: dict[str, tuple[str, int]] = {}  # key id -> (its hash, its seq)
         self._unknown: dict[str, float] = {}  # hash -> when a direct look found nothing
         self.lookups = TokenBucket(KEY_LOOKUP_RATE, KEY_LOOKUP_BURST, clock)
-        self._refreshed = asyncio.Event()  # set at the end of a refresh, then replaced
         self._key_seq: int | None = None
         # policy inputs and the policies built from them
         self._profiles: dict[str, Profile] = {}
@@ -301,8 +305,6 @@ class GatewayState:
         self.last_refresh = self.clock()
         if self._ready is not None:
             self._ready.set()
-        self._refreshed.set()
-        self._refreshed = asyncio.Event()
 
     def load_changes(self, settled: list[str], holds: dict[str, float] | None = None) -> Changes:
         """(in a thread) Everything that changed since the last pass; ``settled``: the
@@ -580,8 +582,9 @@ class GatewayState:
     async def key(self, key_hash: str) -> KeyInfo | None:
         """The key with this hash; a key not in memory is looked up once directly (so
         a new key works at once), a miss is remembered (UNKNOWN_TTL). Direct lookups
-        are rate-limited (KEY_LOOKUP_RATE): beyond that, a key waits for the next
-        refresh to bring it, so made-up keys cannot turn into a query each."""
+        are rate-limited (KEY_LOOKUP_RATE): beyond that ``LookupsBusy`` is raised at
+        once (the next refresh brings any new key), so made-up keys cost neither a
+        query nor a wait each."""
         info = self.keys.get(key_hash)
         if info is not None:
             return info
@@ -589,11 +592,7 @@ class GatewayState:
             return None
         if not self.lookups.take():
             self.metrics.key_lookups.labels("deferred").inc()
-            await self._next_refresh()
-            info = self.keys.get(key_hash)
-            if info is None:
-                self._note_unknown(key_hash)
-            return info
+            raise LookupsBusy()
         info = await asyncio.to_thread(self._load_key, key_hash)
         if info is None:
             self.metrics.key_lookups.labels("unknown").inc()
@@ -607,17 +606,6 @@ class GatewayState:
         if len(self._unknown) >= MAX_UNKNOWN:  # bound memory against floods
             self._unknown.clear()
         self._unknown[key_hash] = self.clock()
-
-    async def _next_refresh(self) -> None:
-        """Wait for the end of the next refresh (or for two intervals, if the database
-        does not answer meanwhile)."""
-        self.start()
-        try:
-            await asyncio.wait_for(
-                asyncio.shield(self._refreshed.wait()), 2 * self.refresh_interval + 1
-            )
-        except TimeoutError:
-            pass
 
     def policy(self, user: str, profile: str | None) -> policies.Policy:
         found = self._policies.get((user, profile))
