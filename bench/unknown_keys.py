@@ -7,10 +7,10 @@ requests with random ``sk-maas-`` keys at a steady rate (each a key never seen).
 
 Prints p50 and p99 of the legitimate requests quiet and flooded, their ratios (target:
 p99 flooded / quiet <= 1.20), the flood's rate and how it was answered, and how many
-keys the gateway looked up in its database (``maas_gateway_key_lookups``): a flood
-costs at most the lookup burst and rate (``snapshot.KEY_LOOKUP_BURST``/``RATE``), not a
-query per request. Rounds alternate quiet and flooded, so drift on a shared machine
-hits both alike.
+keys the gateway looked up in its database (``maas_gateway_key_lookups``): at most
+``snapshot.KEY_LOOKUP_RATE`` a second after a burst of ``KEY_LOOKUP_BURST``, the rest
+refused at once with a 503 and Retry-After (no query, no wait). Rounds alternate quiet and
+flooded, so drift on a shared machine hits both alike.
 """
 
 from __future__ import annotations
@@ -98,15 +98,13 @@ def flooded_load(url, keys_, n, concurrency, flooders, rate, statuses, work) -> 
 
 
 def lookups(url: str, token: str) -> dict[str, float]:
+    """The gateway's counts of keys not in memory, by what became of them (a database
+    query each for found and unknown)."""
     text = httpx.get(
         f"{url}/maas/metrics", headers={"Authorization": f"Bearer {token}"}, timeout=30
     ).text
-    return {
-        m[1]: float(m[2])
-        for m in re.finditer(
-            r'^maas_gateway_key_lookups_total\{result="(\w+)"\} (\S+)$', text, re.M
-        )
-    }
+    series = r'^maas_gateway_key_lookups_total\{result="(\w+)"\} (\S+)$'
+    return {m[1]: float(m[2]) for m in re.finditer(series, text, re.M)}
 
 
 def main() -> int:
@@ -168,7 +166,7 @@ def main() -> int:
     }
     ratios = {q: result["flooded"][f"{q}_ms"] / result["quiet"][f"{q}_ms"] for q in ("p50", "p99")}
     sent = sum(statuses.values())
-    looked_up = {k: after.get(k, 0) - before.get(k, 0) for k in ("found", "unknown", "deferred")}
+    looked_up = {k: after.get(k, 0) - before.get(k, 0) for k in ("found", "unknown", "busy")}
     print(
         f"{args.requests} legitimate requests per phase at concurrency {args.concurrency}, "
         f"{args.rounds} alternating rounds, {args.users} users' keys, mock backend"
@@ -181,9 +179,9 @@ def main() -> int:
         f"{sent / flood_seconds:.0f}/s, answered {dict(sorted(statuses.items()))}"
     )
     print(
-        f"database lookups of keys not in memory during the rounds: {looked_up['unknown']:.0f} "
-        f"misses, {looked_up['found']:.0f} found; {looked_up['deferred']:.0f} left to the "
-        "next refresh"
+        f"keys not in memory during the rounds: {looked_up['unknown']:.0f} unknown and "
+        f"{looked_up['found']:.0f} found (a query each), {looked_up['busy']:.0f} refused "
+        "for now (503, no query)"
     )
     print(
         f"{'ratio':<10}{ratios['p50']:>10.3f}{ratios['p99']:>10.3f}"

@@ -50,7 +50,7 @@ class GatewayMetrics:
         self.key_lookups = Counter(
             "maas_gateway_key_lookups",
             "Keys not in memory, by what became of them: looked up in the database and "
-            "found or not, or left to the next refresh (too many unknown keys at once)",
+            "found or not, or refused for now (busy: too many unknown keys lately)",
             ["result"],
             registry=registry,
         )

@@ -73,8 +73,8 @@ UNKNOWN_TTL = 600.0
 # it is issued): at most this many a second on average, and this many at once. A flood
 # of made-up keys beyond that is answered at once, asking to try again (a new key
 # reaches memory at the next refresh anyway), instead of costing a query each.
-KEY_LOOKUP_RATE = 5.0
-KEY_LOOKUP_BURST = 20
+KEY_LOOKUP_RATE = 20.0
+KEY_LOOKUP_BURST = 200
 STATEMENT_TIMEOUT = 30.0  # seconds a query may take before the gateway gives up on it
 
 
@@ -591,7 +591,7 @@ class GatewayState:
         if key_hash in self._unknown:
             return None
         if not self.lookups.take():
-            self.metrics.key_lookups.labels("deferred").inc()
+            self.metrics.key_lookups.labels("busy").inc()
             raise LookupsBusy()
         info = await asyncio.to_thread(self._load_key, key_hash)
         if info is None:
