@@ -145,3 +145,41 @@ def test_a_deleted_hub_users_keys_are_revoked_and_hidden_from_a_new_user_of_that
     with session_scope(sessions) as s:
         gone = keys.forget_deleted_users(s, {}, listed_at=NOW + DAY, now=NOW + DAY)
     assert gone == {"alice": 1, "bob": 1, "carol": 1, "dan": 1}
+
+
+def _kernel_key(session, server_key, kernel_id="k1", now=NOW):
+    return keys.issue_for_kernel(
+        session, server_key, kernel_id=kernel_id, notebook_path="a.ipynb", now=now
+    )[0]
+
+
+def test_renewing_a_server_key_renews_its_live_kernels_keys(sessions):
+    with session_scope(sessions) as s:
+        server, _ = issue(s)
+        live, stopped = _kernel_key(s, server, "k1"), _kernel_key(s, server, "k2")
+        keys.revoke_where(s, (ApiKey.id == stopped.id,), reason="kernel stopped", now=NOW)
+        assert keys.live_kernel_keys(s, server) == 1
+        keys.renew(s, server, NOW + 3 * DAY, now=NOW + DAY)
+    with session_scope(sessions) as s:
+        assert s.get(ApiKey, live.id).expires_at == NOW + 3 * DAY
+        assert s.get(ApiKey, stopped.id).expires_at == NOW + DAY  # left as it ended
+        assert s.get(ApiKey, live.id).seq > s.get(ApiKey, stopped.id).seq  # gateways see it
+
+
+def test_keys_past_their_retention_are_deleted_and_no_others(sessions):
+    """Personal and server keys are kept ``keys_before`` (long: usage by key names them),
+    kernels' keys only ``kernel_keys_before``; active keys are never deleted."""
+    old = NOW - 500 * DAY
+    with session_scope(sessions) as s:
+        ancient, _ = issue(s, "ann", None, now=old)  # expired 499 days ago
+        revoked_lately, _ = issue(s, "bob", None, now=NOW - 10 * DAY)
+        keys.revoke_where(s, (ApiKey.id == revoked_lately.id,), reason="t", now=NOW - 9 * DAY)
+        server, _ = issue(s, "cat", "")
+        gone_kernel = _kernel_key(s, server, "k1")
+        keys.revoke_where(s, (ApiKey.id == gone_kernel.id,), reason="t", now=NOW - 2 * DAY)
+        live_kernel = _kernel_key(s, server, "k2")
+        pruned = keys.prune(s, keys_before=NOW - 400 * DAY, kernel_keys_before=NOW - DAY)
+    assert pruned == 2
+    with session_scope(sessions) as s:
+        left = set(s.scalars(select(ApiKey.id)))
+    assert left == {revoked_lately.id, server.id, live_kernel.id}

@@ -105,3 +105,22 @@ def test_budget_periods_start_at_utc_midnight(period, now, start, end):
 def test_an_unknown_period_is_a_clear_error():
     with pytest.raises(ValueError, match="use one of day, week, month"):
         period_bounds("fortnight", dt.datetime(2026, 1, 1))
+
+
+def test_a_users_profiles_are_those_open_to_their_groups_and_the_default_follows():
+    """As the spawn form, KubeSpawner and the service pick them (rows or public forms)."""
+    from hub_service.catalog import default_of, open_to, usable
+
+    profiles = [
+        {"slug": "cpu", "default": True, "groups": ["staff"]},
+        {"slug": "course", "default": False, "groups": ["cs101", "cs102"]},
+        {"slug": "open", "default": False, "groups": []},
+    ]
+    student = usable(profiles, ["cs101"], admin=False)
+    assert [p["slug"] for p in student] == ["course", "open"]
+    assert default_of(student)["slug"] == "course"  # the marked one is not theirs
+    assert default_of(usable(profiles, ["staff"], admin=False))["slug"] == "cpu"
+    assert [p["slug"] for p in usable(profiles, [], admin=True)] == ["cpu", "course", "open"]
+    assert [p["slug"] for p in usable(profiles, [], admin=False)] == ["open"]
+    assert not open_to(profiles[1], ["cs103"], admin=False)
+    assert default_of([]) is None
