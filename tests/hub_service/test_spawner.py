@@ -12,14 +12,17 @@ from pathlib import Path
 
 import pytest
 from pg import free_port
+from tornado.web import HTTPError
 
 from hub_service.catalog import DEFAULT_PROFILES
 from hub_service.spawner import (
+    ProfileSource,
     budget_line,
     kubespawner_profile,
     kubespawner_profile_list,
     models_line,
     options_from_form,
+    profile_gate,
     profiles_options_form,
 )
 
@@ -178,3 +181,54 @@ def test_kubespawner_shows_the_models_and_budget_lines_escaped():
     assert "Budget: $10.00 per month" in html and "Budget: no limit" in html
     assert "<script>alert" not in html and "<img" not in html  # (it has a script of its own)
     assert "&lt;script&gt;alert" in html
+
+
+# -- each user's profiles ----------------------------------------------------------------
+
+
+def _member_of(spawner, *groups, admin=False):
+    """KubeSpawner's own test user, in these hub groups (as the hub's User has them)."""
+    spawner.user.groups = [type("Group", (), {"name": g})() for g in groups]
+    spawner.user.admin = admin
+    return spawner
+
+
+def test_kubespawner_offers_and_applies_only_the_users_profiles():
+    """A profile for other groups is neither offered nor applied: KubeSpawner refuses a
+    slug outside the user's list, and the hub's gate says why before it gets there."""
+    profiles = _profiles()
+    profiles[2] = {**profiles[2], "groups": ["staff"]}  # gpu-ml-ai
+    profile_list = kubespawner_profile_list(f"http://127.0.0.1:{free_port()}/", "t")
+    _cached(profile_list, profiles, CATALOG)
+    gate = profile_gate(profile_list.source)
+
+    async def as_user(*groups, admin=False):
+        spawner = _member_of(_spawner(profile_list), *groups, admin=admin)
+        form = await spawner.options_form(spawner)
+        spawner.user_options = {"profile": "gpu-ml-ai"}
+        try:
+            await gate(spawner)
+            await spawner.load_user_options()
+        except (HTTPError, ValueError) as e:
+            return form, e
+        return form, spawner
+
+    form, refused = asyncio.run(as_user("cs101"))
+    assert "CPU - Standard" in form and "GPU - ML/AI" not in form
+    assert isinstance(refused, HTTPError) and refused.status_code == 403
+    assert "not open to you" in refused.log_message
+    for allowed in (asyncio.run(as_user("staff")), asyncio.run(as_user(admin=True))):
+        form, spawner = allowed
+        assert "GPU - ML/AI" in form and spawner.extra_resource_limits == {"nvidia.com/gpu": "1"}
+
+
+def test_the_gate_lets_a_start_through_when_the_service_never_answered():
+    """The service checks again before it gives the server a key."""
+    gate = profile_gate(ProfileSource(f"http://127.0.0.1:{free_port()}/", "t"))
+
+    async def start():
+        spawner = _member_of(_spawner([]), "cs101")
+        spawner.user_options = {"profile": "anything"}
+        return await gate(spawner)
+
+    assert asyncio.run(start()) is None

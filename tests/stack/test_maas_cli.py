@@ -41,6 +41,22 @@ def test_an_admin_manages_the_catalog_from_the_terminal(stack, maas):
     assert "cli-model" in audit and "delete" in audit
 
 
+def test_an_admin_opens_a_profile_to_some_hub_groups_from_the_terminal(stack, maas):
+    r = maas("profiles", "add", "cli-course", "--set", "display_name=Course")
+    assert r.returncode == 0, r.stderr
+    try:
+        r = maas("profiles", "edit", "cli-course", "--set", 'groups=["cs101", "ta"]')
+        assert r.returncode == 0 and json.loads(r.stdout)["groups"] == ["cs101", "ta"]
+        row = next(
+            line for line in maas("profiles", "list").stdout.splitlines() if "cli-course" in line
+        )
+        assert row.rstrip().endswith("cs101,ta")
+        r = maas("profiles", "edit", "cli-course", "--set", "groups=cs101")
+        assert r.returncode == 1 and "list of hub group names" in r.stderr
+    finally:
+        maas("profiles", "remove", "cli-course")
+
+
 def test_an_admin_lists_and_revokes_keys_from_the_terminal(stack, maas):
     token = stack.user("quinn").create_token()
     r = stack.api("POST", "users/quinn/keys", token, json={"name": "from the cli"})

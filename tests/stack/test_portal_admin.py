@@ -164,14 +164,17 @@ def test_an_admin_adds_a_profile_and_deletes_it(stack, admin_page, shots):
         editor.get_by_label("Budget (USD, empty: none)").fill("5")
         editor.get_by_label("Budget period").select_option("week")
         editor.get_by_label(MODEL).check()
+        editor.get_by_label("Hub groups (comma-separated, empty: everyone)").fill("cs101, staff ")
         editor.get_by_role("button", name="Save").click()
         row = page.locator("tr", has_text=slug)
         expect(row).to_contain_text("1 CPU / 2G memory")
         expect(row).to_contain_text("$5.00 a week")
         expect(row).to_contain_text(MODEL)
+        expect(row).to_contain_text("cs101, staff")
         created = stack.api("GET", f"admin/profiles/{slug}", stack.admin.token).json()
         assert created["resources"] == {"cpu_limit": 1, "mem_limit": "2G"}
         assert created["models"] == [MODEL] and created["default"] is False
+        assert created["groups"] == ["cs101", "staff"]
         no_accessibility_problems(page)
         page.screenshot(path=shots / "portal-admin-profiles.png")
 
