@@ -141,6 +141,47 @@ def default_of(profiles: list) -> object | None:
     return (marked or profiles or [None])[0]
 
 
+class ProfileRefused(Exception):
+    """A profile the caller may not have: an HTTP status and a sentence naming theirs."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _slug(profile) -> str:
+    return profile["slug"] if isinstance(profile, dict) else profile.slug
+
+
+def choose(profiles: list, slug: str | None, groups: Iterable[str], admin: bool, doing: str):
+    """The profile ``slug`` among ``profiles`` (rows or public forms, in the service's
+    order) if it is open to a user in ``groups`` (their default if ``slug`` is None);
+    ``ProfileRefused`` otherwise: 403 when no profile or not that one is open to them
+    (``doing``: what they may then not do with it), 400 when there is no such profile.
+    The one rule for the hub's check of a start and the service's answers."""
+    mine = usable(profiles, groups, admin)
+    if not mine:
+        raise ProfileRefused(
+            403,
+            "No notebook profile is open to you (your hub groups are not among any "
+            "profile's): ask your JupyterHub admin.",
+        )
+    if slug is None:
+        return default_of(mine)
+    found = next((p for p in mine if _slug(p) == slug), None)
+    if found is not None:
+        return found
+    yours = ", ".join(_slug(p) for p in mine)
+    if any(_slug(p) == slug for p in profiles):
+        raise ProfileRefused(
+            403,
+            f"The profile {slug!r} is not open to you (it is for other hub groups), so "
+            f"you may not {doing} it; yours: {yours}.",
+        )
+    raise ProfileRefused(400, f"There is no profile {slug!r}; yours: {yours}.")
+
+
 def profiles_for(session: Session, groups: Iterable[str], admin: bool) -> list[Profile]:
     """The profiles open to a hub user in ``groups``, in the service's order."""
     return usable(session.scalars(select(Profile).order_by(Profile.id)).all(), groups, admin)

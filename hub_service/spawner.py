@@ -243,25 +243,11 @@ def profile_gate(source: ProfileSource):
         profiles = await source.profiles()
         if not profiles:
             return
-        groups, admin = hub_access(spawner)
-        mine = catalog.usable(profiles, groups, admin)
-        if not mine:
-            raise web.HTTPError(
-                403,
-                "No notebook profile is open to you (your hub groups are not among any "
-                "profile's): ask your JupyterHub admin.",
-            )
-        slug = (getattr(spawner, "user_options", None) or {}).get("profile")
-        if not slug or any(p["slug"] == slug for p in mine):
-            return
-        yours = ", ".join(p["slug"] for p in mine)
-        if any(p["slug"] == slug for p in profiles):
-            raise web.HTTPError(
-                403,
-                f"The profile {slug!r} is not open to you (it is for other hub groups); "
-                f"yours: {yours}.",
-            )
-        raise web.HTTPError(400, f"There is no profile {slug!r}; yours: {yours}.")
+        slug = (getattr(spawner, "user_options", None) or {}).get("profile") or None
+        try:
+            catalog.choose(profiles, slug, *hub_access(spawner), "start a server with")
+        except catalog.ProfileRefused as e:
+            raise web.HTTPError(e.status, e.message) from None
 
     check.source = source
     return check

@@ -174,32 +174,15 @@ class APIHandler(BaseHandler):
         me = self.current_user or {}
         return list(me.get("groups") or []), bool(me.get("admin"))
 
-    def own_profile(self, db, slug: str | None, what: str = "use") -> Profile:
+    def own_profile(self, db, slug: str | None, doing: str = "use") -> Profile:
         """The profile ``slug`` if the caller may use it (their default profile if
         ``slug`` is None): 400 for a profile that does not exist, 403 for one that is not
-        open to the caller's groups, naming those that are."""
-        groups, admin = self.caller_groups()
-        mine = catalog.profiles_for(db, groups, admin)
-        slugs = ", ".join(p.slug for p in mine) or "none"
-        if slug is None:
-            profile = catalog.default_of(mine)
-            if profile is None:
-                raise APIError(
-                    403,
-                    "No notebook profile is open to you (your hub groups are not among any "
-                    "profile's): ask your JupyterHub admin.",
-                )
-            return profile
-        profile = next((p for p in mine if p.slug == slug), None)
-        if profile is not None:
-            return profile
-        if db.scalar(select(Profile.id).where(Profile.slug == slug)) is None:
-            raise APIError(400, f"There is no profile {slug!r}; yours: {slugs}.")
-        raise APIError(
-            403,
-            f"The profile {slug!r} is not open to you (it is for other hub groups), so you "
-            f"may not {what} it; yours: {slugs}.",
-        )
+        open to the caller's groups, naming those that are (``catalog.choose``)."""
+        profiles = db.scalars(select(Profile).order_by(Profile.id)).all()
+        try:
+            return catalog.choose(profiles, slug, *self.caller_groups(), doing)
+        except catalog.ProfileRefused as e:
+            raise APIError(e.status, e.message) from None
 
     def check_owner(self, user: str) -> dict:
         """Only the user themselves may touch their keys and usage."""
