@@ -209,7 +209,8 @@ class MaaSExtension(LoggingConfigurable):
         except MaaSServiceError as e:
             if e.status == 409:  # revoked or expired meanwhile: new kernels get a new key
                 self.log.warning("jupyterlab-maas: %s; obtaining a new key", e)
-                await self._retry(0.0)
+                if not await self.heal(self.key_id):
+                    await self._retry(2.0)
             else:
                 self.log.warning("jupyterlab-maas: renewing the key failed (%s); retrying", e)
                 IOLoop.current().call_later(30.0, self._renew)
