@@ -166,12 +166,23 @@ class MaaSExtension(LoggingConfigurable):
         self._renewal = loop.call_later(max(1.0, remaining / 2), self._renew)
 
     async def heal(self, stale_key_id: str | None) -> bool:
-        """The service no longer accepts the key ``stale_key_id`` (replaced by the user,
-        revoked by an admin or expired): obtain a new one, unless that was done already
-        (one attempt at a time, whoever noticed). True if the server has a new key."""
+        """The service no longer accepts the key ``stale_key_id``: renew it if it only
+        expired (a server may renew its own expired key, and its kernels keep theirs),
+        else (replaced by the user, revoked by an admin) obtain a new one; unless that was
+        done already (one attempt at a time, whoever noticed). True if the server has a
+        working key."""
         async with self._heal_lock:
             if self.key_id != stale_key_id:
                 return self.state == "ready"
+            try:
+                renewed = await asyncio.to_thread(self._post, self._renew_url(), None, 10.0)
+            except MaaSServiceError as e:
+                if e.status != 409:  # the service did not answer: next time
+                    self.log.warning("jupyterlab-maas: cannot check the server's key: %s", e)
+                    return False
+            else:
+                self._schedule_renewal(renewed)
+                return True
             try:
                 issued = await asyncio.to_thread(self.request_key, 10.0)
             except MaaSServiceError as e:
@@ -182,6 +193,12 @@ class MaaSExtension(LoggingConfigurable):
             )
             self.apply(issued)
             return True
+
+    def _renew_url(self) -> str:
+        return (
+            self.service_url.rstrip("/")
+            + f"/api/v1/users/{quote(self.user, safe='')}/keys/{self.key_id}/renew"
+        )
 
     async def _watch(self) -> None:
         """Check the key every ``key_check_interval`` seconds and heal it if the service
@@ -200,12 +217,8 @@ class MaaSExtension(LoggingConfigurable):
                 await self.heal(key_id)
 
     async def _renew(self) -> None:
-        url = (
-            self.service_url.rstrip("/")
-            + f"/api/v1/users/{quote(self.user, safe='')}/keys/{self.key_id}/renew"
-        )
         try:
-            renewed = await asyncio.to_thread(self._post, url, None, 10.0)
+            renewed = await asyncio.to_thread(self._post, self._renew_url(), None, 10.0)
         except MaaSServiceError as e:
             if e.status == 409:  # revoked or expired meanwhile: new kernels get a new key
                 self.log.warning("jupyterlab-maas: %s; obtaining a new key", e)

@@ -156,7 +156,7 @@ def two_services_on_postgres(stack, tmp_path_factory):
         log.close()
         assert wait_for_url(url + "api/v1/health", procs[-1], timeout=60), f"replica {i}"
         urls.append(url)
-    yield urls, db_url
+    yield urls, db_url, cwd
     for proc in procs:
         proc.terminate()
         proc.wait(timeout=30)
@@ -166,9 +166,10 @@ def two_services_on_postgres(stack, tmp_path_factory):
 def test_the_personal_key_cap_holds_under_concurrency_on_two_replicas(
     stack, two_services_on_postgres
 ):
-    urls, db_url = two_services_on_postgres
+    urls, db_url, logs = two_services_on_postgres
     user = stack.user("kb-racer")
     token = user.create_token()
+    issued: list[str] = []  # in this database, not the stack's
 
     def ask(i: int) -> int:
         r = requests.post(
@@ -178,7 +179,7 @@ def test_the_personal_key_cap_holds_under_concurrency_on_two_replicas(
             timeout=60,
         )
         if r.status_code == 201:
-            stack.issued_keys.append(r.json()["key"])
+            issued.append(r.json()["key"])
         else:
             assert r.json()["message"] == (
                 "You have 10 active personal keys, the limit: revoke one first."
@@ -198,6 +199,8 @@ def test_the_personal_key_cap_holds_under_concurrency_on_two_replicas(
         )
     engine.dispose()
     assert stored == 10
+    logged = "".join(p.read_text() for p in logs.glob("service-*.log"))
+    assert len(issued) == 10 and not any(k in logged for k in issued)
 
 
 def _series(text_: str, family: str) -> set[str]:
