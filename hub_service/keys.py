@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Iterable, Mapping
 
 from sqlalchemy import delete, func, select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from .db import ApiKey, next_key_seq
 
@@ -131,22 +131,26 @@ def renew(session: Session, row: ApiKey, expires_at: dt.datetime, *, now: dt.dat
 
 
 def prune(session: Session, *, keys_before: dt.datetime, kernel_keys_before: dt.datetime) -> int:
-    """Delete the rows of keys revoked or expired before ``keys_before`` (kernels' keys:
-    before ``kernel_keys_before``, as no usage row names them); return how many. Usage
-    rows keep the ids of the keys they were made with."""
+    """Delete the rows of keys revoked or expired before ``keys_before``, and of kernels'
+    keys revoked before ``kernel_keys_before`` (no usage row names them) or whose server
+    key is deleted with them (a kernel's key lives as long as its server's, whatever its
+    own expiry says); return how many. Usage rows keep the ids of the keys they were
+    made with."""
 
-    def ended_before(when: dt.datetime):
-        return (ApiKey.revoked_at < when) | (ApiKey.expires_at < when)
+    def ended(key) -> object:  # (no NULL: "not ended" must be true for a live key)
+        revoked = key.revoked_at.is_not(None) & (key.revoked_at < keys_before)
+        return revoked | (key.expires_at < keys_before)
 
-    result = session.execute(
-        delete(ApiKey)
-        .where(
-            (ApiKey.parent_id.is_(None) & ended_before(keys_before))
-            | (ApiKey.parent_id.is_not(None) & ended_before(kernel_keys_before))
-        )
-        .execution_options(synchronize_session=False)
+    server = aliased(ApiKey)
+    kept_servers = select(server.id).where(server.parent_id.is_(None), ~ended(server))
+    kernels = delete(ApiKey).where(
+        ApiKey.parent_id.is_not(None),
+        (ApiKey.revoked_at < kernel_keys_before) | ApiKey.parent_id.not_in(kept_servers),
     )
-    return result.rowcount or 0
+    pruned = session.execute(kernels.execution_options(synchronize_session=False)).rowcount
+    others = delete(ApiKey).where(ApiKey.parent_id.is_(None), ended(ApiKey))
+    pruned += session.execute(others.execution_options(synchronize_session=False)).rowcount
+    return pruned or 0
 
 
 def _new_secret(row: ApiKey) -> str:

@@ -178,8 +178,13 @@ def test_keys_past_their_retention_are_deleted_and_no_others(sessions):
         gone_kernel = _kernel_key(s, server, "k1")
         keys.revoke_where(s, (ApiKey.id == gone_kernel.id,), reason="t", now=NOW - 2 * DAY)
         live_kernel = _kernel_key(s, server, "k2")
+        # its own expiry says nothing (issued before renewals moved it): its server lives
+        live_kernel.expires_at = NOW - 450 * DAY
+        gone_server, _ = issue(s, "dan", "", now=old)  # expired 499 days ago ...
+        orphan = _kernel_key(s, gone_server, "k3", now=old)  # ... and its kernel with it
         pruned = keys.prune(s, keys_before=NOW - 400 * DAY, kernel_keys_before=NOW - DAY)
-    assert pruned == 2
+    assert pruned == 4
     with session_scope(sessions) as s:
         left = set(s.scalars(select(ApiKey.id)))
     assert left == {revoked_lately.id, server.id, live_kernel.id}
+    assert orphan.id not in left

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from hub_service import db
 
@@ -37,3 +37,29 @@ def test_migrations_match_the_models(db_url):
         diff = compare_metadata(MigrationContext.configure(conn), db.Base.metadata)
     engine.dispose()
     assert diff == []
+
+
+def test_0008_gives_kernels_keys_their_servers_expiry(db_url):
+    """Before 0008 a renewal moved only the server key's expiry; the migration brings
+    its kernels' keys along (the service's pruning and the gateway judge by it)."""
+    engine = db.make_engine(db_url)
+    db.upgrade(engine, "0007")
+    with engine.begin() as conn:
+        for key_id, parent, expires in (
+            ("server", None, "2026-12-31 00:00:00"),
+            ("kernel", "server", "2026-01-01 00:00:00"),
+            ("orphan", "gone", "2026-01-01 00:00:00"),
+        ):
+            conn.execute(
+                text(
+                    'INSERT INTO api_keys (id, key_hash, prefix, last4, "user", server_name, '
+                    "name, created, updated, seq, expires_at, parent_id) VALUES (:id, :id, "
+                    "'p', 'l', 'ann', '', 'k', '2026-01-01', '2026-01-01', 0, :exp, :parent)"
+                ),
+                {"id": key_id, "exp": expires, "parent": parent},
+            )
+    db.upgrade(engine)
+    with engine.connect() as conn:
+        expiry = dict(conn.execute(text("SELECT id, expires_at FROM api_keys")).all())
+    engine.dispose()
+    assert str(expiry["kernel"]) == str(expiry["server"]) != str(expiry["orphan"])
