@@ -229,7 +229,14 @@ class OwnKeyHandler(APIHandler):
         state = row.state(self.now())
         if state != "active":
             raise APIError(409, f"Key {key_id!r} is {state}; issue a new one instead.")
+        self._still_open(db, row)
         return row
+
+    def _still_open(self, db, row: ApiKey) -> None:
+        """403 if the key's profile is no longer open to the caller's hub groups (an
+        admin narrowed it, or the user left the group): such a key may still be used
+        until it ends, but not renewed, regenerated, edited or given kernels' keys."""
+        self.own_profile(db, row.profile_slug, "keep a key for")
 
 
 class UserKeyHandler(OwnKeyHandler):
@@ -322,13 +329,14 @@ class KernelKeyHandler(OwnKeyHandler):
             state = parent.state(now)
             if state != "active":
                 raise APIError(409, f"The server's key {key_id!r} is {state}.")
+            keys.lock_user(db, user)  # the look-up, the count and the insert, atomic
             row = self._kernel_key(db, parent, kernel_id)
             if row is not None:
                 row.notebook_path = path
                 row.updated = now
                 payload, status = keys.key_public(row, now), 200
             else:
-                keys.lock_user(db, user)  # the count and the insert, atomic
+                self._still_open(db, parent)
                 cap = self.service.max_kernel_keys
                 if keys.live_kernel_keys(db, parent) >= cap:
                     raise APIError(
@@ -372,6 +380,7 @@ class UserKeyRenewHandler(OwnKeyHandler):
             )
             if state == "revoked" or (state == "expired" and not own_server):
                 raise APIError(409, f"Key {key_id!r} is {state}; issue a new one instead.")
+            self._still_open(db, row)
             lifetime = (
                 self.service.server_key_lifetime
                 if row.server_name is not None

@@ -98,6 +98,15 @@ def git_revision() -> str:
         return "unknown"
 
 
+def default_gateway_domain(domain: str | None, user_subdomains: bool) -> str | None:
+    """``api.<domain>``; with users' subdomains, a name no hub user's subdomain can take
+    (JupyterHub gives any user name holding ``--`` a hashed label), so that a user
+    called ``api`` cannot shadow the gateway under the hub's ``*.<domain>``."""
+    if not domain:
+        return None
+    return f"api--maas.{domain}" if user_subdomains else f"api.{domain}"
+
+
 def load() -> Settings:
     """The stack's ``Settings`` from ``pulumi config``."""
     cfg = pulumi.Config("maas")
@@ -138,7 +147,7 @@ def load() -> Settings:
         gateway_max_replicas=cfg.get_int("gatewayMaxReplicas") or 10,
         gateway_target_cpu_percent=cfg.get_int("gatewayTargetCpuPercent") or 70,
         domain=domain,
-        gateway_domain=cfg.get("gatewayDomain") or (f"api.{domain}" if domain else None),
+        gateway_domain=cfg.get("gatewayDomain") or default_gateway_domain(domain, user_subdomains),
         ingress_class=cfg.get("ingressClass"),
         tls_cluster_issuer=cfg.get("tlsClusterIssuer"),
         user_subdomains=user_subdomains,

@@ -435,6 +435,8 @@ def test_users_servers_can_have_subdomains_of_the_domain():
     )
     assert env["JUPYTERHUB_HOST"] == "https://hub.example.org"
     assert d.outputs["maasPublicUrl"] == "https://maas--service.hub.example.org/services/maas/"
+    # the gateway's default host is one no user's subdomain can be ("api" is a name)
+    assert d.outputs["litellmPublicUrl"] == "https://api--maas.hub.example.org"
     # kernels still reach the service inside the cluster, not through the proxy
     assert values["singleuser"]["extraEnv"]["MAAS_SERVICE_URL"].startswith("http://")
     # without subdomains, one origin, as before

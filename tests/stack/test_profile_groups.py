@@ -120,10 +120,24 @@ def test_a_server_whose_profile_is_no_longer_open_to_its_user_gets_no_key(stack)
     assert r.status_code in (201, 202), r.text
     user.wait_server(ready=True, timeout=180)
     try:
+        key = until(
+            lambda: [
+                k
+                for k in stack.api("GET", "users/lena-pg/keys", token).json()["keys"]
+                if k["server_name"] == "" and k["state"] == "active"
+            ]
+        )[0]
         restrict_gpu(stack, [STAFF])
         r = stack.api("POST", "users/lena-pg/keys", token, json={"server_name": ""})
         assert r.status_code == 403, r.text
         assert "not open to you" in r.json()["message"]
+        # nor is the key it has renewed, or given kernels' keys
+        for method, path, body in (
+            ("POST", f"users/lena-pg/keys/{key['id']}/renew", None),
+            ("PUT", f"users/lena-pg/keys/{key['id']}/kernels/k1", {"notebook_path": None}),
+        ):
+            r = stack.api(method, path, token, json=body)
+            assert r.status_code == 403 and "not open to you" in r.json()["message"], r.text
     finally:
         restrict_gpu(stack, [])
         user.stop_server()
