@@ -204,12 +204,6 @@ def granted(session: Session, allowed: Iterable[str]) -> list[str]:
     return allowed_model_names(allowed, session.scalars(select(CatalogModel)).all())
 
 
-def default_profile(session: Session) -> Profile | None:
-    """The default profile of everyone (for the hub's own use: users get
-    ``default_of(profiles_for(...))``)."""
-    return default_of(session.scalars(select(Profile).order_by(Profile.id)).all())
-
-
 def request_cost(
     input_cost_per_token: float,
     output_cost_per_token: float,
