@@ -93,6 +93,15 @@ class Stack:
             **kwargs,
         )
 
+    def server_key(self, user: str, token: str) -> dict | None:
+        """The active key of ``user``'s default server, as the service lists it."""
+        found = [
+            k
+            for k in self.api("GET", f"users/{user}/keys", token).json()["keys"]
+            if k["server_name"] == "" and k["state"] == "active"
+        ]
+        return found[0] if found else None
+
     def usage_rows(self, user: str) -> list:
         """``user``'s usage rows in order, with their model's catalog prices."""
         with create_engine(self.db_url).connect() as conn:

@@ -10,12 +10,12 @@ import concurrent.futures
 import re
 import subprocess
 import sys
-import time
 
 import pytest
 import requests
 from pg import PostgresServer, free_port
 from sqlalchemy import create_engine, text
+from waiting import until
 
 from hub_service.local import wait_for_url
 
@@ -25,24 +25,6 @@ CALL = (
     "    messages=[{'role': 'user', 'content': 'Say hi'}])\n"
     "print(r.usage.total_tokens > 0)"
 )
-
-
-def until(check, timeout: float = 60.0, every: float = 0.5):
-    deadline = time.monotonic() + timeout
-    while not (value := check()):
-        assert time.monotonic() < deadline, f"not true after {timeout} s"
-        time.sleep(every)
-    return value
-
-
-def server_key(stack, user: str, token: str) -> dict | None:
-    """The active key of ``user``'s default server, as the service lists it."""
-    found = [
-        k
-        for k in stack.api("GET", f"users/{user}/keys", token).json()["keys"]
-        if k["server_name"] == "" and k["state"] == "active"
-    ]
-    return found[0] if found else None
 
 
 @pytest.fixture
@@ -57,7 +39,7 @@ def running(stack, request):
 
 def test_kernel_keys_are_capped_per_server_and_follow_its_expiry(stack, running):
     user, token = running.name, running.token
-    key = until(lambda: server_key(stack, user, token), 30)
+    key = until(lambda: stack.server_key(user, token), 30, "the server's key")
     base = f"users/{user}/keys/{key['id']}/kernels"
     for i in range(256):
         r = stack.api("PUT", f"{base}/kernel-{i}", token, json={"notebook_path": f"n{i}.ipynb"})
@@ -81,7 +63,7 @@ def test_kernel_keys_are_capped_per_server_and_follow_its_expiry(stack, running)
         kernel = stack.api("GET", f"users/{user}/keys/{r.json()['id']}", token).json()
         return server["expires_at"] == kernel["expires_at"] and server["expires_at"]
 
-    renewed = until(same_expiry, 30, every=0.1)
+    renewed = until(same_expiry, 30, "the kernel's key renewed with its server's", every=0.1)
     assert renewed > first["expires_at"]
 
 
@@ -89,7 +71,7 @@ def test_a_replaced_or_revoked_server_key_heals_and_no_kernel_starts_with_a_dead
     stack, running
 ):
     user, token = running.name, running.token
-    old = until(lambda: server_key(stack, user, token), 30)
+    old = until(lambda: stack.server_key(user, token), 30, "the server's key")
     first = running.open_notebook("first.ipynb")
     assert running.execute(first, CALL).strip() == "True"
 
@@ -101,7 +83,7 @@ def test_a_replaced_or_revoked_server_key_heals_and_no_kernel_starts_with_a_dead
     # a key of the revoked one
     second = running.open_notebook("second.ipynb")
     assert running.execute(second, CALL).strip() == "True"
-    healed = server_key(stack, user, token)
+    healed = stack.server_key(user, token)
     assert healed["id"] not in (old["id"], r.json()["id"])  # the server got its own
     # a running kernel gets a live key at its restart
     running.restart_kernel(first)
@@ -110,7 +92,12 @@ def test_a_replaced_or_revoked_server_key_heals_and_no_kernel_starts_with_a_dead
     # an admin revokes the server's key: the server notices within a minute
     r = stack.api("DELETE", f"admin/keys/{healed['id']}", stack.admin.token)
     assert r.status_code == 204
-    again = until(lambda: (k := server_key(stack, user, token)) and k["id"] != healed["id"] and k)
+    again = until(
+        lambda: (k := stack.server_key(user, token)) and k["id"] != healed["id"] and k,
+        60,
+        "a new server key after the revocation",
+        every=0.5,
+    )
     assert again["id"] != healed["id"]
     third = running.open_notebook("third.ipynb")
     assert running.execute(third, CALL).strip() == "True"

@@ -6,20 +6,12 @@ from __future__ import annotations
 
 import html
 import re
-import time
 
 import pytest
+from waiting import until
 
 STAFF = "staff-pg"  # the only group the GPU profile is for while these tests run
 STUDENTS = "cs101-pg"
-
-
-def until(check, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while not (value := check()):
-        assert time.monotonic() < deadline, f"not true after {timeout} s"
-        time.sleep(0.25)
-    return value
 
 
 def form_profiles(user) -> list[str]:
@@ -35,7 +27,11 @@ def restrict_gpu(stack, groups: list[str]) -> None:
     r = stack.api("PATCH", "admin/profiles/gpu-ml-ai", stack.admin.token, json={"groups": groups})
     assert r.status_code == 200 and r.json()["groups"] == groups, r.text
     outsider = stack.user("outsider-pg")
-    until(lambda: ("gpu-ml-ai" in form_profiles(outsider)) == (not groups))
+    until(
+        lambda: ("gpu-ml-ai" in form_profiles(outsider)) == (not groups),
+        30,
+        "the hub's spawn form to follow the change",
+    )
 
 
 @pytest.fixture
@@ -120,13 +116,7 @@ def test_a_server_whose_profile_is_no_longer_open_to_its_user_gets_no_key(stack)
     assert r.status_code in (201, 202), r.text
     user.wait_server(ready=True, timeout=180)
     try:
-        key = until(
-            lambda: [
-                k
-                for k in stack.api("GET", "users/lena-pg/keys", token).json()["keys"]
-                if k["server_name"] == "" and k["state"] == "active"
-            ]
-        )[0]
+        key = until(lambda: stack.server_key("lena-pg", token), 30, "the server's key")
         restrict_gpu(stack, [STAFF])
         r = stack.api("POST", "users/lena-pg/keys", token, json={"server_name": ""})
         assert r.status_code == 403, r.text
