@@ -108,23 +108,19 @@ class KernelKeys:
     async def obtain(self, kernel_id: str, path: str | None) -> str | None:
         """This kernel's key (issued, or its path updated); None if the service said no
         or did not answer in time (the kernel then has the server's key)."""
-        used = self.extension.key_id
-        try:
-            answer = await self._put(kernel_id, path)
-        except MaaSServiceError as e:
-            if e.status != 409:
-                return self._without_key(kernel_id, e)
-            # the server's key is no longer active (replaced, revoked): a new one (unless
-            # another kernel's start got it already), then this kernel's key from it, so
-            # that no kernel starts with a dead key
-            if not await self.extension.heal(used):
-                return self._without_key(kernel_id, e)
+        for attempt in range(2):
+            used = self.extension.key_id
             try:
                 answer = await self._put(kernel_id, path)
+                break
+            except MaaSServiceError as e:
+                # 409: the server's key is no longer active (replaced, revoked): heal it
+                # (unless another kernel's start did already) and ask again, so that no
+                # kernel starts with a dead key
+                if e.status != 409 or attempt or not await self.extension.heal(used):
+                    return self._without_key(kernel_id, e)
             except Exception as e:  # noqa: BLE001 - the kernel starts anyway
                 return self._without_key(kernel_id, e)
-        except Exception as e:  # noqa: BLE001 - the kernel starts anyway
-            return self._without_key(kernel_id, e)
         if answer is None:
             return None
         if "key" in answer:
