@@ -132,9 +132,9 @@ class MaaSService(Application):
 
     kernel_key_retention = Float(
         24 * 3600.0,
-        help="Seconds a kernel's key is kept after it was revoked or expired, before its "
-        "row is deleted (usage rows name the server's key and the notebook, never a "
-        "kernel's key).",
+        help="Seconds a kernel's key is kept after it was revoked, before its row is "
+        "deleted (usage rows name the server's key and the notebook, never a kernel's "
+        "key); it is deleted with its server's key in any case.",
     ).tag(config=True)
 
     key_retention_days = Float(
