@@ -11,8 +11,9 @@ from .db import CatalogModel, Profile
 
 ALL_MODELS = "*"
 
-# The seed demo's three profiles (SEED.md section 3). Which models each may use is
-# part of the profile; "*" means every enabled model in the catalog.
+# The three profiles a new installation starts with (``MaaSService.seed_profiles``
+# writes them into an empty table). Which models each may use is part of the profile;
+# "*" means every enabled model in the catalog.
 DEFAULT_PROFILES: list[dict] = [
     {
         "slug": "cpu-standard",

@@ -2,9 +2,10 @@
 
 Two methods:
 
-- **seed**: the seed demo's rule. ``cost per 1M tokens = hourly / (tok/s x 3600) x 1e6``,
-  split 25 % input / 75 % output, optionally at the spot factor. Rounded as published:
-  the total and the input share to the cent, the output the rest of the total.
+- **seed**: a rule of thumb from the hourly price,
+  ``cost per 1M tokens = hourly / (tok/s x 3600) x 1e6``, split 25 % input / 75 % output,
+  optionally at the spot factor. The total and the input share are rounded to the cent,
+  the output is the rest of the total.
 - **measured**: benchmark a live OpenAI-compatible endpoint with streaming at several
   concurrency levels. Prefill throughput = prompt tokens over time to first token,
   decode throughput = completion tokens over generation time, each summed over the
@@ -66,7 +67,8 @@ def seed_prices(
     input_share: float = 0.25,
     spot_factor: float | None = None,
 ) -> Prices:
-    """The seed's method, rounded the way its worked examples are."""
+    """The seed method's prices: the total and the input share to the cent, the output
+    the rest of the total."""
     if hourly <= 0 or tokens_per_second <= 0:
         raise ValueError("hourly cost and throughput must be positive")
     if not 0 < input_share < 1:

@@ -1,4 +1,4 @@
-// Formatting as the seed's portal did (SEED.md sections 1 and 6), in one place.
+// How the portal shows prices, money, context windows, providers and snippets, in one place.
 
 /** A per-token price as dollars per million tokens: "-" when free, 4 decimals under
  * $0.01, else 2. */

@@ -1,4 +1,4 @@
-// The portal's formatting and chart data (SEED.md's rules).
+// The portal's formatting (prices per 1M tokens, money, providers' accents, snippets) and chart data.
 import { accent, contextK, currency, PALETTE, perMillion, provider, snippets } from '../format';
 import { budgetShare, keyLabel, spendByDay, subscriptions, tokenSplit, topKeys, topModels } from '../usage';
 
