@@ -1,18 +1,26 @@
-"""What a JupyterHub needs to host MaaS: the custom scopes, the roles, and (on
-Kubernetes) the KubeSpawner settings. One place for these facts: the local demo's
-``jupyterhub_config.py`` and the zero-to-jupyterhub chart's ``hub.extraConfig`` (written
-by ``infra/``) both call this module.
+"""What a JupyterHub needs to host MaaS, in one call from ``jupyterhub_config.py``::
 
-In z2jh's ``hub.extraConfig`` (the chart has already registered the service from
-``hub.services.maas``, its token read from ``hub.existingSecret``)::
+    from hub_service.hub_config import add_maas
 
-    from hub_service.hub_config import configure_kubespawner
-    configure_kubespawner(c, service_url=os.environ["MAAS_SERVICE_URL"])
+    add_maas(c)
+
+registers the MaaS service and its gateway (run by the hub, or already running
+elsewhere), the custom scopes, the least-privilege roles, the spawn form's choice of
+profiles (KubeSpawner's ``profile_list`` on Kubernetes) and the hooks that revoke keys
+as servers stop and users are deleted. The local demo, the zero-to-jupyterhub chart's
+``hub.extraConfig`` written by ``infra/`` and hubs that are not ours all call it
+(docs/existing-hub.md).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import ipaddress
+import os
+import secrets
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from urllib.parse import urlparse
 
 CUSTOM_SCOPES = {
     "custom:maas:admin": {
@@ -99,34 +107,219 @@ def resolve_authenticator(value) -> type:
     return trait.validate(None, value or trait.default_value)
 
 
-def configure_kubespawner(
-    c, service_url: str, service: str = "maas", profiles_ttl: float = 60.0
-) -> None:
-    """Everything MaaS needs in a hub that runs KubeSpawner (z2jh's ``extraConfig``):
-    each user's profiles from the service (a start with another is refused), hooks
-    that revoke keys as servers stop (the culler's stops too) and users are deleted,
-    the custom scopes, the roles (the MaaS admins are the hub's admins) and what a
-    sign-in to the service may carry."""
-    from .hub_hooks import NotifyMaaS
-    from .spawner import ProfileSource, kubespawner_profile_list, profile_gate
+# Spawners whose servers run on the hub's own host and network: they reach a service
+# and a gateway that listen on the hub's loopback address.
+SAME_HOST_SPAWNERS = ("LocalProcessSpawner", "SystemdSpawner", "SudoSpawner")
 
-    token = service_token(c, service)
-    for spec in c.JupyterHub.services:
-        if spec.get("name") == service:
-            spec["oauth_client_allowed_scopes"] = list(OAUTH_CLIENT_ALLOWED_SCOPES)
+
+def resolve_spawner(value) -> type:
+    """A spawner class from what ``c.JupyterHub.spawner_class`` holds: a class, an entry
+    point name (``simple``, ``kubernetes``, ``docker``) or a dotted import path."""
+    if isinstance(value, type):
+        return value
+    from jupyterhub.app import JupyterHub
+
+    trait = JupyterHub.class_traits()["spawner_class"]
+    return trait.validate(None, value or trait.default_value)
+
+
+def same_host(spawner_class: type) -> bool:
+    """Whether this spawner's servers share the hub's host and network."""
+    return any(k.__name__ in SAME_HOST_SPAWNERS for k in spawner_class.__mro__)
+
+
+def is_loopback(url: str) -> bool:
+    host = urlparse(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def kept_token(path: str | os.PathLike) -> str:
+    """The service's API token: ``$MAAS_SERVICE_TOKEN``, else the one kept in ``path``
+    (created, owner-only, on first use), so that a restarted hub and its running
+    service still agree."""
+    if os.environ.get("MAAS_SERVICE_TOKEN"):
+        return os.environ["MAAS_SERVICE_TOKEN"]
+    path = Path(path)
+    if not path.exists():
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_hex(32) + "\n")
+    return path.read_text().strip()
+
+
+def merge_roles(existing: list[dict], ours: list[dict]) -> list[dict]:
+    """The hub's roles with ours added: a role the hub already defines (``user``,
+    ``server``...) keeps its own grants and gains ours."""
+    by_name = {role["name"]: dict(role) for role in existing}
+    for role in ours:
+        mine = by_name.setdefault(role["name"], {"name": role["name"]})
+        mine.setdefault("description", role.get("description", ""))
+        for field in ("scopes", "users", "services", "groups"):
+            if field in role:
+                mine[field] = sorted({*mine.get(field, []), *role[field]})
+    return list(by_name.values())
+
+
+def chain(first, then):
+    """A hook that runs the hub's own ``first`` (if any), then ours."""
+    if not first:
+        return then
+
+    async def hook(spawner):
+        result = first(spawner)
+        if hasattr(result, "__await__"):
+            await result
+        result = then(spawner)
+        if hasattr(result, "__await__"):
+            await result
+
+    return hook
+
+
+def add_maas(
+    c,
+    *,
+    name: str = "maas",
+    service_url: str | None = None,
+    gateway_url: str | None = None,
+    gateway_public_url: str | None = None,
+    db_url: str | None = None,
+    admin_users: Iterable[str] | None = None,
+    host: str = "127.0.0.1",
+    service_port: int = 10101,
+    gateway_port: int = 4000,
+    service_config: str | os.PathLike | None = None,
+    environment: dict[str, str] | None = None,
+    service_token: str | None = None,
+    token_file: str | os.PathLike = "maas-service-token",  # noqa: S107 - a file name
+    spawn_form: bool = True,
+    profiles_ttl: float = 60.0,
+    command: Callable[[str, list[str]], list[str]] | None = None,
+) -> None:
+    """Add MaaS to the hub that ``c`` configures (call it last in jupyterhub_config.py).
+
+    - The service: already registered in ``c.JupyterHub.services`` as ``name`` (z2jh's
+      ``hub.services``), at ``service_url`` (running elsewhere), or by default run by
+      the hub on ``host:service_port`` with its database at ``db_url`` (default
+      ``maas.sqlite`` in the hub's directory) and ``service_config`` (a
+      ``maas_config.py``), its token ``service_token``, ``$MAAS_SERVICE_TOKEN`` or
+      kept in ``token_file``.
+    - The gateway that users' keys call: with a hub-run service, run by the hub on
+      ``host:gateway_port`` unless ``gateway_url`` says where one runs; users reach it
+      at ``gateway_public_url`` (default: the same).
+    - ``admin_users`` administer MaaS (default: the hub's ``Authenticator.admin_users``).
+    - The spawn form offers each user the profiles open to them (``spawn_form=False``
+      keeps a form of the hub's own; starts are checked all the same), and servers get
+      ``MAAS_SERVICE_URL``, where the lab extension asks for their key.
+    - ``command(name, argv)`` may wrap the hub-run processes' commands (logging).
+
+    A spawner whose servers do not share the hub's host (DockerSpawner, KubeSpawner...)
+    cannot reach a service or gateway on a loopback address: the hub then stops at
+    start with a sentence saying what to pass instead.
+    """
+    from .hub_hooks import NotifyMaaS
+    from .spawner import (
+        ProfileSource,
+        kubespawner_profile_list,
+        options_from_form,
+        profile_gate,
+        profiles_options_form,
+    )
+
+    command = command or (lambda _name, argv: argv)
+    services = list(c.JupyterHub.get("services", []))
+    spec = next((s for s in services if s.get("name") == name), None)
+    hub_run = spec is None and service_url is None
+    if spec is None:
+        spec = {"name": name, "url": service_url or f"http://{host}:{service_port}"}
+        services.append(spec)
+    if not spec.get("url"):
+        if service_url is None:
+            raise SystemExit(f"add_maas: the hub's service {name!r} has no url: pass service_url")
+        spec["url"] = service_url
+    if not spec.get("api_token"):
+        spec["api_token"] = service_token or kept_token(token_file)
+    spec.setdefault("oauth_no_confirm", True)
+    spec.setdefault("display", True)
+    # the MaaS admin scope for admins; the user's own servers, for the portal
+    spec["oauth_client_allowed_scopes"] = list(OAUTH_CLIENT_ALLOWED_SCOPES)
+    token = spec["api_token"]
+    prefix = f"{spec['url'].rstrip('/')}/services/{name}/"
+
+    spawner_class = resolve_spawner(c.JupyterHub.get("spawner_class"))
+    if hub_run:
+        db_url = db_url or f"sqlite:///{Path('maas.sqlite').resolve()}"
+        gateway = gateway_url or f"http://{host}:{gateway_port}"
+        public = gateway_public_url or gateway
+        env = {
+            "MAAS_DB_URL": db_url,
+            "MAAS_GATEWAY_URL": gateway,
+            "MAAS_GATEWAY_PUBLIC_URL": public,
+            "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
+            **(environment or {}),
+        }
+        config = ["--config", str(service_config)] if service_config else []
+        spec["command"] = command(name, [sys.executable, "-m", "hub_service", *config])
+        spec["environment"] = env
+        if gateway_url is None:
+            argv = [sys.executable, "-m", "hub_service.gateway"]
+            argv += ["--host", host, "--port", str(gateway_port)]
+            services.append(
+                {
+                    "name": f"{name}-gateway",
+                    "command": command(f"{name}-gateway", argv),
+                    "environment": env,
+                    "display": False,
+                }
+            )
+        if not same_host(spawner_class):
+            far = [u for u in (prefix, public) if is_loopback(u)]
+            if far:
+                raise SystemExit(
+                    f"add_maas: {spawner_class.__name__}'s servers do not run on the hub's "
+                    f"host, so they cannot reach {' or '.join(far)}: pass host='0.0.0.0' "
+                    "with service_url and gateway_public_url (or gateway_url) at addresses "
+                    "the servers reach (docs/existing-hub.md)."
+                )
+    c.JupyterHub.services = services
+
     # one cache of the service's profiles for the form and the check of every start
-    profiles = ProfileSource(service_url, token, profiles_ttl)
-    c.KubeSpawner.profile_list = kubespawner_profile_list(service_url, token, source=profiles)
-    notify = NotifyMaaS(service_url, token, gate=profile_gate(profiles))
-    c.KubeSpawner.pre_spawn_hook = notify.pre_spawn_hook
-    c.KubeSpawner.post_stop_hook = notify.post_stop_hook
+    profiles = ProfileSource(prefix, token, profiles_ttl)
+    notify = NotifyMaaS(prefix, token, gate=profile_gate(profiles))
+    section = getattr(c, spawner_class.__name__)
+    kube = any(k.__name__ == "KubeSpawner" for k in spawner_class.__mro__)
+    if spawn_form and kube:
+        section.profile_list = kubespawner_profile_list(prefix, token, source=profiles)
+    elif spawn_form:
+        c.Spawner.options_form = profiles_options_form(prefix, token, source=profiles)
+        c.Spawner.options_from_form = options_from_form
+    for hook in ("pre_spawn_hook", "post_stop_hook"):
+        # a hook the hub set on its spawner class wins over one set on Spawner: chain both
+        hub_own = section.get(hook) or c.Spawner.get(hook)
+        setattr(section, hook, chain(hub_own, getattr(notify, hook)))
+    for where in {id(c.Spawner): c.Spawner, id(section): section}.values():
+        if "environment" in where or where is c.Spawner:
+            where.environment = {**where.get("environment", {}), "MAAS_SERVICE_URL": prefix}
     c.JupyterHub.authenticator_class = notify.authenticator(
         resolve_authenticator(c.JupyterHub.get("authenticator_class"))
     )
     c.JupyterHub.custom_scopes = {**c.JupyterHub.get("custom_scopes", {}), **CUSTOM_SCOPES}
-    admins = c.Authenticator.get("admin_users", set())
-    ours = {role["name"] for role in load_roles(admins, service)}
-    c.JupyterHub.load_roles = [
-        *(r for r in c.JupyterHub.get("load_roles", []) if r["name"] not in ours),
-        *load_roles(admins, service),
-    ]
+    admins = c.Authenticator.get("admin_users", set()) if admin_users is None else admin_users
+    c.JupyterHub.load_roles = merge_roles(
+        list(c.JupyterHub.get("load_roles", [])), load_roles(admins, name)
+    )
+
+
+def configure_kubespawner(
+    c, service_url: str, service: str = "maas", profiles_ttl: float = 60.0
+) -> None:
+    """``add_maas`` in z2jh's ``hub.extraConfig`` of the hub images made before it:
+    ``service_url`` is the service's prefix URL (``.../services/maas/``), and the
+    chart has registered the service (``hub.services``) with its token."""
+    service_token(c, service)  # a clear error when the chart has not registered it
+    base = service_url.rstrip("/").removesuffix(f"/services/{service}")
+    add_maas(c, name=service, service_url=base, profiles_ttl=profiles_ttl)
