@@ -1,0 +1,61 @@
+"""docs/api.md is what ``hub_service.apidocs`` makes of the service's OpenAPI document
+and the gateway's route table today, and the repository's text stands on its own: it
+cites no document outside it."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+from hub_service.apidocs import COMMAND, markdown
+from hub_service.gateway.routes import ROUTES as GATEWAY_ROUTES
+from hub_service.openapi import implemented_methods, openapi_path
+from hub_service.routes import API_ROUTES
+
+ROOT = Path(__file__).resolve().parents[2]
+API_DOC = ROOT / "docs" / "api.md"
+
+
+def test_the_api_reference_is_up_to_date():
+    assert API_DOC.read_text() == markdown(), f"docs/api.md is stale: run `{COMMAND}`"
+
+
+def test_every_service_route_and_method_has_a_section():
+    text = markdown()
+    for pattern, handler in API_ROUTES:
+        path = openapi_path(pattern)
+        assert f"### `{path}`" in text, path
+        headed = set(re.findall(rf"^#### (\w+) `{re.escape(path)}`$", text, re.M))
+        assert headed == {m.upper() for m in implemented_methods(handler)}, path
+
+
+def test_each_operation_says_who_may_call_it():
+    text = markdown()
+    operations = re.findall(r"^#### .*$", text, re.M)
+    assert len(operations) == text.count("\nWho may call: ")
+    assert "Who may call: MaaS admins" in text
+    assert "Who may call: Anyone: no token needed." in text  # health, openapi.json
+
+
+def test_the_gateway_routes_open_to_keys_are_listed():
+    text = markdown()
+    for route in GATEWAY_ROUTES:
+        assert f"`{route.path}`" in text, route.path
+
+
+def test_no_tracked_file_cites_an_outside_document():
+    """Product text says the fact (where prices come from, as of when) rather than
+    pointing at a document that is not in the repository."""
+    outside = "SEED" + ".md"  # spelled apart so that this file does not match itself
+    tracked = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=ROOT, check=True, capture_output=True
+    ).stdout.split(b"\0")
+    citing = []
+    for name in filter(None, tracked):
+        path = ROOT / name.decode()
+        if "node_modules" in path.parts or not path.is_file():
+            continue
+        if outside.encode() in path.read_bytes():
+            citing.append(name.decode())
+    assert not citing, f"{outside} is cited by {citing}: state the fact instead"
