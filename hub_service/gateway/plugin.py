@@ -6,15 +6,10 @@
 - ``usage_logger`` (a ``litellm_settings.callbacks`` entry): one usage row per admitted
   request, priced from the catalog; it settles the request's budget reservation.
 
-Settings (environment): ``MAAS_DB_URL``; ``MAAS_REFRESH_INTERVAL`` (2 s: how often keys,
-policies, the catalog and spend are re-read); ``MAAS_ALERT_WEBHOOK_URL`` and
-``MAAS_ALERT_THRESHOLD`` (0.8); ``MAAS_MAX_BODY_BYTES`` (a request's largest body);
-``MAAS_MAX_IN_FLIGHT`` (64: requests one user may have running at once);
-``MAAS_MAX_STALENESS`` (600 s: how long the gateway serves keys from memory while its
-database is unreachable); ``MAAS_METRICS_TOKEN`` (the bearer token of ``/maas/metrics``;
-without one, no metrics are served);
-``MAAS_USAGE_QUEUE`` (usage rows held in memory while the database is slow);
-``MAAS_REFUSAL_INTERVAL`` (10 s between writes of the refusal counts).
+Settings: ``MAAS_DB_URL``, and the variables of ``settings.SETTINGS``, which
+``MaaSGateway`` (``app.py``) sets from its traits before it execs the proxy; they are
+read here through that table only (``python -m hub_service.gateway --help-all`` lists
+them).
 """
 
 from __future__ import annotations
@@ -30,14 +25,12 @@ from litellm.integrations.custom_logger import CustomLogger
 from litellm.proxy._types import UserAPIKeyAuth
 
 from .. import catalog as catalog_rules
+from . import settings
 from .gate import ADMISSION, Admission
 from .snapshot import GatewayState
 from .usage import PLACEHOLDER_MODEL, redact
 
 log = logging.getLogger("maas.gateway")
-
-# Room for a chat request with a few images (base64), well short of exhausting memory.
-DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
 
 _state: GatewayState | None = None
 
@@ -46,14 +39,16 @@ def state() -> GatewayState:
     """This process's gateway state, created on first use from the environment."""
     global _state
     if _state is None:
-        env = os.environ
+        s = settings.read(os.environ)
         _state = GatewayState(
-            env["MAAS_DB_URL"],
-            refresh_interval=float(env.get("MAAS_REFRESH_INTERVAL", "2")),
-            alert_webhook_url=env.get("MAAS_ALERT_WEBHOOK_URL", ""),
-            alert_threshold=float(env.get("MAAS_ALERT_THRESHOLD", "0.8")),
-            max_queue=int(env.get("MAAS_USAGE_QUEUE", "100000")),
-            refusal_interval=float(env.get("MAAS_REFUSAL_INTERVAL", "10")),
+            os.environ["MAAS_DB_URL"],
+            refresh_interval=s["refresh_interval"],
+            alert_webhook_url=s["alert_webhook_url"],
+            alert_threshold=s["alert_threshold"],
+            max_queue=s["usage_queue"],
+            refusal_interval=s["refusal_interval"],
+            key_lookup_rate=s["key_lookup_rate"],
+            key_lookup_burst=s["key_lookup_burst"],
         )
         atexit.register(_state.close)
     return _state
@@ -61,12 +56,10 @@ def state() -> GatewayState:
 
 def gate_settings() -> dict:
     """The gate's limits, from the environment."""
-    env = os.environ
+    s = settings.read(os.environ)
     return {
-        "max_body_bytes": int(env.get("MAAS_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)),
-        "max_in_flight": int(env.get("MAAS_MAX_IN_FLIGHT", "64")),
-        "max_staleness": float(env.get("MAAS_MAX_STALENESS", "600")),
-        "metrics_token": env.get("MAAS_METRICS_TOKEN", ""),
+        name: s[name]
+        for name in ("max_body_bytes", "max_in_flight", "max_staleness", "metrics_token")
     }
 
 

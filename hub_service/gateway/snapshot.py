@@ -46,6 +46,7 @@ from ..db import (
     make_session_factory,
     utcnow,
 )
+from . import settings
 from .alerts import Alerts
 from .config import backend_problem, deployment
 from .ledger import Ledger
@@ -73,8 +74,9 @@ UNKNOWN_TTL = 600.0
 # it is issued): at most this many a second on average, and this many at once. A flood
 # of made-up keys beyond that is answered at once, asking to try again (a new key
 # reaches memory at the next refresh anyway), instead of costing a query each.
-KEY_LOOKUP_RATE = 20.0
-KEY_LOOKUP_BURST = 200
+# (settings.py holds the defaults: MaaSGateway.key_lookup_rate and key_lookup_burst.)
+KEY_LOOKUP_RATE: float = settings.BY_NAME["key_lookup_rate"].default
+KEY_LOOKUP_BURST: int = settings.BY_NAME["key_lookup_burst"].default
 STATEMENT_TIMEOUT = 30.0  # seconds a query may take before the gateway gives up on it
 
 
@@ -193,6 +195,8 @@ class GatewayState:
         *,
         max_queue: int = 100_000,
         refusal_interval: float = 10.0,
+        key_lookup_rate: float = KEY_LOOKUP_RATE,
+        key_lookup_burst: int = KEY_LOOKUP_BURST,
         ready_timeout: float = 5.0,
         now: Callable[[], dt.datetime] = utcnow,
         clock: Callable[[], float] = time.monotonic,
@@ -208,7 +212,7 @@ class GatewayState:
         self.keys: dict[str, KeyInfo] = {}
         self._hash_of: dict[str, tuple[str, int]] = {}  # key id -> (its hash, its seq)
         self._unknown: dict[str, float] = {}  # hash -> when a direct look found nothing
-        self.lookups = TokenBucket(KEY_LOOKUP_RATE, KEY_LOOKUP_BURST, clock)
+        self.lookups = TokenBucket(key_lookup_rate, key_lookup_burst, clock)
         self._key_seq: int | None = None
         # policy inputs and the policies built from them
         self._profiles: dict[str, Profile] = {}
