@@ -184,14 +184,12 @@ def add_maas(
     c,
     *,
     name: str = "maas",
-    service_url: str | None = None,
-    gateway_url: str | None = None,
+    service_url: str = "http://127.0.0.1:10101",
+    gateway_url: str = "http://127.0.0.1:4000",
     gateway_public_url: str | None = None,
+    run: bool = True,
     db_url: str | None = None,
     admin_users: Iterable[str] | None = None,
-    host: str = "127.0.0.1",
-    service_port: int = 10101,
-    gateway_port: int = 4000,
     service_config: str | os.PathLike | None = None,
     environment: dict[str, str] | None = None,
     service_token: str | None = None,
@@ -202,15 +200,15 @@ def add_maas(
 ) -> None:
     """Add MaaS to the hub that ``c`` configures (call it last in jupyterhub_config.py).
 
-    - The service: already registered in ``c.JupyterHub.services`` as ``name`` (z2jh's
-      ``hub.services``), at ``service_url`` (running elsewhere), or by default run by
-      the hub on ``host:service_port`` with its database at ``db_url`` (default
-      ``maas.sqlite`` in the hub's directory) and ``service_config`` (a
-      ``maas_config.py``), its token ``service_token``, ``$MAAS_SERVICE_TOKEN`` or
-      kept in ``token_file``.
-    - The gateway that users' keys call: with a hub-run service, run by the hub on
-      ``host:gateway_port`` unless ``gateway_url`` says where one runs; users reach it
-      at ``gateway_public_url`` (default: the same).
+    - The service, at ``service_url`` (where the hub and users' servers reach it), and
+      the gateway, at ``gateway_url`` (where the service reaches it; users reach it at
+      ``gateway_public_url``, by default the same): run by the hub, listening there,
+      unless ``run=False`` (they run elsewhere) or the hub's configuration already
+      registers the service (z2jh's ``hub.services``). The hub-run service's database is
+      ``db_url`` (default ``maas.sqlite`` in the hub's directory), its settings
+      ``service_config`` (a ``maas_config.py``), its token ``service_token``,
+      ``$MAAS_SERVICE_TOKEN`` or the one kept in ``token_file``; ``environment`` is
+      given to both (backend keys' variables, say).
     - ``admin_users`` administer MaaS (default: the hub's ``Authenticator.admin_users``).
     - The spawn form offers each user the profiles open to them (``spawn_form=False``
       keeps a form of the hub's own; starts are checked all the same), and servers get
@@ -218,8 +216,8 @@ def add_maas(
     - ``command(name, argv)`` may wrap the hub-run processes' commands (logging).
 
     A spawner whose servers do not share the hub's host (DockerSpawner, KubeSpawner...)
-    cannot reach a service or gateway on a loopback address: the hub then stops at
-    start with a sentence saying what to pass instead.
+    cannot reach a loopback address: the hub then stops at start with a sentence
+    saying what to pass instead.
     """
     from .hub_hooks import NotifyMaaS
     from .spawner import (
@@ -233,14 +231,11 @@ def add_maas(
     command = command or (lambda _name, argv: argv)
     services = list(c.JupyterHub.get("services", []))
     spec = next((s for s in services if s.get("name") == name), None)
-    hub_run = spec is None and service_url is None
+    run = run and spec is None
     if spec is None:
-        spec = {"name": name, "url": service_url or f"http://{host}:{service_port}"}
+        spec = {"name": name}
         services.append(spec)
-    if not spec.get("url"):
-        if service_url is None:
-            raise SystemExit(f"add_maas: the hub's service {name!r} has no url: pass service_url")
-        spec["url"] = service_url
+    spec.setdefault("url", service_url.rstrip("/"))
     if not spec.get("api_token"):
         spec["api_token"] = service_token or kept_token(token_file)
     spec.setdefault("oauth_no_confirm", True)
@@ -251,13 +246,20 @@ def add_maas(
     prefix = f"{spec['url'].rstrip('/')}/services/{name}/"
 
     spawner_class = resolve_spawner(c.JupyterHub.get("spawner_class"))
-    if hub_run:
-        db_url = db_url or f"sqlite:///{Path('maas.sqlite').resolve()}"
-        gateway = gateway_url or f"http://{host}:{gateway_port}"
-        public = gateway_public_url or gateway
+    if run:
+        public = gateway_public_url or gateway_url
+        if not same_host(spawner_class):
+            far = [u for u in (prefix, public) if is_loopback(u)]
+            if far:
+                raise SystemExit(
+                    f"add_maas: {spawner_class.__name__}'s servers do not run on the hub's "
+                    f"host, so they cannot reach {' or '.join(far)}: pass service_url and "
+                    "gateway_url (or gateway_public_url) at an address of the hub's that "
+                    "they reach (docs/existing-hub.md)."
+                )
         env = {
-            "MAAS_DB_URL": db_url,
-            "MAAS_GATEWAY_URL": gateway,
+            "MAAS_DB_URL": db_url or f"sqlite:///{Path('maas.sqlite').resolve()}",
+            "MAAS_GATEWAY_URL": gateway_url,
             "MAAS_GATEWAY_PUBLIC_URL": public,
             "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
             **(environment or {}),
@@ -265,26 +267,17 @@ def add_maas(
         config = ["--config", str(service_config)] if service_config else []
         spec["command"] = command(name, [sys.executable, "-m", "hub_service", *config])
         spec["environment"] = env
-        if gateway_url is None:
-            argv = [sys.executable, "-m", "hub_service.gateway"]
-            argv += ["--host", host, "--port", str(gateway_port)]
-            services.append(
-                {
-                    "name": f"{name}-gateway",
-                    "command": command(f"{name}-gateway", argv),
-                    "environment": env,
-                    "display": False,
-                }
-            )
-        if not same_host(spawner_class):
-            far = [u for u in (prefix, public) if is_loopback(u)]
-            if far:
-                raise SystemExit(
-                    f"add_maas: {spawner_class.__name__}'s servers do not run on the hub's "
-                    f"host, so they cannot reach {' or '.join(far)}: pass host='0.0.0.0' "
-                    "with service_url and gateway_public_url (or gateway_url) at addresses "
-                    "the servers reach (docs/existing-hub.md)."
-                )
+        where = urlparse(gateway_url)
+        argv = [sys.executable, "-m", "hub_service.gateway"]
+        argv += ["--host", where.hostname or "127.0.0.1", "--port", str(where.port or 80)]
+        services.append(
+            {
+                "name": f"{name}-gateway",
+                "command": command(f"{name}-gateway", argv),
+                "environment": env,
+                "display": False,
+            }
+        )
     c.JupyterHub.services = services
 
     # one cache of the service's profiles for the form and the check of every start
@@ -322,4 +315,4 @@ def configure_kubespawner(
     chart has registered the service (``hub.services``) with its token."""
     service_token(c, service)  # a clear error when the chart has not registered it
     base = service_url.rstrip("/").removesuffix(f"/services/{service}")
-    add_maas(c, name=service, service_url=base, profiles_ttl=profiles_ttl)
+    add_maas(c, name=service, service_url=base, run=False, profiles_ttl=profiles_ttl)

@@ -79,8 +79,8 @@ service_env = {
 add_maas(
     c,
     db_url=settings.db_url,
-    service_port=settings.service_port,
-    gateway_port=settings.gateway_port,
+    service_url=settings.service_url,
+    gateway_url=settings.gateway_url,
     service_config=HERE / "maas_config.py",
     environment=service_env,
     service_token=service_token,
