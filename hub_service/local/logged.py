@@ -9,7 +9,8 @@ how it ended.
 to ``LOG``. SIGINT, SIGTERM and SIGHUP are passed on to it (the hub stops services and
 servers with them). When it ends, a line saying how (exit status, or the signal that
 killed it) is appended to the log and written to ``LOG.exit`` (JSON), where the
-launcher reads it to say which process failed.
+launcher reads it to say which process failed. A console that goes away (see ``echo``)
+stops the copy, not the process or its log.
 """
 
 from __future__ import annotations
@@ -20,9 +21,41 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+_ECHO = threading.Lock()
+
+
+def echo(data: bytes) -> None:
+    """Write ``data`` to this process's standard output, which may be a console that has
+    gone: the reader of a pipe exited (EPIPE; Python ignores SIGPIPE and raises
+    BrokenPipeError instead) or the terminal closed (EIO). Then the console is switched
+    off for good, and whatever was writing (a log, a shutdown) goes on."""
+    with _ECHO:
+        try:
+            sys.stdout.buffer.write(data)
+            sys.stdout.flush()
+        except (OSError, ValueError):
+            silence_console()
+
+
+def silence_console() -> None:
+    """Point standard output at /dev/null, and standard error too when it is the same
+    file: later writes, the interpreter's last flush included, succeed unseen."""
+    fds = [1]
+    try:
+        if os.path.samestat(os.fstat(1), os.fstat(2)):
+            fds.append(2)
+    except OSError:
+        pass
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        for fd in fds:
+            os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
 
 
 def describe(returncode: int) -> str:
@@ -66,8 +99,7 @@ def main(argv: list[str]) -> int:
         if tee:
             for line in iter(proc.stdout.readline, b""):
                 log.write(line)
-                sys.stdout.buffer.write(line)
-                sys.stdout.flush()
+                echo(line)
         returncode = proc.wait()
         how = describe(returncode)
         log.write(f"\n[maas] {Path(command[0]).name} {how}\n".encode())
