@@ -13,8 +13,8 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
-from . import catalog, keys, policy, pricing
-from .db import ApiKey, AuditEntry, CatalogModel, PolicyOverride, Profile, Usage, UserGroup
+from . import catalog, keys, policy, pricing, usage
+from .db import ApiKey, AuditEntry, CatalogModel, PolicyOverride, Profile, UserGroup
 from .metrics import ADMIN_SCOPE
 from .validation import (
     MODEL_FIELDS,
@@ -302,8 +302,8 @@ def _policy_answer(handler: APIHandler, user: str, own: bool) -> None:
         if eff.budget_usd is not None:
             start, end = policy.period_bounds(eff.budget_period, handler.now())
             spent = db.scalar(
-                select(func.coalesce(func.sum(Usage.cost_usd), 0.0)).where(
-                    Usage.user == user, Usage.ts >= start
+                select(func.coalesce(func.sum(usage.R.cost_usd), 0.0)).where(
+                    usage.R.user == user, usage.R.ts >= start
                 )
             )
             answer.update(
@@ -452,27 +452,22 @@ class AdminChargebackHandler(AdminHandler):
         start = _parse_time(self, "start", end - dt.timedelta(days=30))
         if start >= end:
             raise APIError(400, "start must be before end.")
+        u = usage.R  # usage rows and rollups alike
         if by == "group":
             key = func.coalesce(UserGroup.group, "(none)")
         elif by == "notebook":  # a user's notebook: "alice:analysis/churn.ipynb"
-            key = Usage.user + ":" + func.coalesce(Usage.notebook_path, "(none)")
+            key = u.user + ":" + func.coalesce(u.notebook_path, "(none)")
         else:
-            key = func.coalesce(getattr(Usage, by), "(none)")
-        query = select(
-            key.label("key"),
-            func.count(Usage.id),
-            func.coalesce(func.sum(Usage.prompt_tokens), 0),
-            func.coalesce(func.sum(Usage.completion_tokens), 0),
-            func.coalesce(func.sum(Usage.cost_usd), 0.0),
-        ).where(Usage.ts >= start, Usage.ts < end)
+            key = func.coalesce(getattr(u, by), "(none)")
+        query = select(key.label("key"), *usage.SPEND_COLUMNS).where(u.ts >= start, u.ts < end)
         if by == "group":
-            query = query.outerjoin(UserGroup, UserGroup.user == Usage.user)
-        query = query.group_by(key).order_by(func.sum(Usage.cost_usd).desc(), key)
+            query = query.outerjoin(UserGroup, UserGroup.user == u.user)
+        query = query.group_by(key).order_by(func.sum(u.cost_usd).desc(), key)
         with self.db as db:
             rows = [
                 {
                     by: k,
-                    "requests": n,
+                    "requests": int(n),
                     "prompt_tokens": int(p),
                     "completion_tokens": int(c),
                     "cost_usd": round(float(cost), 10),

@@ -24,7 +24,7 @@ from tornado.httpserver import HTTPServer
 from traitlets import Bool, Dict, Float, Integer, List, Unicode, default
 from traitlets.config import Application
 
-from . import __version__, catalog, db, hub, keys
+from . import __version__, catalog, db, hub, keys, usage
 from .hub import HubAPIError, HubClient, StartingServers
 from .metrics import ServiceMetrics, metric_method, record_reconcile
 from .routes import API_ROUTES, routes
@@ -185,7 +185,9 @@ class MaaSService(Application):
     ).tag(config=True)
 
     prune_interval = Float(
-        3600.0, help="Seconds between deletions of the keys past their retention."
+        3600.0,
+        help="Seconds between deletions of the keys past their retention (and rollups "
+        "of the usage rows past usage_retention_days).",
     ).tag(config=True)
 
     reconcile_interval = Float(
@@ -244,6 +246,17 @@ class MaaSService(Application):
     def _default_service_url(self):
         return os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:10101")
 
+    usage_retention_days = Float(
+        0.0,
+        help="Days usage rows are kept one per request; older ones are summed per day "
+        "(user, model, key, server, notebook, profile, status) into usage rollups and "
+        "deleted, every prune_interval. Every total the API, the portal, chargeback and "
+        "the metrics show stays the same; what goes is per-request detail (the kernel, "
+        "latency and error of each request, and their place in the last requests). "
+        f"0 keeps every row forever; else at least {usage.MIN_RETENTION_DAYS:g} (the "
+        "gateway counts budgets from the rows alone, and a month reaches 31 days back).",
+    ).tag(config=True)
+
     @property
     def client_base_url(self) -> str:
         """What OpenAI clients in notebooks use as base_url."""
@@ -264,6 +277,7 @@ class MaaSService(Application):
         if os.path.exists(self.config_file):
             self.load_config_file(self.config_file)
         self._check_seed_models()
+        self._check_usage_retention()
         self.engine = db.make_engine(self.db_url)
         self.session_factory = db.make_session_factory(self.engine)
         if self.migrate_only or self.migrate_at_start:
@@ -362,6 +376,17 @@ class MaaSService(Application):
                 self.log.critical("Not starting: seed model %r: %s", spec.get("name"), e)
                 self.exit(1)
 
+    def _check_usage_retention(self) -> None:
+        days = self.usage_retention_days
+        if days != 0 and not days >= usage.MIN_RETENTION_DAYS:
+            self.log.critical(
+                "Not starting: MaaSService.usage_retention_days is %g; it must be 0 (keep "
+                "every usage row) or at least %g.",
+                days,
+                usage.MIN_RETENTION_DAYS,
+            )
+            self.exit(1)
+
     def _log_request(self, handler):
         # tornado's default logs the full URI; ours has no secrets in URLs, but keep
         # query strings out anyway and never log headers.
@@ -432,6 +457,17 @@ class MaaSService(Application):
             self.log.info("Deleted %d key(s) revoked or expired past their retention", pruned)
         return pruned
 
+    def roll_up_usage_once(self) -> int:
+        """Sum the usage rows past ``usage_retention_days`` into daily rollups (nothing
+        when it is 0); return how many rows were rolled up."""
+        if not self.usage_retention_days:
+            return 0
+        before = self.utcnow() - dt.timedelta(days=self.usage_retention_days)
+        done = usage.roll_up(self.session_factory, before)
+        if done:
+            self.log.info("Rolled up %d usage row(s) from before %s", done, before.date())
+        return done
+
     async def sync_groups_once(self) -> bool:
         """Mirror the hub's group membership; return whether it changed."""
         members = await self.hub.group_members()
@@ -474,6 +510,13 @@ class MaaSService(Application):
                     self.prune_interval,
                     lambda: asyncio.to_thread(self.prune_keys_once),
                     "delete old keys",
+                )
+            ),
+            asyncio.create_task(
+                self._every(
+                    self.prune_interval,
+                    lambda: asyncio.to_thread(self.roll_up_usage_once),
+                    "roll up old usage",
                 )
             ),
         ]

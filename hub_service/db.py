@@ -199,6 +199,31 @@ class Usage(Base):
     gateway: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
+class UsageRollup(Base):
+    """Usage rows past the service's ``usage_retention_days``, summed per day and per
+    what the usage reports tell apart (user, model, key, server, notebook, profile,
+    status); every read of usage counts these with the rows (``usage.REQUESTS``)."""
+
+    __tablename__ = "usage_rollups"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # midnight (UTC) of the day summed: reads count a rollup at the start of its day
+    day: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    user: Mapped[str] = mapped_column(String(255), index=True)
+    model: Mapped[str] = mapped_column(String(255))
+    key_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    server_name: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    notebook_path: Mapped[str | None] = mapped_column(String(1024), nullable=True)
+    profile: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    status_code: Mapped[int] = mapped_column(Integer)
+    requests: Mapped[int] = mapped_column(Integer)
+    prompt_tokens: Mapped[int] = mapped_column(BigInteger)
+    completion_tokens: Mapped[int] = mapped_column(BigInteger)
+    cost_usd: Mapped[float] = mapped_column(Float)
+    # the sum of the requests' latencies (their mean is latency_ms / requests)
+    latency_ms: Mapped[float] = mapped_column(Float)
+
+
 class Refusal(Base):
     """Requests the gateway refused, counted per minute, gateway, user, key, model and
     reason: each such group is one row whose count grows, so a loop of refused requests

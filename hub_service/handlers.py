@@ -10,7 +10,7 @@ import logging
 from sqlalchemy import select
 
 from . import __version__, catalog, hub, keys, policy, usage
-from .db import ApiKey, CatalogModel, Profile, Refusal, Usage
+from .db import ApiKey, CatalogModel, Profile, Refusal
 from .gateway import routes as gateway_routes
 from .metrics import ADMIN_SCOPE, METRICS_SCOPE
 from .openapi import openapi_document
@@ -131,12 +131,13 @@ class UserUsageHandler(APIHandler):
         fmt = self.get_argument("format", "json")
         if fmt not in ("json", "csv"):
             raise APIError(400, "format must be json or csv.")
-        where = [Usage.user == user, Usage.ts >= since]
+        # usage rows and rollups alike (usage.R: their columns)
+        where = [usage.R.user == user, usage.R.ts >= since]
         refusals = [Refusal.user == user, Refusal.minute >= since]
         for name, column, refused in (
-            ("model", Usage.model, Refusal.model),
-            ("key_id", Usage.key_id, Refusal.key_id),
-            ("server_name", Usage.server_name, None),
+            ("model", usage.R.model, Refusal.model),
+            ("key_id", usage.R.key_id, Refusal.key_id),
+            ("server_name", usage.R.server_name, None),
         ):
             value = self.get_argument(name, None)
             if value is not None:

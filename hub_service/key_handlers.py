@@ -10,8 +10,9 @@ import logging
 from sqlalchemy import func, select
 
 from . import catalog, hub, keys, policy
-from .db import ApiKey, Profile, Usage
+from .db import ApiKey, Profile
 from .hub import HubAPIError
+from .usage import R  # usage rows and rollups alike
 from .validation import ISSUE_KEY_FIELDS, KERNEL_KEY_FIELDS, KEY_FIELDS
 from .web import KERNEL_ID, KEY_ID, USER, APIError, APIHandler, caller_server
 
@@ -43,16 +44,16 @@ class UserKeysHandler(APIHandler):
                 .order_by(ApiKey.created.desc())
             ).all()
             use = {
-                key_id: (n, float(cost), last)
+                key_id: (int(n), float(cost), last)
                 for key_id, n, cost, last in db.execute(
                     select(
-                        Usage.key_id,
-                        func.count(Usage.id),
-                        func.coalesce(func.sum(Usage.cost_usd), 0.0),
-                        func.max(Usage.ts),
+                        R.key_id,
+                        func.coalesce(func.sum(R.requests), 0),
+                        func.coalesce(func.sum(R.cost_usd), 0.0),
+                        func.max(R.ts),
                     )
-                    .where(Usage.user == user, Usage.key_id.in_([r.id for r in rows]))
-                    .group_by(Usage.key_id)
+                    .where(R.user == user, R.key_id.in_([r.id for r in rows]))
+                    .group_by(R.key_id)
                 )
             }
             answer = []

@@ -18,7 +18,8 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sqlalchemy import case, func, select
 
 from . import policy
-from .db import ApiKey, Refusal, Usage
+from .db import ApiKey, Refusal
+from .usage import R  # usage rows and rollups alike
 
 METRICS_SCOPE = "custom:maas:metrics"
 ADMIN_SCOPE = "custom:maas:admin"
@@ -71,10 +72,10 @@ class DatabaseCollector:
                 keys.add_metric([k, s], n)
             cost, prompt, completion = session.execute(
                 select(
-                    func.coalesce(func.sum(Usage.cost_usd), 0.0),
-                    func.coalesce(func.sum(Usage.prompt_tokens), 0),
-                    func.coalesce(func.sum(Usage.completion_tokens), 0),
-                ).where(Usage.ts >= month)
+                    func.coalesce(func.sum(R.cost_usd), 0.0),
+                    func.coalesce(func.sum(R.prompt_tokens), 0),
+                    func.coalesce(func.sum(R.completion_tokens), 0),
+                ).where(R.ts >= month)
             ).one()
             for reason, n in session.execute(
                 select(Refusal.reason, func.sum(Refusal.count))

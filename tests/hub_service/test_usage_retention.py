@@ -1,0 +1,227 @@
+"""Usage retention: rows past ``MaaSService.usage_retention_days`` are summed per day
+into rollups and deleted, and every total the API shows (a user's usage page, its CSV,
+their keys' spend, admin chargeback by every dimension, a policy's spend) is the same
+before and after. The service's own app answers, on SQLite and PostgreSQL, with its
+clock injected."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import random
+import subprocess
+import sys
+
+import pytest
+from inprocess import ServedService
+from sqlalchemy import func, select
+
+from hub_service import db, usage
+from hub_service.app import MaaSService
+
+NOW = dt.datetime(2027, 3, 15, 12, 30)
+USERS = ("ann", "bob", "cy")
+MODELS = ("small", "large", "vision")
+RETENTION = 40
+
+
+def populate(factory, days: int = 90, per_day: int = 12, seed: int = 7) -> None:
+    """Requests of every user, model, key, notebook and status over ``days`` days."""
+    rnd = random.Random(seed)
+    with db.session_scope(factory) as session:
+        for user in USERS:
+            for n, server in enumerate((None, "", "gpu")):
+                session.add(
+                    db.ApiKey(
+                        id=f"{user}{n}",
+                        key_hash=f"{user}-hash-{n}",
+                        prefix="sk-maas-Ab",
+                        last4="wxyz",
+                        user=user,
+                        server_name=server,
+                        name=f"{user}'s key {n}",
+                        expires_at=NOW + dt.timedelta(days=30),
+                    )
+                )
+        session.flush()
+        for day in range(days):
+            for _ in range(per_day):
+                user = rnd.choice(USERS)
+                n = rnd.randrange(3)
+                server = (None, "", "gpu")[n]
+                session.add(
+                    db.Usage(
+                        ts=NOW - dt.timedelta(days=day, seconds=rnd.randrange(86400)),
+                        user=user,
+                        server_name=server,
+                        key_id=f"{user}{n}",
+                        model=rnd.choice(MODELS),
+                        prompt_tokens=rnd.randrange(1000),
+                        completion_tokens=rnd.randrange(500),
+                        cost_usd=rnd.randrange(1, 10**6) / 1e7,
+                        latency_ms=rnd.uniform(5, 500),
+                        status_code=rnd.choice((200, 200, 200, 429, 500)),
+                        profile=rnd.choice(("cpu", "gpu", None)),
+                        kernel_id=rnd.choice((None, "k1")),
+                        notebook_path=None if server is None else rnd.choice(("a.ipynb", None)),
+                    )
+                )
+
+
+def csv_totals(text: str) -> dict:
+    rows = list(csv.DictReader(io.StringIO(text)))
+    return {
+        "requests": sum(int(r["requests"]) for r in rows),
+        "prompt_tokens": sum(int(r["prompt_tokens"]) for r in rows),
+        "completion_tokens": sum(int(r["completion_tokens"]) for r in rows),
+        "cost_usd": pytest.approx(sum(float(r["cost_usd"]) for r in rows), rel=1e-9),
+    }
+
+
+def every_total(served: ServedService) -> dict:
+    """What the API shows, everything but the list of last requests (single requests,
+    which a rollup is not)."""
+    seen = {}
+
+    def answer(path, user, **params):
+        r = served.get(path, user, **params)
+        assert r.status_code == 200, r.text
+        return r
+
+    for user in USERS:
+        # windows that start and end on days either all rolled up or all kept: one that
+        # starts inside a rolled-up day counts that day from its start (midnight) on
+        for params in (
+            {"days": 366},
+            {"days": 366, "model": "small"},
+            {"days": 366, "key_id": f"{user}2"},
+            {"days": 366, "server_name": "gpu"},
+            {"days": 30},
+            {"period": "month"},
+        ):
+            body = answer(f"users/{user}/usage", user, **params).json()
+            del body["recent"]
+            seen[("usage", user, str(params))] = body
+        seen[("csv", user)] = csv_totals(
+            answer(f"users/{user}/usage", user, days=366, format="csv").text
+        )
+        seen[("keys", user)] = {
+            k["id"]: (k["requests"], pytest.approx(k["spend_usd"], rel=1e-9))
+            for k in answer(f"users/{user}/keys", user).json()["keys"]
+        }
+        seen[("policy", user)] = answer(f"admin/policy/{user}", served.admin).json()
+    for by in ("user", "group", "profile", "model", "notebook"):
+        for start, end in (("2026-01-01", "2027-04-01"), ("2027-01-10", "2027-02-01")):
+            rows = answer("admin/chargeback", served.admin, by=by, start=start, end=end).json()
+            seen[("chargeback", by, start)] = rows
+    return seen
+
+
+def approximately(value):
+    """Sums of costs added in another order differ in the last bits."""
+    if isinstance(value, float):
+        return pytest.approx(value, rel=1e-9, abs=1e-12)
+    if isinstance(value, dict):
+        return {k: approximately(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [approximately(v) for v in value]
+    return value
+
+
+@pytest.fixture
+def served(db_url, monkeypatch):
+    clock = {"now": NOW}
+    service = ServedService(
+        db_url, monkeypatch, lambda: clock["now"], usage_retention_days=RETENTION
+    )
+    service.clock = clock
+    yield service
+    service.stop()
+
+
+def count(factory, model, *where) -> int:
+    with factory() as session:
+        return session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def test_rolling_up_old_usage_keeps_every_total(served):
+    factory = served.service.session_factory
+    populate(factory)
+    before = every_total(served)
+    cutoff = usage.midnight(NOW - dt.timedelta(days=RETENTION))
+    old = count(factory, db.Usage, db.Usage.ts < cutoff)
+    assert old > 500
+
+    rolled = served.service.roll_up_usage_once()
+
+    assert rolled == old
+    assert count(factory, db.Usage, db.Usage.ts < cutoff) == 0
+    assert count(factory, db.Usage) > 0  # the recent rows stay as they were
+    assert 0 < count(factory, db.UsageRollup) < old
+    assert count(factory, db.UsageRollup, db.UsageRollup.day >= cutoff) == 0
+    after = every_total(served)
+    assert after == approximately(before)
+
+    # When a gateway writes a late row for a day already rolled up, and a day passes
+    with db.session_scope(factory) as session:
+        session.add(
+            db.Usage(
+                ts=cutoff - dt.timedelta(hours=3), user="ann", model="small",
+                key_id="ann0", prompt_tokens=7, completion_tokens=3, cost_usd=0.5,
+            )
+        )  # fmt: skip
+    rollups = count(factory, db.UsageRollup)
+    served.clock["now"] = NOW + dt.timedelta(days=1)
+    assert served.service.roll_up_usage_once() > 1
+    # Then it joins its day's rollup of the same request kind, or starts one
+    assert count(factory, db.UsageRollup) >= rollups
+    later = served.get("users/ann/usage", "ann", days=366).json()
+    assert (
+        later["total_requests"] == before[("usage", "ann", "{'days': 366}")]["total_requests"] + 1
+    )
+    assert served.service.roll_up_usage_once() == 0  # nothing left to do
+
+
+def test_retention_off_keeps_every_row(db_url, monkeypatch):
+    served = ServedService(db_url, monkeypatch, lambda: NOW)
+    try:
+        populate(served.service.session_factory, days=5, per_day=3)
+        assert served.service.usage_retention_days == 0
+        assert served.service.roll_up_usage_once() == 0
+        assert count(served.service.session_factory, db.Usage) == 15
+    finally:
+        served.stop()
+
+
+def test_a_rollup_in_batches_is_the_same_as_in_one(tmp_path):
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'batches.sqlite'}")
+    db.upgrade(engine)
+    factory = db.make_session_factory(engine)
+    populate(factory, days=3, per_day=40)
+    today = usage.midnight(NOW)
+    old = count(factory, db.Usage, db.Usage.ts < today)
+
+    assert usage.roll_up(factory, NOW, batch=7) == old  # the days before today
+    with factory() as session:
+        assert session.scalar(select(func.sum(db.UsageRollup.requests))) == old
+        days = session.scalars(select(db.UsageRollup.day).distinct()).all()
+    assert sorted(days) == [today - dt.timedelta(days=d) for d in (3, 2, 1)]
+    assert count(factory, db.Usage) == 120 - old
+    engine.dispose()
+
+
+@pytest.mark.parametrize("days", ["10", "-1", "nan"])
+def test_a_retention_too_short_for_budgets_refuses_to_start(days, tmp_path):
+    done = subprocess.run(
+        [
+            sys.executable, "-m", "hub_service", "--migrate-only",
+            f"--db-url=sqlite:///{tmp_path / 'm.sqlite'}",
+            f"--MaaSService.usage_retention_days={days}",
+        ],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "usage_retention_days" in done.stderr and "at least 35" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert MaaSService.usage_retention_days.default_value == 0
