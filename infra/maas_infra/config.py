@@ -6,10 +6,14 @@ components take plain arguments and never read ``pulumi.Config`` themselves.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import pulumi
 
@@ -21,6 +25,122 @@ CNPG_CHART_VERSION = "0.27.1"  # CloudNativePG operator chart (operator 1.28)
 POSTGRES_IMAGE = "ghcr.io/cloudnative-pg/postgresql:16.6"
 
 BACKEND_KEY_NAME = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
+
+
+def _gateway_settings_table() -> ModuleType:
+    """The gateway's settings table (hub_service/gateway/settings.py), loaded by path:
+    this program's environment has Pulumi's packages, not the service's. The
+    ``maas:gateway`` keys are its settings' ``knob`` names, never typed twice."""
+    path = REPO / "hub_service" / "gateway" / "settings.py"
+    name = "maas_gateway_settings"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # (dataclasses look their module up there)
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+GATEWAY_SETTINGS = _gateway_settings_table().SETTINGS
+GATEWAY_BY_NAME = {s.name: s for s in GATEWAY_SETTINGS}
+GATEWAY_KNOBS = {s.knob: s for s in GATEWAY_SETTINGS}
+
+
+def _is_a(value: Any, kind: type) -> bool:
+    if isinstance(value, bool):
+        return False
+    if kind is float:
+        return isinstance(value, int | float)
+    if kind is list:
+        return isinstance(value, list) and all(isinstance(v, str) and v for v in value)
+    return isinstance(value, kind)
+
+
+def gateway_settings(raw: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``maas:gateway`` checked: (the plain settings, the secret ones), each by the
+    setting's name (``MaaSGateway.<name>``); ValueError naming the valid keys."""
+    if raw is None:
+        return {}, {}
+    if not isinstance(raw, dict):
+        raise ValueError(f"maas:gateway must be a map of settings: {', '.join(GATEWAY_KNOBS)}")
+    unknown = sorted(set(raw) - set(GATEWAY_KNOBS))
+    if unknown:
+        raise ValueError(
+            f"maas:gateway has no setting {', '.join(unknown)}: "
+            f"the settings are {', '.join(GATEWAY_KNOBS)}"
+        )
+    plain, secret = {}, {}
+    for knob, value in raw.items():
+        s = GATEWAY_KNOBS[knob]
+        if not _is_a(value, s.type):
+            kind = {int: "a whole number", float: "a number", str: "a string"}.get(
+                s.type, "a list of host names"
+            )
+            raise ValueError(f"maas:gateway.{knob} is {value!r}: it must be {kind} ({s.help})")
+        (secret if s.secret else plain)[s.name] = value
+    return plain, secret
+
+
+@dataclass(frozen=True)
+class BackupSettings:
+    """Scheduled backups of the in-cluster database (CloudNativePG, Barman Cloud) to
+    object storage; see docs/backups-in-cluster.md."""
+
+    # on by default on AWS (a bucket is made) or when a destination is given
+    enabled: bool = False
+    # s3://bucket/prefix; None on AWS: a bucket made by this program
+    destination: str | None = None
+    retention: str = "30d"
+    schedule: str = "0 0 3 * * *"  # six fields, seconds first: 03:00 every day
+    # credentials: an IAM role for the database's pods (IRSA), or keys in
+    # maas:databaseBackupCredentials, or else the nodes' own role
+    role_arn: str | None = None
+    endpoint_url: str | None = None  # an S3-compatible store (MinIO, ...)
+
+
+def backup_settings(raw: Any, on_aws: bool) -> BackupSettings:
+    """``maas:databaseBackup`` checked (see ``BackupSettings``); ValueError naming the
+    valid keys."""
+    raw = {} if raw is None else raw
+    valid = ("destination", "enabled", "endpointUrl", "retention", "roleArn", "schedule")
+    if not isinstance(raw, dict) or set(raw) - set(valid):
+        unknown = sorted(set(raw) - set(valid)) if isinstance(raw, dict) else [repr(raw)]
+        raise ValueError(
+            f"maas:databaseBackup has no setting {', '.join(unknown)}: "
+            f"the settings are {', '.join(valid)}"
+        )
+    destination = raw.get("destination")
+    enabled = raw.get("enabled", bool(destination) or on_aws)
+    if enabled and not destination and not on_aws:
+        raise ValueError(
+            "maas:databaseBackup is enabled but has no destination (only on AWS is a "
+            "bucket made): pulumi config set --path maas:databaseBackup.destination "
+            "s3://<bucket>/<prefix> (or set maas:databaseBackup.enabled false)"
+        )
+    if destination and not re.fullmatch(r"s3://[^/\s]+(/\S*)?", destination):
+        raise ValueError(
+            f"maas:databaseBackup.destination is {destination!r}: use s3://<bucket>/<prefix>"
+        )
+    retention = raw.get("retention", "30d")
+    if not re.fullmatch(r"[1-9][0-9]*[dwm]", str(retention)):
+        raise ValueError(
+            f"maas:databaseBackup.retention is {retention!r}: use days, weeks or months, "
+            "e.g. 30d, 4w or 6m"
+        )
+    schedule = raw.get("schedule", "0 0 3 * * *")
+    if len(str(schedule).split()) != 6:
+        raise ValueError(
+            f"maas:databaseBackup.schedule is {schedule!r}: six cron fields, seconds "
+            "first (CloudNativePG's), e.g. '0 0 3 * * *' for 03:00 every day"
+        )
+    return BackupSettings(
+        enabled=bool(enabled),
+        destination=destination,
+        retention=str(retention),
+        schedule=str(schedule),
+        role_arn=raw.get("roleArn"),
+        endpoint_url=raw.get("endpointUrl"),
+    )
 
 
 @dataclass(frozen=True)
@@ -61,6 +181,13 @@ class Settings:
     database_url: pulumi.Input[str] | None = None
     database_instances: int = 2
     database_storage: str = "20Gi"
+    database_backup: BackupSettings = field(default_factory=BackupSettings)
+    # accessKeyId / secretAccessKey for the backups' object store, if it needs keys
+    database_backup_credentials: pulumi.Input[dict] | None = None
+    # the gateway's settings (MaaSGateway.<name> -> value): plain ones, and secret ones,
+    # which reach it from a Secret only
+    gateway_settings: dict = field(default_factory=dict)
+    gateway_secrets: dict = field(default_factory=dict)
     # backend model API keys: NAME -> secret value, given to the gateway as MAAS_BACKEND_NAME
     backend_keys: pulumi.Input[dict] | None = None
     admin_users: list[str] = field(default_factory=list)
@@ -128,6 +255,13 @@ def load() -> Settings:
             "maas:userSubdomains needs maas:domain (users' servers are its subdomains): "
             "pulumi config set maas:domain hub.example.org"
         )
+    gateway_plain, gateway_secret = gateway_settings(cfg.get_object("gateway"))
+    if gateway_secret and not pulumi.runtime.is_config_secret("maas:gateway"):
+        pulumi.log.warn(
+            f"maas:gateway holds {', '.join(sorted(gateway_secret))} in plain text in the "
+            "stack's file: set it with pulumi config set --secret --path "
+            "'maas:gateway.<key>' (the deployment keeps it in a Secret either way)"
+        )
     return Settings(
         app_name=app,
         stack=stack,
@@ -156,6 +290,12 @@ def load() -> Settings:
         database_url=cfg.get_secret("databaseUrl"),
         database_instances=cfg.get_int("databaseInstances") or 2,
         database_storage=cfg.get("databaseStorage") or "20Gi",
+        database_backup=backup_settings(cfg.get_object("databaseBackup"), cloud == "aws"),
+        database_backup_credentials=cfg.get_secret_object("databaseBackupCredentials"),
+        gateway_settings=gateway_plain,
+        gateway_secrets={
+            name: pulumi.Output.secret(value) for name, value in gateway_secret.items()
+        },
         backend_keys=cfg.get_secret_object("backendKeys"),
         admin_users=list(cfg.get_object("adminUsers") or []),
         hub_config=dict(cfg.get_object("hubConfig") or {}),

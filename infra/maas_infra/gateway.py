@@ -1,6 +1,8 @@
 """The gateway: LiteLLM behind our gate (``python -m hub_service.gateway``) as a plain
 Deployment with a HorizontalPodAutoscaler and a PodDisruptionBudget. Backend API keys
-reach it only from a Secret, as ``MAAS_BACKEND_<NAME>`` variables.
+reach it only from a Secret, as ``MAAS_BACKEND_<NAME>`` variables. Its settings
+(``maas:gateway``) are ``--MaaSGateway.<name>=`` arguments, except the secret ones
+(metrics token, alert webhook), which are variables read from a Secret.
 
 Why not LiteLLM's Helm chart: it runs LiteLLM's own entry point, database migrations
 (Prisma) and master-key setup, none of which we use; our image's entry point is our
@@ -10,11 +12,13 @@ Deployment than as overrides of another chart's templates."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
+from .config import GATEWAY_BY_NAME
 from .exposure import Exposure, public_url
 from .kube import (
     cluster_url,
@@ -34,6 +38,22 @@ PORT = 4000
 BACKEND_PREFIX = "MAAS_BACKEND_"
 
 
+def setting_args(settings: dict[str, Any]) -> list[str]:
+    """``MaaSGateway``'s command-line arguments for plain ``settings`` (a list is one
+    argument an item, as traitlets takes a list)."""
+    args = []
+    for name, value in sorted(settings.items()):
+        assert not GATEWAY_BY_NAME[name].secret, name  # never in a pod's command line
+        items = value if isinstance(value, list) else [value]
+        args += [f"--MaaSGateway.{name}={item}" for item in items]
+    return args
+
+
+def secret_key(name: str) -> str:
+    """The key in the gateway's Secret of the secret setting ``name``."""
+    return name.replace("_", "-")
+
+
 @dataclass
 class GatewayArgs:
     app_name: str
@@ -41,8 +61,11 @@ class GatewayArgs:
     image: pulumi.Input[str]
     database_secret: pulumi.Input[str]
     database_key: str
-    metrics_token: pulumi.Input[str]
     exposure: Exposure
+    # secret settings (MaaSGateway.<name> -> value): metrics_token at least
+    secrets: dict[str, pulumi.Input[str]]
+    # the other settings (MaaSGateway.<name> -> value), as maas:gateway gives them
+    settings: dict[str, Any] = field(default_factory=dict)
     # NAME -> API key (secret); the gateway sees MAAS_BACKEND_NAME
     backend_keys: pulumi.Input[dict] | None = None
     min_replicas: int = 2
@@ -77,7 +100,10 @@ class Gateway(pulumi.ComponentResource):
         secret = k8s.core.v1.Secret(
             f"{name}-secret",
             metadata=meta,
-            string_data={"metrics-token": pulumi.Output.secret(args.metrics_token)},
+            string_data={
+                secret_key(name): pulumi.Output.secret(value)
+                for name, value in sorted(args.secrets.items())
+            },
             opts=child,
         )
         volume, mount = tmp_volume()
@@ -109,13 +135,19 @@ class Gateway(pulumi.ComponentResource):
                                     "0.0.0.0",  # noqa: S104 - a pod's own interface
                                     "--port",
                                     str(PORT),
+                                    *setting_args(args.settings),
                                 ],
                                 "env": [
                                     secret_env(
                                         "MAAS_DB_URL", args.database_secret, args.database_key
                                     ),
-                                    secret_env(
-                                        "MAAS_METRICS_TOKEN", secret.metadata.name, "metrics-token"
+                                    *(
+                                        secret_env(
+                                            GATEWAY_BY_NAME[name].env,
+                                            secret.metadata.name,
+                                            secret_key(name),
+                                        )
+                                        for name in sorted(args.secrets)
                                     ),
                                     {"name": "HOME", "value": "/tmp"},  # noqa: S108
                                 ],

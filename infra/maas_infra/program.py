@@ -122,6 +122,10 @@ def run(s: Settings) -> dict[str, pulumi.Input]:
             instances=s.database_instances,
             storage=s.database_storage,
             storage_class=s.storage_class,
+            backup=s.database_backup,
+            backup_credentials=s.database_backup_credentials,
+            on_aws=s.on_aws,
+            tags=s.tags,
         ),
     )
     hub_token = token("hub-service-token")
@@ -133,7 +137,8 @@ def run(s: Settings) -> dict[str, pulumi.Input]:
             image=images.refs["maas"],
             database_secret=database.secret_name,
             database_key=database.url_key,
-            metrics_token=token("gateway-metrics-token"),
+            secrets={"metrics_token": token("gateway-metrics-token"), **s.gateway_secrets},
+            settings=s.gateway_settings,
             exposure=Exposure(s.on_aws, s.gateway_domain, s.ingress_class, s.tls_cluster_issuer),
             backend_keys=s.backend_keys,
             min_replicas=s.gateway_min_replicas,
@@ -160,6 +165,7 @@ def run(s: Settings) -> dict[str, pulumi.Input]:
             replicas=s.service_replicas,
             subdomain_host=s.domain if s.user_subdomains else None,
             image_pull_secrets=pull_secrets,
+            backend_hosts=s.gateway_settings.get("backend_hosts", []),
         ),
         opts=pulumi.ResourceOptions(depends_on=[database]),
     )
@@ -212,6 +218,12 @@ def run(s: Settings) -> dict[str, pulumi.Input]:
         "databaseSecret": database.secret_name,
         "dockerPullCommand": pulumi.Output.concat("docker pull ", maas_ref),
     }
+    if database.backup_destination is not None:
+        outputs["databaseBackupDestination"] = database.backup_destination
+    if database.backup_policy_arn is not None:
+        # attach it to the role the database's pods use (maas:databaseBackup.roleArn)
+        # or to the nodes' role
+        outputs["databaseBackupPolicyArn"] = database.backup_policy_arn
     if not s.registry:
         outputs["ecrRepositoryUrl"] = registry.urls["maas"]
         outputs["ecrLoginCommand"] = registry.server.apply(

@@ -6,11 +6,12 @@ schema is migrated once per deploy by a Job, before the replicas roll."""
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_kubernetes as k8s
 
+from .config import GATEWAY_BY_NAME
 from .hub_values import service_host
 from .kube import (
     cluster_url,
@@ -49,6 +50,9 @@ class MaaSServiceArgs:
     # the host users sign in at, when users' servers (and this service) have subdomains
     # of it: the service's OAuth then runs on its own subdomain
     subdomain_host: str | None = None
+    # the only hosts a catalog model's api_base may name (the gateway's backend_hosts:
+    # the service checks the catalog with the same rule); empty: any but metadata
+    backend_hosts: list[str] = field(default_factory=list)
 
 
 def prefix(service_name: str) -> str:
@@ -126,6 +130,9 @@ class MaaSService(pulumi.ComponentResource):
             {"name": "MAAS_MIGRATE_AT_START", "value": "0"},
             {"name": "HOME", "value": "/tmp"},  # noqa: S108 - a private emptyDir
         ]
+        if args.backend_hosts:
+            hosts = GATEWAY_BY_NAME["backend_hosts"]
+            env.append({"name": hosts.env, "value": hosts.format(args.backend_hosts)})
         volume, mount = tmp_volume()
         pod_common = {
             "securityContext": pod_security(),

@@ -2,9 +2,10 @@
 it registers, with its inputs, and the stack's outputs.
 
 Mocked, because they cannot run here: the Pulumi engine and CLI, AWS (ECR and its
-authorization token), the Kubernetes API and Docker/BuildKit. The mocks answer as the
-providers would (an ECR URL for a repository, a digest for a pushed image, an address
-for a load balancer); everything else is the program's own, unchanged.
+authorization token, S3, IAM), the Kubernetes API and Docker/BuildKit. The mocks answer
+as the providers would (an ECR URL for a repository, a digest for a pushed image, a
+bucket's name, an address for a load balancer); everything else is the program's own,
+unchanged.
 """
 
 from __future__ import annotations
@@ -117,6 +118,11 @@ class Recorder(pulumi.runtime.Mocks):
                 f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/{args.inputs['name']}"
             )
             state["registryId"] = ACCOUNT
+        elif typ == "aws:s3/bucket:Bucket":
+            state["bucket"] = args.inputs.get("bucket") or f"{args.inputs['bucketPrefix']}0001"
+            state["arn"] = f"arn:aws:s3:::{state['bucket']}"
+        elif typ == "aws:iam/policy:Policy":
+            state["arn"] = f"arn:aws:iam::{ACCOUNT}:policy/{args.name}"
         elif typ == "docker-build:index:Image":
             state["digest"] = DIGEST
             state["ref"] = f"{args.inputs['tags'][0]}@{DIGEST}"

@@ -69,6 +69,8 @@ def test_the_database_cluster_is_a_well_formed_cloudnativepg_cluster(stack):
             "storage",
             "bootstrap",
             "resources",
+            "backup",  # (test_backups.py)
+            "serviceAccountTemplate",
         }
         assert spec["bootstrap"] == {"initdb": {"database": "maas", "owner": "maas"}}
         assert spec["instances"] >= 1
