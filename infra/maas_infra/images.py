@@ -12,12 +12,9 @@ import pulumi_docker_build as docker_build
 
 from .registry import CACHE_TAG
 
-# image name -> its Dockerfile, relative to the repository (the build context)
-DOCKERFILES = {
-    "hub": "images/hub/Dockerfile",
-    "maas": "images/maas/Dockerfile",
-    "notebook": "notebook-image/Dockerfile",
-}
+# image name -> its Dockerfile, relative to the repository (the build context): one
+# Dockerfile for all three, whose target is the image (they share its wheel stage)
+DOCKERFILES = dict.fromkeys(["hub", "maas", "notebook"], "images/Dockerfile")
 
 
 @dataclass
@@ -52,6 +49,7 @@ class Images(pulumi.ComponentResource):
                 f"{name}-{image}",
                 context=docker_build.BuildContextArgs(location=str(args.context)),
                 dockerfile=docker_build.DockerfileArgs(location=str(args.context / dockerfile)),
+                target=image,
                 platforms=[docker_build.Platform.LINUX_AMD64],
                 push=True,
                 tags=[

@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from imagevenv import dockerfile_arg, find_python, make_venv
+from imagevenv import find_python, image_tag, make_venv
 from pg import PostgresServer
 
 
@@ -14,7 +14,7 @@ from pg import PostgresServer
 def maas_venv():
     """images/maas's Python layer: its requirements file and this repository's wheel
     with the hub and gateway extras."""
-    minor = ".".join(dockerfile_arg("maas", "PYTHON_TAG").split(".")[:2])
+    minor = ".".join(image_tag("PYTHON_IMAGE").split(".")[:2])
     venv = make_venv("maas-image-", find_python(minor))
     venv.pip_install("-r", "images/maas/requirements.txt", ".[hub,gateway]")
     print(f"images/maas virtualenv installed in {venv.seconds:.0f} s")

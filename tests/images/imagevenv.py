@@ -17,6 +17,7 @@ from pins import normalise, pins  # noqa: F401 - pins: re-exported for test_imag
 
 REPO = Path(__file__).resolve().parents[2]
 IMAGES = REPO / "images"
+DOCKERFILE = IMAGES / "Dockerfile"
 
 
 class Venv:
@@ -74,7 +75,11 @@ def find_python(minor: str) -> str:
     return sys.executable
 
 
-def dockerfile_arg(image: str, name: str) -> str:
-    """The default of ``ARG name=...`` in images/<image>/Dockerfile."""
-    text = (IMAGES / image / "Dockerfile").read_text()
-    return re.search(rf"^ARG {name}=(\S+)", text, re.MULTILINE)[1]
+def dockerfile_arg(name: str) -> str:
+    """The default of ``ARG name=...`` in images/Dockerfile."""
+    return re.search(rf"^ARG {name}=(\S+)", DOCKERFILE.read_text(), re.MULTILINE)[1]
+
+
+def image_tag(name: str) -> str:
+    """The tag of the base image that ``ARG name=repository:tag[@digest]`` names."""
+    return dockerfile_arg(name).partition("@")[0].rsplit(":", 1)[1]

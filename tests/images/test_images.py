@@ -1,6 +1,6 @@
-"""The images (images/maas, images/hub): what their Dockerfiles promise, and their Python
-layers, installed into fresh virtualenvs as the Dockerfiles install them, doing what the
-Kubernetes objects will ask of them.
+"""The images (images/Dockerfile's targets maas and hub): what their stages promise, and
+their Python layers, installed into fresh virtualenvs as the stages install them, doing
+what the Kubernetes objects will ask of them.
 
 Docker cannot run here, so the MaaS image's commands run from its virtualenv as its
 user (uid 10001, with the image's environment and a home of its own, the virtualenv
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from imagevenv import IMAGES, normalise, pins
+from imagevenv import DOCKERFILE, IMAGES, image_tag, normalise, pins
 from pg import free_port
 
 from hub_service import db
@@ -34,9 +34,10 @@ SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL", re.IGNO
 
 
 class Dockerfile:
-    """A Dockerfile's instructions, continuation lines joined and comments dropped."""
+    """A Dockerfile's instructions (one stage's, given its name), continuation lines joined
+    and comments dropped."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, stage: str | None = None):
         self.text = path.read_text()
         lines = [x for x in self.text.splitlines() if not x.lstrip().startswith("#")]
         joined = re.sub(r"\\\n", " ", "\n".join(lines))
@@ -44,6 +45,15 @@ class Dockerfile:
             (m[1].upper(), m[2].strip())
             for m in re.finditer(r"^\s*([A-Za-z]+)\s+(.*)$", joined, re.MULTILINE)
         ]
+        self.global_args = [a for n, a in self.instructions if n == "ARG"]
+        if stage:
+            starts = [i for i, (n, _) in enumerate(self.instructions) if n == "FROM"]
+            ends = [*starts[1:], len(self.instructions)]
+            (self.instructions,) = [
+                self.instructions[i:j]
+                for i, j in zip(starts, ends, strict=True)
+                if self.instructions[i][1].endswith(f" AS {stage}")
+            ]
 
     def all(self, instruction: str) -> list[str]:
         return [args for name, args in self.instructions if name == instruction]
@@ -53,7 +63,7 @@ class Dockerfile:
         return self.instructions[starts[-1] :]
 
     def args(self) -> dict[str, str]:
-        return dict(a.split("=", 1) for a in self.all("ARG") if "=" in a)
+        return dict(a.split("=", 1) for a in self.global_args if "=" in a)
 
     def env(self) -> dict[str, str]:
         """The final stage's ENV, as the container starts with it."""
@@ -67,8 +77,8 @@ class Dockerfile:
         return [args for name, args in self.final_stage() if name == "USER"][-1]
 
 
-MAAS = Dockerfile(IMAGES / "maas" / "Dockerfile")
-HUB = Dockerfile(IMAGES / "hub" / "Dockerfile")
+MAAS = Dockerfile(DOCKERFILE, "maas")
+HUB = Dockerfile(DOCKERFILE, "hub")
 
 
 # -- what the Dockerfiles promise -------------------------------------------------------
@@ -80,14 +90,12 @@ def test_the_dockerfile_bakes_in_no_secret_and_runs_as_a_numeric_non_root_user(i
         assert not SECRET_NAME.search(name), f"{name} would be visible in the image's layers"
     uid = image.user().split(":")[0]
     assert uid.isdigit() and int(uid) != 0, "runAsNonRoot needs a numeric user that is not root"
-    # the wheel is built in a first stage from the repository, as the notebook image does
-    assert any("pip wheel" in args and "/src" in args for args in image.all("RUN")), (
-        "no wheel build stage"
-    )
+    # the wheel comes from the shared wheel stage
+    assert "--from=wheel /wheels /tmp/wheels" in image.all("COPY")
 
 
 def test_the_maas_image_is_pinned_and_serves_both_commands():
-    python_tag = MAAS.args()["PYTHON_TAG"]
+    python_tag = image_tag("PYTHON_IMAGE")
     assert re.fullmatch(r"3\.11\.\d+-slim-bookworm", python_tag), python_tag
     assert MAAS.env()["LITELLM_LOCAL_MODEL_COST_MAP"] == "True"
     assert MAAS.env()["PYTHONUNBUFFERED"] == "1"
@@ -101,9 +109,10 @@ def test_the_maas_image_is_pinned_and_serves_both_commands():
 
 
 def test_the_hub_image_moves_with_its_pins():
-    tag = HUB.args()["HUB_TAG"]
-    assert f"quay.io/jupyterhub/k8s-hub:{tag}" in (IMAGES / "hub" / "requirements.txt").read_text()
-    assert HUB.final_stage()[0][1] == "quay.io/jupyterhub/k8s-hub:${HUB_TAG}"
+    base = HUB.args()["HUB_IMAGE"].partition("@")[0]
+    assert base.startswith("quay.io/jupyterhub/k8s-hub:")
+    assert base in (IMAGES / "hub" / "requirements.txt").read_text()
+    assert HUB.final_stage()[0][1] == "${HUB_IMAGE} AS hub"
     install = next(a for n, a in HUB.final_stage() if n == "RUN" and "pip install" in a)
     assert "-c /tmp/maas-hub-requirements.txt" in install and "[hub]" in install
 
@@ -172,7 +181,7 @@ def test_the_maas_image_layer_matches_its_pins(maas_venv):
         text=True,
         check=True,
     ).stdout.strip()
-    assert MAAS.args()["PYTHON_TAG"].startswith(python + "."), "not the image's Python"
+    assert image_tag("PYTHON_IMAGE").startswith(python + "."), "not the image's Python"
     installed = maas_venv.versions()
     for name, version in pins(IMAGES / "maas" / "requirements.txt").items():
         assert installed.get(name) == version, name
