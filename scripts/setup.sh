@@ -104,3 +104,23 @@ if [ "${1:-}" = "--with-notebook-image" ]; then
     stamp_set notebook-image "$want"
   fi
 fi
+
+# The hub-facing tests run again under the JupyterHub and KubeSpawner that the hub image
+# ships (images/hub/requirements.txt's pins: z2jh 4.4's JupyterHub 5.5): .venv-jupyterhub5
+# has jupyterlab-maas (editable: this checkout) with its hub and gateway, those pins
+# and what those tests import.
+if [ "${1:-}" = "--with-notebook-image" ]; then
+  HUB5_VENV=.venv-jupyterhub5
+  want=$(fingerprint pyproject.toml images/hub/requirements.txt)
+  if [ ! -x "$HUB5_VENV/bin/python" ] || ! stamp_ok jupyterhub5 "$want"; then
+    echo "setup: installing the hub image's JupyterHub and KubeSpawner into $HUB5_VENV"
+    rm -rf "$HUB5_VENV"
+    "$PYTHON" -m venv "$HUB5_VENV"
+    "$HUB5_VENV/bin/pip" install --quiet --upgrade pip
+    pins=$(grep -E '^(jupyterhub|jupyterhub-kubespawner|pycurl)==' images/hub/requirements.txt)
+    # shellcheck disable=SC2086 - one argument a pin
+    SKIP_JUPYTER_BUILDER=1 "$HUB5_VENV/bin/pip" install --quiet -e '.[hub,gateway]' $pins \
+      pytest requests psutil pyyaml
+    stamp_set jupyterhub5 "$want"
+  fi
+fi

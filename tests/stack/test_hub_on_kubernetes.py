@@ -1,8 +1,9 @@
-"""The hub configuration that infra/ deploys, run for real: the zero-to-jupyterhub
-chart's own jupyterhub_config.py (4.4.0, tests/infra/z2jh/) with the values infra/
-renders, loaded into a real JupyterHub with KubeSpawner installed, against the local
-stack's MaaS service: the profiles come from the service, the roles and custom scopes
-load, the culler's post-stop hook revokes a running server's key.
+"""The hub configuration that infra/ deploys, and the one docs/existing-hub.md gives a
+release that is not ours (docs/z2jh/values.yaml), run for real: the zero-to-jupyterhub
+chart's own jupyterhub_config.py (4.4.0, tests/infra/z2jh/) with those values, loaded
+into a real JupyterHub with KubeSpawner installed, against the local stack's MaaS
+service: the profiles come from the service, the roles and custom scopes load, the
+culler's post-stop hook revokes a running server's key.
 
 Not run: Kubernetes itself (the hub is initialized, not started, so KubeSpawner never
 calls the API) and the hub image (this environment's JupyterHub and KubeSpawner stand
@@ -16,8 +17,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jupyterhub
 import pytest
 import yaml
+from hubversions import HUB_IMAGE_JUPYTERHUB, HUB_IMAGE_PYTHON, hub_pythons
 from waiting import until
 
 REPO = Path(__file__).resolve().parents[2]
@@ -65,11 +68,35 @@ def mount(root: Path, values: dict, secrets: dict[str, str]) -> Path:
     return root
 
 
+def documented_values(service_base: str) -> dict:
+    """docs/z2jh/values.yaml, the release's own sign-in and admins added, its service
+    URL pointed at the stack's service."""
+    values = yaml.safe_load((REPO / "docs" / "z2jh" / "values.yaml").read_text())
+    values["hub"]["services"]["maas"]["url"] = service_base
+    values["hub"]["config"] = {
+        "JupyterHub": {"authenticator_class": "dummy"},
+        "DummyAuthenticator": {"password": "not-used-here"},
+        "Authenticator": {"admin_users": ["alice"]},
+    }
+    return values
+
+
+@pytest.fixture(scope="module", params=["infra", "docs"])
+def values_from(request) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="module", params=hub_pythons())
+def hub_python(request) -> str:
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def hub_on_kubernetes(stack, tmp_path_factory):
-    """Initialize the deployed hub's configuration; ``kim``'s server runs meanwhile
-    and its key is stopped by the culler's hook."""
-    kim = stack.user("kim-k8s")
+def hub_on_kubernetes(values_from, hub_python, stack, tmp_path_factory):
+    """Initialize the deployed hub's configuration (infra/'s values, or the documented
+    ones) under a JupyterHub (this environment's, or the hub image's); ``kim``'s server
+    runs meanwhile and its key is stopped by the culler's hook."""
+    kim = stack.user(f"kim-{values_from}-{abs(hash(hub_python)) % 1000}")
     kim.start_server()
     kim.kernel = kim.start_kernel()
     key = kim.execute(kim.kernel, "import os; print(os.environ['OPENAI_API_KEY'])").strip()
@@ -78,7 +105,7 @@ def hub_on_kubernetes(stack, tmp_path_factory):
 
     service_base = stack.service_url.split("/services/")[0]
     token = (stack.state_dir / "maas-service-token").read_text().strip()
-    values = jupyterhub_values(
+    infra_values = jupyterhub_values(
         app_name="maas",
         maas_namespace="maas",
         service_url=service_base,
@@ -95,13 +122,14 @@ def hub_on_kubernetes(stack, tmp_path_factory):
         },
         hub_secret_env=["OAUTH_CLIENT_SECRET"],
     )
+    values = infra_values if values_from == "infra" else documented_values(service_base)
     root = mount(
         tmp_path_factory.mktemp("z2jh"),
         values,
         {"hub.services.maas.apiToken": token, secret_env_key("OAUTH_CLIENT_SECRET"): "x"},
     )
     env = {
-        "PATH": str(Path(sys.executable).parent),
+        "PATH": str(Path(hub_python).parent),
         "HOME": str(root),
         # what Kubernetes and the hub pod's spec give the hub container
         "POD_NAMESPACE": "jupyterhub",
@@ -112,10 +140,11 @@ def hub_on_kubernetes(stack, tmp_path_factory):
         "PROXY_PUBLIC_SERVICE_HOST": "127.0.0.1",
         "PROXY_PUBLIC_SERVICE_PORT": "80",
         "CONFIGPROXY_AUTH_TOKEN": "ef" * 32,
-        "MAAS_SERVICE_URL": values["hub"]["extraEnv"]["MAAS_SERVICE_URL"],
     }
+    if values_from == "infra":
+        env["MAAS_SERVICE_URL"] = values["hub"]["extraEnv"]["MAAS_SERVICE_URL"]
     run = subprocess.run(
-        [sys.executable, str(Path(__file__).with_name("z2jh_hub.py")), str(root), kim.name],
+        [hub_python, str(Path(__file__).with_name("z2jh_hub.py")), str(root), kim.name],
         env=env,
         capture_output=True,
         text=True,
@@ -124,12 +153,14 @@ def hub_on_kubernetes(stack, tmp_path_factory):
     )
     assert run.returncode == 0, run.stderr[-3000:]
     report = json.loads(run.stdout.strip().splitlines()[-1])
-    yield report, kim, key, stack
+    image = hub_python == str(HUB_IMAGE_PYTHON)
+    assert report["jupyterhub"] == (HUB_IMAGE_JUPYTERHUB if image else jupyterhub.__version__)
+    yield report, kim, key, stack, values_from
     kim.stop_server()
 
 
 def test_the_profiles_are_the_services(hub_on_kubernetes):
-    report, _, _, stack = hub_on_kubernetes
+    report, _, _, stack, _ = hub_on_kubernetes
     service_profiles = stack.api("GET", "profiles", stack.admin.token).json()["profiles"]
     assert [p["slug"] for p in report["profiles"]] == [p["slug"] for p in service_profiles]
     by_slug = {p["slug"]: p for p in report["profiles"]}
@@ -139,7 +170,7 @@ def test_the_profiles_are_the_services(hub_on_kubernetes):
 
 
 def test_the_roles_and_scopes_load(hub_on_kubernetes):
-    report = hub_on_kubernetes[0]
+    report, *_, values = hub_on_kubernetes
     roles = report["roles"]
     assert roles["maas-service"]["services"] == ["maas"]
     assert "read:servers" in roles["maas-service"]["scopes"]
@@ -154,12 +185,14 @@ def test_the_roles_and_scopes_load(hub_on_kubernetes):
     assert "DummyAuthenticator" in report["authenticator"]
     assert report["authenticator"][0] == "DummyAuthenticatorNotifyingMaaS"
     culler = " ".join(report["culler"])
-    for flag in ("--timeout=3600", "--cull-every=300", "--concurrency=10"):
+    # infra/'s culling; a release of its own keeps the chart's
+    flags = ["--timeout=3600", "--cull-every=300" if values == "infra" else "--cull-every=600"]
+    for flag in flags:
         assert flag in culler
 
 
 def test_the_cullers_stop_revokes_the_servers_key(hub_on_kubernetes):
-    _, _, key, stack = hub_on_kubernetes
+    _, _, key, stack, _ = hub_on_kubernetes
 
     def refused():
         r = stack.chat(key)

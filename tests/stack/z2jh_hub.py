@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
+import jupyterhub
 from jupyterhub import orm
 from jupyterhub.app import JupyterHub
 from traitlets.config import PyFileConfigLoader
@@ -49,6 +50,7 @@ async def main(root: Path, user: str) -> dict:
     notify = spawner.post_stop_hook.__self__
     await asyncio.gather(*notify._tasks)
     return {
+        "jupyterhub": jupyterhub.__version__,
         "roles": roles,
         "services": services,
         "custom_scopes": sorted(config.JupyterHub.custom_scopes),
