@@ -3,7 +3,8 @@
 It talks to the MaaS service's API (``--url`` or $MAAS_URL) with a JupyterHub token
 (``--token`` or $MAAS_TOKEN / $JUPYTERHUB_API_TOKEN) that carries the
 ``custom:maas:admin`` scope; ``maas pricing seed`` and ``maas pricing measure`` without
-``--apply`` need neither.
+``--apply`` need neither. ``maas backup``, ``maas restore`` and ``maas usage rollup``
+open the database itself (``--db-url`` or $MAAS_DB_URL, the service's default).
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ import os
 import sys
 import urllib.error
 import urllib.request
+from pathlib import Path
 from urllib.parse import quote, urlencode
 
-from . import pricing
+from . import backup, pricing
 
 EXAMPLES = """
 examples:
@@ -35,6 +37,9 @@ examples:
   maas keys revoke 3f2a9c0d1e4b5a67
   maas chargeback --by group --start 2026-11-01 --end 2026-12-01 --format csv > nov.csv
   maas pricing seed --instance g5.2xlarge --throughput 35
+  MAAS_DB_URL=sqlite:////srv/maas/maas.sqlite maas backup /backups/maas-$(date +%F).sqlite
+  maas restore /backups/maas-2026-12-01.sqlite --db-url sqlite:////srv/maas/maas.sqlite
+  maas usage rollup --older-than-days 400
   maas pricing measure --base-url http://127.0.0.1:8090/v1 --model smollm2-135m \\
       --hourly 0.08925 --apply smollm2-135m
 """
@@ -261,6 +266,47 @@ def cmd_chargeback(args, client: Client) -> None:
     params.update({k: v for k, v in (("start", args.start), ("end", args.end)) if v})
     data = client.call("GET", f"admin/chargeback?{urlencode(params)}", raw=True)
     print(data if args.format == "csv" else json.dumps(json.loads(data), indent=2))
+
+
+def cmd_backup(args) -> None:
+    revision = backup.backup(args.db_url, Path(args.file))
+    print(
+        f"Backed up {backup.sqlite_path(args.db_url)} (schema revision {revision}) to {args.file}"
+    )
+
+
+def cmd_restore(args) -> None:
+    revision, aside = backup.restore(args.db_url, Path(args.file))
+    target = backup.sqlite_path(args.db_url)
+    if aside:
+        print(f"The database it replaces is kept as {aside}")
+    print(
+        f"Restored {args.file} (schema revision {revision}) to {target}; start the service "
+        "(or run python -m hub_service --migrate-only), then the gateways."
+    )
+
+
+def cmd_usage(args) -> None:
+    import datetime as dt
+
+    from . import db, usage
+
+    if not args.older_than_days >= usage.MIN_RETENTION_DAYS:
+        raise CLIError(f"--older-than-days must be at least {usage.MIN_RETENTION_DAYS:g}.")
+    engine = db.make_engine(args.db_url)
+    try:
+        problem = db.schema_problem(engine)
+        if problem:
+            raise CLIError(f"Not rolling up: {problem}.")
+        before = db.utcnow() - dt.timedelta(days=args.older_than_days)
+        done = usage.roll_up(db.make_session_factory(engine), before)
+    finally:
+        engine.dispose()
+    print(f"Rolled up {done} usage row(s) from before {usage.midnight(before).date()}")
+
+
+# commands that open the database rather than call the service
+LOCAL_COMMANDS = (cmd_backup, cmd_restore, cmd_usage)
 
 
 def _hourly(args) -> float:
@@ -497,17 +543,61 @@ def build_parser() -> argparse.ArgumentParser:
         help="measure: write the prices to this catalog model (else a dry run)",
     )
     p.set_defaults(func=cmd_pricing)
+
+    def database(p):
+        p.add_argument(
+            "--db-url",
+            default=os.environ.get("MAAS_DB_URL", "sqlite:///maas.sqlite"),
+            help="the service's database (default: $MAAS_DB_URL, else sqlite:///maas.sqlite)",
+        )
+
+    p = sub.add_parser(
+        "backup",
+        help="copy a SQLite database to a file, while the service runs",
+        description="Copy the service's SQLite database to FILE as it is at one moment "
+        "(SQLite's backup API: consistent while the service and gateways write), and "
+        "check the copy. For PostgreSQL it says how to use pg_dump or CloudNativePG.",
+    )
+    p.add_argument("file", help="the backup to write (must not exist)")
+    database(p)
+    p.set_defaults(func=cmd_backup)
+
+    p = sub.add_parser(
+        "restore",
+        help="replace a SQLite database by a backup (service and gateways stopped)",
+        description="Check FILE (SQLite's integrity check, a schema revision this "
+        "version knows) and copy it over the service's database, keeping the database "
+        "it replaces beside it (<name>.before-restore-<time>). Stop the service and "
+        "the gateways first; start them after (the service migrates an older backup).",
+    )
+    p.add_argument("file", help="the backup to restore")
+    database(p)
+    p.set_defaults(func=cmd_restore)
+
+    p = sub.add_parser(
+        "usage",
+        help="roll up old usage rows now",
+        description="Sum the usage rows older than --older-than-days into daily "
+        "rollups and delete them, as the service does every prune_interval with "
+        "MaaSService.usage_retention_days; every total stays the same.",
+    )
+    p.add_argument("action", choices=["rollup"])
+    p.add_argument("--older-than-days", type=float, required=True)
+    database(p)
+    p.set_defaults(func=cmd_usage)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        if args.func is cmd_pricing:
+        if args.func in LOCAL_COMMANDS:
+            args.func(args)
+        elif args.func is cmd_pricing:
             args.func(args, lambda: Client(args.url, args.token))
         else:
             args.func(args, Client(args.url, args.token))
-    except CLIError as e:
+    except (CLIError, backup.BackupError) as e:
         print(f"maas: {e}", file=sys.stderr)
         return 1
     except ValueError as e:

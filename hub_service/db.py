@@ -477,6 +477,15 @@ def head_revision() -> str:
     return ScriptDirectory.from_config(_alembic_config(make_engine("sqlite://"))).get_current_head()
 
 
+@functools.cache
+def known_revisions() -> frozenset[str]:
+    """Every revision of the migrations this code carries."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(_alembic_config(make_engine("sqlite://")))
+    return frozenset(r.revision for r in script.walk_revisions())
+
+
 def schema_problem(engine: Engine) -> str | None:
     """None when the schema is at this code's head revision; else why not, in a few
     words naming the revision found and the one needed (the database's own error if it
