@@ -200,10 +200,17 @@ class MaaSGateway(Application):
 
 
 def spawn(
-    db_url: str, port: int, log_path, *, plugin: bool = True, env: dict | None = None
+    db_url: str,
+    port: int,
+    log_path,
+    *,
+    plugin: bool = True,
+    env: dict | None = None,
+    args: list[str] | tuple[str, ...] = (),
 ) -> tuple:
-    """Start ``python -m hub_service.gateway`` as the hub does, logging to ``log_path``;
-    return (the process, its URL) once it answers, or raise RuntimeError."""
+    """Start ``python -m hub_service.gateway`` as the hub does (with more command-line
+    ``args``), logging to ``log_path``; return (the process, its URL) once it answers,
+    or raise RuntimeError."""
     import subprocess
 
     from ..local import wait_for_url
@@ -216,6 +223,7 @@ def spawn(
             "--port",
             str(port),
             f"--MaaSGateway.plugin={plugin}",
+            *args,
         ],
         env={**os.environ, "MAAS_DB_URL": db_url, **(env or {})},
         stdout=open(log_path, "w"),  # noqa: SIM115 - the process owns it

@@ -10,10 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
+import requests
+from pg import free_port
 
 from hub_service import validation
 from hub_service.gateway import plugin, settings
-from hub_service.gateway.app import MaaSGateway
+from hub_service.gateway.app import MaaSGateway, spawn
 from hub_service.gateway.settings import SETTINGS
 
 GATEWAY = Path(plugin.__file__).parent
@@ -127,6 +129,35 @@ def test_settings_from_the_command_line_and_config_file_reach_the_plugin(
         state.engine.dispose()
     # the service and the gateway read the backend hosts with one rule
     assert validation.backend_rules(env).hosts == ("vllm.internal", "api.openai.com")
+
+
+def test_a_real_gateway_serves_with_the_settings_of_its_config_file(tmp_path, monkeypatch):
+    """Given the metrics token in a config file and none in the environment, when the
+    gateway starts (and execs LiteLLM with our plugin), then /maas/metrics answers the
+    bearer of that token and refuses another."""
+    monkeypatch.delenv("MAAS_METRICS_TOKEN", raising=False)
+    config = tmp_path / "gateway_config.py"
+    config.write_text("c.MaaSGateway.metrics_token = 'token-from-the-config-file'\n")
+    proc, url = spawn(
+        f"sqlite:///{tmp_path / 'maas.sqlite'}",
+        free_port(),
+        tmp_path / "gateway.log",
+        args=["--config", str(config)],
+    )
+    try:
+        good = requests.get(
+            f"{url}/maas/metrics",
+            headers={"Authorization": "Bearer token-from-the-config-file"},
+            timeout=30,
+        )
+        bad = requests.get(
+            f"{url}/maas/metrics", headers={"Authorization": "Bearer other"}, timeout=30
+        )
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+    assert good.status_code == 200 and "maas_gateway" in good.text
+    assert bad.status_code == 403
 
 
 @pytest.mark.parametrize("name", [s.name for s in SETTINGS if s.secret])
