@@ -7,11 +7,13 @@ shows the hub's lines and ours; ``--debug`` shows every process's output there a
 Before saying it is running, the launcher asks SmolLM2 one real question through the
 gateway; if no answer comes, it says which process failed and how, and stops.
 
-SIGINT (Ctrl-C), SIGTERM and SIGHUP all stop everything: the hub is asked to stop its
-services and proxy, then the servers it leaves running, and anything else left (the
-launcher is the subreaper of them all, so orphans come back to it), are terminated. A
-hub that ends on its own while the demo runs (an admin restarting it) is started again
-and takes its running servers back.
+SIGINT (Ctrl-C), SIGTERM and SIGHUP (a closed terminal) all stop everything: the hub is
+asked to stop its services and proxy, then the servers it leaves running, and anything
+else left (the launcher is the subreaper of them all, so orphans come back to it), are
+terminated. So does any error of the launcher's own. A console that goes away (``| tee``
+stopped by the same Ctrl-C, a closed terminal) only stops the output to it: the logs go
+on, and the stop still happens. A hub that ends on its own while the demo runs (an admin
+restarting it) is started again and takes its running servers back.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ import urllib.request
 from pathlib import Path
 
 from . import HERE, LocalSettings, kept_secret
-from .logged import describe
+from .logged import describe, echo
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 PR_SET_CHILD_SUBREAPER = 36
@@ -112,7 +114,8 @@ def stop_leftovers(grace: float = 10.0) -> list[int]:
 
 class Console(threading.Thread):
     """Copies the hub's output to ``logs/hub.log``, and to the console unless it is
-    the proxy's routine chatter (everything, with --debug)."""
+    the proxy's routine chatter (everything, with --debug). It reads on when the console
+    has gone, or the hub would block on a full pipe."""
 
     def __init__(self, stream, path: Path, debug: bool):
         super().__init__(name="hub-output", daemon=True)
@@ -124,8 +127,7 @@ class Console(threading.Thread):
                 log.write(line)
                 log.flush()
                 if self.debug or b"[ConfigProxy]" not in line:
-                    sys.stdout.buffer.write(line)
-                    sys.stdout.flush()
+                    echo(line)
 
 
 class Launcher:
@@ -242,7 +244,17 @@ class Launcher:
         self.env = env
         url = f"http://127.0.0.1:{s.hub_port}"
         say(f"Starting JupyterHub with the MaaS service, gateway and SmolLM2 (logs: {self.logs}/)")
-        self.start_hub(env)
+        code = 1
+        try:
+            self.start_hub(env)
+            code = self.serve(url, password)
+        finally:
+            # whatever ended the run, a signal, a failure or an error of ours
+            self.shutdown()
+        return code
+
+    def serve(self, url: str, password: str) -> int:
+        """Start, say so, and run until a stop signal; the launcher's exit status."""
         try:
             try:
                 problem = self.wait_until_ready(url)
@@ -250,7 +262,7 @@ class Launcher:
                 problem = str(e)
             if problem is not None:
                 say(self.diagnose(problem))
-                return self.shutdown(1)
+                return 1
             say(
                 f"\n  JupyterHub with Model-as-a-Service is running at {url}\n"
                 f"  Log in with any user name and the password: {password}\n"
@@ -265,7 +277,7 @@ class Launcher:
             self.supervise()
         except Stop:
             pass
-        return self.shutdown(self.hub.poll() or 0)
+        return self.hub.poll() or 0
 
     def supervise(self) -> None:
         """Run until a stop signal; a hub that ends on its own (an admin restarting it)
@@ -286,12 +298,12 @@ class Launcher:
             say(f"  The hub {describe(self.hub.returncode)}; starting it again.")
             self.start_hub(self.env)
 
-    def shutdown(self, code: int) -> int:
-        """Stop the hub (it stops its servers, services and proxy), then whatever is
-        left of them."""
+    def shutdown(self) -> None:
+        """Stop the hub (it stops its services and proxy), then whatever is left: the
+        servers it leaves running, orphans of a hub that died."""
         if self.signal is not None:
             say(f"Stopping (signal {signal.Signals(self.signal).name})...")
-        if self.hub.poll() is None:
+        if self.hub is not None and self.hub.poll() is None:
             self.hub.send_signal(signal.SIGTERM)
             try:
                 self.hub.wait(timeout=60)
@@ -301,11 +313,11 @@ class Launcher:
         left = stop_leftovers()
         if left:
             say(f"Stopped {len(left)} process(es) the hub left behind.")
-        return code
 
 
 def say(text: str) -> None:
-    print(text, flush=True)
+    """A line on the console, if there still is one."""
+    echo(f"{text}\n".encode())
 
 
 def answers(url: str) -> bool:

@@ -1,11 +1,16 @@
 """The local demo's launcher (``python -m hub_service.local``), each test with a stack of
-its own: however it is asked to stop, nothing is left running; when the model cannot
-answer, it says which process failed and how, instead of saying it runs."""
+its own: however it is asked to stop, and whatever happened to its console, nothing is
+left running; when the model cannot answer, it says which process failed and how,
+instead of saying it runs."""
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import psutil
 import pytest
@@ -41,6 +46,76 @@ def test_sigterm_and_sighup_stop_the_hub_its_services_and_servers(tmp_path, log_
     assert stack["proc"].wait(timeout=90) == 0
     assert stopped(processes, timeout=10) == []
     assert f"Stopping (signal {name})" in stack["log_path"].read_text()
+
+
+# Copies the launcher's console (a path, or an inherited file descriptor) to a log until
+# the launcher says it is running, then exits: the console is gone.
+READER = """
+import sys
+console = sys.argv[1]
+with open(int(console) if console.isdigit() else console, "rb") as console:
+    with open(sys.argv[2], "wb") as log:
+        try:
+            for line in console:
+                log.write(line)
+                log.flush()
+                if b"is running at" in line:
+                    break
+        except OSError:  # a terminal whose other end closed
+            pass
+"""
+
+
+def console_that_goes(kind: str, tmp_path, log) -> tuple[Path, subprocess.Popen]:
+    """A console for the launcher (the path ``start`` opens for its output) and the
+    process that reads it and exits once the demo runs. ``pipe``: a pipe (a FIFO), its
+    reader gone as ``| tee`` is after Ctrl-C (EPIPE). ``terminal``: a pseudo-terminal,
+    closed as a terminal window is (EIO)."""
+    if kind == "pipe":
+        path = tmp_path / "console"
+        os.mkfifo(path)
+        return path, subprocess.Popen([sys.executable, "-c", READER, str(path), str(log)])
+    terminal, end = os.openpty()
+    path = Path(os.ttyname(end))
+    os.close(end)
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(terminal), str(log)], pass_fds=[terminal]
+    )
+    os.close(terminal)  # the reader holds the terminal's only handle
+    return path, reader
+
+
+@pytest.mark.parametrize(
+    ("kind", "signum"),
+    [("pipe", signal.SIGINT), ("terminal", signal.SIGHUP)],
+    ids=["pipe-SIGINT", "terminal-SIGHUP"],
+)
+def test_a_console_that_is_gone_does_not_keep_anything_running(tmp_path, log_dir, kind, signum):
+    """`bash scripts/local.sh | tee run.log` and Ctrl-C (tee ends first), or a terminal
+    closed (SIGHUP): the console goes once the demo runs, a user's server starts (the
+    hub's lines find no console), then the signal comes: everything stops, the launcher
+    too, with status 0."""
+    log = log_dir / f"launcher-{kind}-{signal.Signals(signum).name}.log"
+    console, reader = console_that_goes(kind, tmp_path, log)
+    stack = start(tmp_path / "state", console, PASSWORD)
+    processes: list[psutil.Process] = []
+    try:
+        reader.wait(timeout=300)
+        assert "is running at" in log.read_text(), "the launcher did not start"
+        HubUser(stack["hub_url"], "pat", PASSWORD).login().start_server()
+        processes = tree(stack["proc"].pid)
+        commands = " ".join(" ".join(p.cmdline()) for p in processes)
+        for started in ("jupyterhub-singleuser", "configurable-http-proxy", "llama_cpp.server"):
+            assert started in commands
+        stack["proc"].send_signal(signum)
+        assert stack["proc"].wait(timeout=90) == 0
+        assert stopped(processes, timeout=10) == []
+    finally:  # after a failure, nothing is left running for the next test
+        reader.kill()
+        if stack["proc"].poll() is None:
+            processes = processes or tree(stack["proc"].pid)
+            stack["proc"].kill()
+        stopped(processes, timeout=0)
 
 
 def test_processes_orphaned_by_a_dead_hub_are_stopped_too(tmp_path, log_dir):
