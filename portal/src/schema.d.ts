@@ -1762,7 +1762,7 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["Usage"];
-                        /** @description Columns: time, model, key_id, key_name, server_name, notebook_path, kernel_id, prompt_tokens, completion_tokens, cost_usd, latency_ms, status_code */
+                        /** @description Columns: time, model, key_id, key_name, server_name, notebook_path, kernel_id, prompt_tokens, completion_tokens, cost_usd, latency_ms, status_code, requests */
                         "text/csv": unknown;
                     };
                 };
