@@ -144,6 +144,49 @@ def backup_settings(raw: Any, on_aws: bool) -> BackupSettings:
 
 
 @dataclass(frozen=True)
+class RestoreSettings:
+    """Make the in-cluster database from the backups of an earlier cluster: a new
+    cluster (a new name) replaces the current one; see docs/backups-in-cluster.md."""
+
+    cluster_name: str  # the new cluster's name (its backups go under it)
+    server_name: str  # the cluster whose backups are restored (e.g. maas-db)
+    target_time: str | None = None  # point in time (RFC 3339); None: the latest
+
+
+def restore_settings(raw: Any, app_name: str, backup: BackupSettings) -> RestoreSettings | None:
+    """``maas:databaseRestore`` checked; ValueError naming the valid keys."""
+    if raw is None:
+        return None
+    valid = ("clusterName", "serverName", "targetTime")
+    if not isinstance(raw, dict) or set(raw) - set(valid) or not raw.get("clusterName"):
+        raise ValueError(
+            f"maas:databaseRestore is {raw!r}: its settings are {', '.join(valid)}, "
+            "clusterName (the new cluster's name) required"
+        )
+    restore = RestoreSettings(
+        cluster_name=str(raw["clusterName"]),
+        server_name=str(raw.get("serverName") or f"{app_name}-db"),
+        target_time=raw.get("targetTime"),
+    )
+    if not re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,48}[a-z0-9])?", restore.cluster_name):
+        raise ValueError(
+            f"maas:databaseRestore.clusterName is {restore.cluster_name!r}: lower-case "
+            "letters, digits and '-', e.g. maas-db-2"
+        )
+    if restore.cluster_name == restore.server_name:
+        raise ValueError(
+            f"maas:databaseRestore.clusterName must differ from serverName "
+            f"({restore.server_name}): the new cluster archives under its own name"
+        )
+    if not backup.enabled:
+        raise ValueError(
+            "maas:databaseRestore reads the backups at maas:databaseBackup's destination, "
+            "but backups are off: enable them (and give the destination if not on AWS)"
+        )
+    return restore
+
+
+@dataclass(frozen=True)
 class Settings:
     """What the stack deploys; see infra/README or the README's "Deploy on Kubernetes"."""
 
@@ -182,6 +225,7 @@ class Settings:
     database_instances: int = 2
     database_storage: str = "20Gi"
     database_backup: BackupSettings = field(default_factory=BackupSettings)
+    database_restore: RestoreSettings | None = None
     # accessKeyId / secretAccessKey for the backups' object store, if it needs keys
     database_backup_credentials: pulumi.Input[dict] | None = None
     # the gateway's settings (MaaSGateway.<name> -> value): plain ones, and secret ones,
@@ -256,6 +300,7 @@ def load() -> Settings:
             "pulumi config set maas:domain hub.example.org"
         )
     gateway_plain, gateway_secret = gateway_settings(cfg.get_object("gateway"))
+    backup = backup_settings(cfg.get_object("databaseBackup"), cloud == "aws")
     if gateway_secret and not pulumi.runtime.is_config_secret("maas:gateway"):
         pulumi.log.warn(
             f"maas:gateway holds {', '.join(sorted(gateway_secret))} in plain text in the "
@@ -290,7 +335,8 @@ def load() -> Settings:
         database_url=cfg.get_secret("databaseUrl"),
         database_instances=cfg.get_int("databaseInstances") or 2,
         database_storage=cfg.get("databaseStorage") or "20Gi",
-        database_backup=backup_settings(cfg.get_object("databaseBackup"), cloud == "aws"),
+        database_backup=backup,
+        database_restore=restore_settings(cfg.get_object("databaseRestore"), app, backup),
         database_backup_credentials=cfg.get_secret_object("databaseBackupCredentials"),
         gateway_settings=gateway_plain,
         gateway_secrets={

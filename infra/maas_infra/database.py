@@ -18,7 +18,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from .config import BackupSettings
+from .config import BackupSettings, RestoreSettings
 from .kube import labels
 
 # Old versions of a backup's objects (after barman deletes them past retention) are kept
@@ -44,6 +44,8 @@ class DatabaseArgs:
     # make the backups' bucket in AWS when no destination is given
     on_aws: bool = False
     tags: dict[str, str] = field(default_factory=dict)
+    # make the cluster from the backups of another (docs/backups-in-cluster.md)
+    restore: RestoreSettings | None = None
 
 
 def backup_bucket(
@@ -217,7 +219,8 @@ class Database(pulumi.ComponentResource):
                     opts=child,
                 )
             )
-        cluster_name = f"{args.app_name}-db"
+        restore = args.restore
+        cluster_name = restore.cluster_name if restore else f"{args.app_name}-db"
         storage = {"size": args.storage}
         if args.storage_class:
             storage["storageClass"] = args.storage_class
@@ -236,7 +239,24 @@ class Database(pulumi.ComponentResource):
         }
         backup = args.backup
         if backup.enabled:
-            spec.update(self._backup(name, cluster_name, meta, args))
+            store = self._object_store(name, meta, args)
+            spec["backup"] = {"barmanObjectStore": store, "retentionPolicy": backup.retention}
+            if backup.role_arn:  # IRSA: the database's pods assume this role
+                spec["serviceAccountTemplate"] = {
+                    "metadata": {"annotations": {"eks.amazonaws.com/role-arn": backup.role_arn}}
+                }
+            if restore:
+                # the database, its owner and the <cluster>-app Secret as initdb makes
+                # them, the data from the backups of restore.server_name
+                recovery = {"source": restore.server_name, "database": "maas", "owner": "maas"}
+                if restore.target_time:
+                    recovery["recoveryTarget"] = {"targetTime": restore.target_time}
+                spec["bootstrap"] = {"recovery": recovery}
+                source = {k: v for k, v in store.items() if k not in ("wal", "data")}
+                source.update(serverName=restore.server_name, wal={"maxParallel": 8})
+                spec["externalClusters"] = [
+                    {"name": restore.server_name, "barmanObjectStore": source}
+                ]
         cluster = k8s.apiextensions.CustomResource(
             f"{name}-cluster",
             api_version="postgresql.cnpg.io/v1",
@@ -272,8 +292,9 @@ class Database(pulumi.ComponentResource):
             }
         )
 
-    def _backup(self, name: str, cluster_name: str, meta: dict, args: DatabaseArgs) -> dict:
-        """The Cluster's backup fields (and the bucket, on AWS without a destination)."""
+    def _object_store(self, name: str, meta: dict, args: DatabaseArgs) -> dict:
+        """Where the backups go (and the bucket, on AWS without a destination), as the
+        Cluster's ``barmanObjectStore``."""
         child = pulumi.ResourceOptions(parent=self)
         backup = args.backup
         if backup.destination:
@@ -289,7 +310,7 @@ class Database(pulumi.ComponentResource):
             keys = pulumi.Output.secret(args.backup_credentials)
             credentials = k8s.core.v1.Secret(
                 f"{name}-backup-credentials",
-                metadata={**meta, "name": f"{cluster_name}-backup-credentials"},
+                metadata={**meta, "name": f"{args.app_name}-db-backup-credentials"},
                 string_data=keys.apply(
                     lambda k: {
                         "ACCESS_KEY_ID": str(k["accessKeyId"]),
@@ -298,14 +319,4 @@ class Database(pulumi.ComponentResource):
                 ),
                 opts=child,
             ).metadata.name
-        fields = {
-            "backup": {
-                "barmanObjectStore": barman_object_store(destination, backup, credentials),
-                "retentionPolicy": backup.retention,
-            }
-        }
-        if backup.role_arn:  # IRSA: the database's pods assume this role
-            fields["serviceAccountTemplate"] = {
-                "metadata": {"annotations": {"eks.amazonaws.com/role-arn": backup.role_arn}}
-            }
-        return fields
+        return barman_object_store(destination, backup, credentials)

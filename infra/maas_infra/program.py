@@ -126,6 +126,7 @@ def run(s: Settings) -> dict[str, pulumi.Input]:
             backup_credentials=s.database_backup_credentials,
             on_aws=s.on_aws,
             tags=s.tags,
+            restore=s.database_restore,
         ),
     )
     hub_token = token("hub-service-token")

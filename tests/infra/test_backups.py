@@ -185,3 +185,61 @@ def test_an_external_database_is_not_backed_up_here():
 def test_a_wrong_backup_setting_is_refused_with_the_fix(backup, message):
     with pytest.raises(Exception, match=message):
         deploy({**CONFIG, "databaseBackup": backup}, SECRETS)
+
+
+def test_a_restore_makes_a_new_cluster_from_the_backups_and_moves_everyone_to_it():
+    d = deploy(
+        {
+            **CONFIG,
+            "databaseRestore": {
+                "clusterName": "maas-db-2",
+                "targetTime": "2026-12-01T09:00:00Z",
+            },
+        },
+        SECRETS,
+    )
+    cluster = d.one(CLUSTER, "database-cluster").plain
+    assert cluster["metadata"]["name"] == "maas-db-2"
+    spec = cluster["spec"]
+    assert spec["bootstrap"] == {
+        "recovery": {
+            "source": "maas-db",
+            "database": "maas",
+            "owner": "maas",
+            "recoveryTarget": {"targetTime": "2026-12-01T09:00:00Z"},
+        }
+    }
+    (source,) = spec["externalClusters"]
+    assert source["name"] == "maas-db"
+    store = source["barmanObjectStore"]
+    assert store["serverName"] == "maas-db"
+    # the backups it reads are where the old cluster wrote them ...
+    assert store["destinationPath"] == spec["backup"]["barmanObjectStore"]["destinationPath"]
+    assert store["s3Credentials"] == {"inheritFromIAMRole": True}
+    # ... and its own go there too, under its own name; the schedule follows it
+    assert d.one(SCHEDULED, "database-scheduled-backup").plain["spec"]["cluster"] == {
+        "name": "maas-db-2"
+    }
+    # the service, the migration Job and the gateways read the new cluster's Secret
+    for name in ("service-deployment", "gateway-deployment"):
+        pod = d.one("kubernetes:apps/v1:Deployment", name).plain["spec"]["template"]["spec"]
+        env = {e["name"]: e for e in pod["containers"][0]["env"]}
+        assert env["MAAS_DB_URL"]["valueFrom"]["secretKeyRef"] == {
+            "name": "maas-db-2-app",
+            "key": "uri",
+        }, name
+    assert d.outputs["databaseSecret"] == "maas-db-2-app"
+
+
+@pytest.mark.parametrize(
+    ("restore", "backup", "message"),
+    [
+        ({"serverName": "maas-db"}, {}, r"clusterName \(the new cluster's name\) required"),
+        ({"clusterName": "maas-db"}, {}, r"clusterName must differ from serverName"),
+        ({"clusterName": "Maas_DB"}, {}, r"lower-case letters, digits and '-'"),
+        ({"clusterName": "maas-db-2"}, {"enabled": False}, r"but backups are off"),
+    ],
+)
+def test_a_wrong_restore_is_refused_with_the_fix(restore, backup, message):
+    with pytest.raises(Exception, match=message):
+        deploy({**CONFIG, "databaseRestore": restore, "databaseBackup": backup}, SECRETS)

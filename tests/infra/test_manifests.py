@@ -71,6 +71,7 @@ def test_the_database_cluster_is_a_well_formed_cloudnativepg_cluster(stack):
             "resources",
             "backup",  # (test_backups.py)
             "serviceAccountTemplate",
+            "externalClusters",  # (a restore)
         }
         assert spec["bootstrap"] == {"initdb": {"database": "maas", "owner": "maas"}}
         assert spec["instances"] >= 1
