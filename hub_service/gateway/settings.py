@@ -145,7 +145,8 @@ SETTINGS: tuple[Setting, ...] = (
         "MAAS_REFUSAL_INTERVAL",
         float,
         10.0,
-        "Seconds between writes of the refusal counts (what the admin page shows).",
+        "Seconds between writes of the refusal counts (what users and admins see among "
+        "their usage).",
     ),
     Setting(
         "usage_queue",

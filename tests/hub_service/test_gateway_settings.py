@@ -201,3 +201,12 @@ def test_backend_hosts_is_the_variable_the_service_reads():
 def test_knobs_are_camel_case():
     assert settings.BY_NAME["max_in_flight"].knob == "maxInFlight"
     assert settings.BY_NAME["alert_webhook_url"].knob == "alertWebhookUrl"
+
+
+def test_the_settings_page_lists_every_setting():
+    """docs/gateway-settings.md has a row per setting: its trait, variable and key."""
+    page = (Path(__file__).resolve().parents[2] / "docs" / "gateway-settings.md").read_text()
+    rows = {line.split("|")[1].strip(" `"): line for line in page.splitlines() if "| `" in line}
+    for s in SETTINGS:
+        assert s.name in rows, s.name
+        assert f"`{s.env}`" in rows[s.name] and f"`{s.knob}`" in rows[s.name], s.name
