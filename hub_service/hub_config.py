@@ -305,14 +305,3 @@ def add_maas(
     c.JupyterHub.load_roles = merge_roles(
         list(c.JupyterHub.get("load_roles", [])), load_roles(admins, name)
     )
-
-
-def configure_kubespawner(
-    c, service_url: str, service: str = "maas", profiles_ttl: float = 60.0
-) -> None:
-    """``add_maas`` in z2jh's ``hub.extraConfig`` of the hub images made before it:
-    ``service_url`` is the service's prefix URL (``.../services/maas/``), and the
-    chart has registered the service (``hub.services``) with its token."""
-    service_token(c, service)  # a clear error when the chart has not registered it
-    base = service_url.rstrip("/").removesuffix(f"/services/{service}")
-    add_maas(c, name=service, service_url=base, run=False, profiles_ttl=profiles_ttl)

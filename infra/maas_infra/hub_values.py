@@ -2,7 +2,7 @@
 validate them against the chart's schema and run the hub configuration they produce.
 
 What MaaS needs in the hub is not typed here: ``hub.extraConfig`` calls
-``hub_service.hub_config.configure_kubespawner`` (installed in our hub image), which
+``hub_service.hub_config.add_maas`` (installed in our hub image), which
 reads the profiles from the service, installs the hooks that revoke keys and loads the
 roles and scopes; the same module configures the local demo's hub.
 """
@@ -15,12 +15,11 @@ SERVICE_NAME = "maas"
 
 # Executed by the hub after the chart's own configuration (hub.services is registered by
 # then, its token read from hub.existingSecret).
+# The same lines as docs/z2jh/values.yaml's, for releases that are not ours.
 EXTRA_CONFIG = """\
-import os
+from hub_service.hub_config import add_maas
 
-from hub_service.hub_config import configure_kubespawner
-
-configure_kubespawner(c, service_url=os.environ["MAAS_SERVICE_URL"])
+add_maas(c)
 """
 
 

@@ -323,7 +323,7 @@ def test_the_hub_gets_maas_from_the_service_not_from_typed_profiles(aws):
     # the service's own token in the hub is the one the service holds
     service_secret = aws.one("kubernetes:core/v1:Secret", "service-secret").plain
     assert service_secret["stringData"]["hub-token"] == random_result("hub-service-token")
-    assert "configure_kubespawner" in hub["extraConfig"]["10-maas"]
+    assert "add_maas(c)" in hub["extraConfig"]["10-maas"]
     assert "profileList" not in single  # the catalog is the one source of profiles
     assert hub["config"]["Authenticator"]["admin_users"] == ["alice", "bob"]
     assert hub["config"]["JupyterHub"]["authenticator_class"] == "github"
