@@ -59,3 +59,19 @@ def test_no_tracked_file_cites_an_outside_document():
         if outside.encode() in path.read_bytes():
             citing.append(name.decode())
     assert not citing, f"{outside} is cited by {citing}: state the fact instead"
+
+
+def test_the_configuration_page_names_every_setting():
+    """docs/configuration.md has every setting of the service and the lab extension
+    (the gateway's: test_gateway_settings.py)."""
+    from hub_service.app import MaaSService
+    from jupyterlab_maas.extension import MaaSExtension
+
+    page = (ROOT / "docs" / "configuration.md").read_text()
+    missing = [
+        f"{cls.__name__}.{name}"
+        for cls in (MaaSService, MaaSExtension)
+        for name in sorted(cls.class_own_traits(config=True))
+        if f"`{name}`" not in page and f"`{cls.__name__}.{name}`" not in page
+    ]
+    assert not missing, f"docs/configuration.md does not name {missing}"
