@@ -230,7 +230,19 @@ def stack(tmp_path_factory, log_dir, webhook) -> Stack:
         webhook=webhook,
     )
     yield s
-    s.stop()
+    # After every test that used it, whatever order they ran in: Ctrl-C, as a user
+    # would, stops everything, and no log the session produced holds a key.
+    left = s.stop()
+    assert s.processes, "the stack's processes were not seen"
+    assert not left, f"still running after Ctrl-C: {[p.pid for p in left]}"
+    logs = [p for p in log_dir.rglob("*") if p.is_file()]
+    logs += [p for p in s.state_dir.rglob("*.log") if p.is_file()]
+    assert logs
+    for path in logs:
+        content = path.read_text(errors="replace")
+        # counted, not compared: a failing comparison's message would print the key
+        leaked = sum(key in content for key in s.issued_keys)
+        assert leaked == 0, f"{leaked} issued key(s) appear in {path}"
 
 
 @pytest.fixture(scope="module")

@@ -1,11 +1,11 @@
-"""The users' image (notebook-image/): its Python layer, installed into a virtualenv as
-the Dockerfile installs it (scripts/setup.sh --with-notebook-image), runs the image's
-getting-started notebook inside a hub user's server, with nothing but the credentials
-that jupyterlab-maas injects, against the real gateway and SmolLM2.
+"""The users' image (images/Dockerfile, target notebook): its Python layer, installed
+over the base image's packages (notebook-image/base-pins.txt) as the Dockerfile installs
+it (scripts/setup.sh --with-notebook-image), runs the image's getting-started notebook
+inside a hub user's server, with nothing but the credentials that jupyterlab-maas
+injects, against the real gateway and SmolLM2.
 
-Docker itself cannot run here: the base image's own packages (JupyterLab, the scipy
-stack) come from this repository's environment instead, and the kernel is registered
-in the user's home as the image's would be."""
+Docker itself cannot run here: the kernel runs from that virtualenv, registered in the
+user's home as the image's would be, in a server of this repository's environment."""
 
 from __future__ import annotations
 
