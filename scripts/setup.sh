@@ -91,16 +91,31 @@ fi
 
 if [ "${1:-}" = "--with-notebook-image" ]; then
   IMAGE_VENV=.venv-notebook-image
-  want=$(fingerprint notebook-image/requirements.txt pyproject.toml)
+  want=$(fingerprint notebook-image/requirements.txt notebook-image/base-pins.txt \
+    notebook-image/base-moves.txt pyproject.toml)
   if [ ! -x "$IMAGE_VENV/bin/python" ] || ! stamp_ok notebook-image "$want"; then
     echo "setup: installing the notebook image's Python packages into $IMAGE_VENV"
     rm -rf "$IMAGE_VENV"
-    "$PYTHON" -m venv "$IMAGE_VENV"
+    # the base's Python, 3.12 (base-pins.txt is resolved for it), as the images' tests
+    # find it: the system's, else pyenv's
+    IMAGE_PYTHON=""
+    for candidate in python3.12 "$HOME"/.pyenv/versions/3.12.*/bin/python3.12; do
+      if "$candidate" -c 'import ensurepip, venv' >/dev/null 2>&1; then
+        IMAGE_PYTHON=$candidate
+        break
+      fi
+    done
+    [ -n "$IMAGE_PYTHON" ] || { echo "setup: the notebook image needs Python 3.12" >&2; exit 1; }
+    "$IMAGE_PYTHON" -m venv "$IMAGE_VENV"
     "$IMAGE_VENV/bin/pip" install --quiet --upgrade pip
-    # as the Dockerfile does: the image's requirements with jupyterlab-maas, plus the
-    # kernel that the base image brings
+    # as images/Dockerfile (target notebook) does: the base image's packages (the scipy
+    # stack, JupyterLab, the kernel), then the image's requirements with jupyterlab-maas
+    # over them, every package of the base but the listed moves held as a constraint
+    "$IMAGE_VENV/bin/pip" install --quiet -r notebook-image/base-pins.txt
+    "$IMAGE_VENV/bin/python" notebook-image/base_constraints.py notebook-image/base-moves.txt \
+      > "$IMAGE_VENV/base-constraints.txt"
     SKIP_JUPYTER_BUILDER=1 "$IMAGE_VENV/bin/pip" install --quiet \
-      -r notebook-image/requirements.txt . ipykernel
+      -c "$IMAGE_VENV/base-constraints.txt" -r notebook-image/requirements.txt .
     stamp_set notebook-image "$want"
   fi
 fi
