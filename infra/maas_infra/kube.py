@@ -14,7 +14,7 @@ NLB_ANNOTATIONS = {
     "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
 }
 
-# The uid the MaaS image runs as (images/maas/Dockerfile's USER).
+# The uid the MaaS image runs as (images/Dockerfile's USER in its maas target).
 MAAS_UID = 10001
 
 
