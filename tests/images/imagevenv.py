@@ -43,13 +43,18 @@ class Venv:
         assert done.returncode == 0, done.stderr[-4000:]
 
     def versions(self) -> dict[str, str]:
-        out = subprocess.run(
-            [self.python, "-m", "pip", "list", "--format=freeze"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        return {normalise(n): v for n, _, v in (x.partition("==") for x in out.splitlines())}
+        return installed(self.python)
+
+
+def installed(python: str) -> dict[str, str]:
+    """The versions of what ``python``'s environment has, by normalised name."""
+    out = subprocess.run(
+        [python, "-m", "pip", "list", "--format=freeze"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return {normalise(n): v for n, _, v in (x.partition("==") for x in out.splitlines())}
 
 
 def make_venv(prefix: str, python: str) -> Venv:

@@ -1,7 +1,9 @@
 """The notebook image's Python layer (images/Dockerfile, target notebook), installed over
 the packages of its base as the Dockerfile installs it: a fresh Python 3.12 (the base's)
 seeded with the base's packages (notebook-image/base-pins.txt), then every one of them
-as a constraint but those notebook-image/base-moves.txt names, then the layer.
+as a constraint but those notebook-image/base-moves.txt names, then the layer. That is
+.venv-notebook-image, which ``scripts/setup.sh --with-notebook-image`` makes by those
+steps (and tests/stack/test_notebook_image.py runs the image's notebook in).
 
 What it must show: pip check finds nothing (pip install only warns when it breaks an
 installed package's requirement: the base's notebook 7.3 requires jupyterlab<4.4), no
@@ -20,7 +22,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from imagevenv import REPO, find_python, make_venv, normalise, pins
+from imagevenv import REPO, installed, normalise, pins
 from pg import free_port
 
 from hub_service.local import wait_for_url
@@ -33,48 +35,28 @@ def listed_moves() -> set[str]:
     return {normalise(x.split("#")[0].strip()) for x in lines if x.split("#")[0].strip()}
 
 
+IMAGE_VENV = REPO / ".venv-notebook-image"
+
+
 @pytest.fixture(scope="module")
 def notebook_layer():
-    """(the virtualenv, the base's versions as installed, pip check of the base)"""
-    venv = make_venv("notebook-image-", find_python("3.12"))  # scipy-notebook's Python
-    venv.pip_install("-r", "notebook-image/base-pins.txt")
-    base = venv.versions()
-    base_check = subprocess.run([venv.python, "-m", "pip", "check"], capture_output=True)
-    # the Dockerfile's own steps: the base's packages less the moves, as constraints
-    constraints = venv.root.parent / "base-constraints.txt"
-    with open(constraints, "w") as out:
-        subprocess.run(
-            [venv.python, "base_constraints.py", "base-moves.txt"],
-            cwd=NOTEBOOK_IMAGE,
-            stdout=out,
-            check=True,
-        )
-    venv.pip_install("-c", str(constraints), "-r", "notebook-image/requirements.txt", ".")
-    print(f"notebook image virtualenv installed in {venv.seconds:.0f} s")
-    yield venv, base, base_check
-    shutil.rmtree(venv.root.parent, ignore_errors=True)
-
-
-def test_the_base_is_seeded_as_pinned_and_consistent(notebook_layer):
-    _, base, base_check = notebook_layer
-    for name, version in pins(NOTEBOOK_IMAGE / "base-pins.txt").items():
-        assert base.get(name) == version, name
-    assert base_check.returncode == 0, base_check.stdout.decode()
+    """(the environment's Python, the base's versions as pinned)"""
+    python = IMAGE_VENV / "bin" / "python"
+    assert python.exists(), "no .venv-notebook-image: run scripts/setup.sh --with-notebook-image"
+    return str(python), pins(NOTEBOOK_IMAGE / "base-pins.txt")
 
 
 def test_pip_check_is_clean_over_the_base(notebook_layer):
-    venv, _, _ = notebook_layer
-    done = subprocess.run(
-        [venv.python, "-m", "pip", "check"], capture_output=True, text=True, cwd=venv.root
-    )
+    python, _ = notebook_layer
+    done = subprocess.run([python, "-m", "pip", "check"], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout
 
 
 def test_only_the_listed_base_packages_move_and_only_upward(notebook_layer):
     from packaging.version import Version
 
-    venv, base, _ = notebook_layer
-    after = venv.versions()
+    python, base = notebook_layer
+    after = installed(python)
     moved = {n: (v, after.get(n)) for n, v in base.items() if after.get(n) != v}
     down = {n: vs for n, vs in moved.items() if vs[1] is None or Version(vs[1]) < Version(vs[0])}
     assert not down, f"base packages removed or downgraded: {down}"
@@ -91,10 +73,10 @@ def test_only_the_listed_base_packages_move_and_only_upward(notebook_layer):
 
 
 def test_the_classic_tree_and_the_lab_are_served(notebook_layer):
-    venv, _, _ = notebook_layer
+    python, _ = notebook_layer
     home = Path(tempfile.mkdtemp(prefix="notebook-home-"))
     port, token = free_port(), "t0ken-for-the-tree"
-    bin_dir = Path(venv.python).parent
+    bin_dir = Path(python).parent
     env = {
         "PATH": f"{bin_dir}:/usr/bin:/bin",
         "HOME": str(home),
