@@ -1,6 +1,7 @@
 import type { TranslationBundle } from '@jupyterlab/translation';
 
-import { money, utcInstant } from './format';
+import { utcInstant } from './format';
+import { money } from './numbers';
 import type { BudgetState, IAlertMemory, IBudgetAlert, IUsage } from './tokens';
 
 /** The gateway's reasons for a 429 that mean "over budget". */

@@ -1,28 +1,11 @@
 import type { TranslationBundle } from '@jupyterlab/translation';
 
+import { money } from './numbers';
+
 /**
- * Formatting shared by the picker, the status bar and the usage view, following the
- * portal's rules: prices per 1M tokens, "-" when free, 4 decimals under $0.01, else 2;
- * spend with 2 decimals from $1, 4 from $0.01, else 6.
+ * The lab extension's sentences about spend and budgets, and its code snippet; the
+ * numbers in them follow the rules of ./numbers, which the portal shares.
  */
-
-export function perMillion(costPerToken: number): string {
-  const value = costPerToken * 1_000_000;
-  if (value === 0) {
-    return '-';
-  }
-  return value < 0.01 ? `$${value.toFixed(4)}` : `$${value.toFixed(2)}`;
-}
-
-export function money(value: number): string {
-  if (value >= 1) {
-    return `$${value.toFixed(2)}`;
-  }
-  if (value >= 0.01 || value === 0) {
-    return `$${value.toFixed(value === 0 ? 2 : 4)}`;
-  }
-  return `$${value.toFixed(6)}`;
-}
 
 /** "$0.42 of $10.00 this month", or "$0.42 this month" without a budget. */
 export function budgetText(
@@ -52,11 +35,6 @@ export function budgetText(
 export function utcInstant(trans: TranslationBundle, iso: string): string {
   const instant = new Date(iso).toISOString();
   return trans.__('%1 at %2 UTC', instant.slice(0, 10), instant.slice(11, 16));
-}
-
-/** Context window in K, as the portal shows it. */
-export function contextK(tokens: number | null): string {
-  return tokens ? `${Math.round(tokens / 1024)}K` : '-';
 }
 
 /** A ready OpenAI SDK cell for a model; credentials come from the environment. */

@@ -1,7 +1,7 @@
 import type { TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 
-import { contextK, perMillion } from './format';
+import { contextK, perMillion } from './numbers';
 import { maasIcon } from './icons';
 import type { MaaSModel } from './model';
 import type { IModel } from './tokens';

@@ -1,7 +1,8 @@
 import type { TranslationBundle } from '@jupyterlab/translation';
 
 import { budgetRefusals } from './budget';
-import { budgetText, money, utcInstant } from './format';
+import { budgetText, utcInstant } from './format';
+import { count, money } from './numbers';
 import type { IUsage } from './tokens';
 
 /** A table of the usage view: its header and rows, as text. */
@@ -59,7 +60,7 @@ export function usageTables(
     );
   }
   const tokens = (r: { prompt_tokens: number; completion_tokens: number }) =>
-    String(r.prompt_tokens + r.completion_tokens);
+    count(r.prompt_tokens + r.completion_tokens);
   const notebooks = usage.by_notebook ?? [];
   return {
     heading,
@@ -72,7 +73,7 @@ export function usageTables(
       ],
       rows: usage.by_model.map(m => [
         m.model,
-        String(m.requests),
+        count(m.requests),
         tokens(m),
         money(m.cost_usd)
       ])
@@ -87,7 +88,7 @@ export function usageTables(
           ],
           rows: notebooks.map(n => [
             n.notebook_path ?? trans.__('(no notebook)'),
-            String(n.requests),
+            count(n.requests),
             tokens(n),
             money(n.cost_usd)
           ])

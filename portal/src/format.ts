@@ -1,41 +1,7 @@
 // How the portal shows prices, money, context windows, providers and snippets, in one place.
-
-/** A per-token price as dollars per million tokens: "-" when free, 4 decimals under
- * $0.01, else 2. */
-export function perMillion(costPerToken: number | null | undefined): string {
-  const value = (costPerToken ?? 0) * 1e6;
-  if (value === 0) {
-    return '-';
-  }
-  return '$' + value.toFixed(value < 0.01 ? 4 : 2);
-}
-
-/** Dollars: 2 decimals from $1, 4 from $0.01, else 6. */
-export function currency(value: number): string {
-  const abs = Math.abs(value);
-  const digits = abs >= 1 ? 2 : abs >= 0.01 ? 4 : 6;
-  return (
-    '$' +
-    value.toLocaleString('en-US', {
-      minimumFractionDigits: digits,
-      maximumFractionDigits: digits
-    })
-  );
-}
-
-/** A context window in thousands of tokens ("128K"), or "-". */
-export function contextK(tokens: number | null | undefined): string {
-  if (!tokens) {
-    return '-';
-  }
-  const k = tokens / 1000;
-  return (Number.isInteger(k) ? k.toString() : k.toFixed(1)) + 'K';
-}
-
-/** A whole number with thousands separators. */
-export function count(value: number): string {
-  return value.toLocaleString('en-US');
-}
+// Money, prices, counts and context windows follow the rules the JupyterLab extension
+// uses too: one module, src/numbers.ts, which both import.
+export { contextK, count, money, perMillion } from '../../src/numbers';
 
 /** The provider of a LiteLLM-style or Hugging Face style name: what comes before the
  * first "/", else the name's first word. */

@@ -15,7 +15,7 @@ describe('BudgetStatus', () => {
     const model = new MaaSModel({ request: server.request, trans: english });
     const status = new BudgetStatus(model, english, () => undefined);
     await model.refreshUsage();
-    expect(status.node.textContent).toBe('LLM $0.4212 of $10.00 this month');
+    expect(status.node.textContent).toBe('LLM $0.42 of $10.00 this month');
     expect(status.node.dataset.state).toBe('ok');
 
     server.usage = { ...server.usage, spend_usd: 8.5 };

@@ -6,19 +6,15 @@ describe('usageTables', () => {
   it("heads the view with this period's spend, its start and the reset", () => {
     const t = usageTables(english, usage, 'en-GB');
     expect(t.heading).toBe(
-      '$0.4212 of $10.00 this month since 2026-11-01; the budget resets on 2026-12-01 at 00:00 UTC.'
+      '$0.42 of $10.00 this month since 2026-11-01; the budget resets on 2026-12-01 at 00:00 UTC.'
     );
   });
   it('has one row per model and per request, tokens summed and costs formatted', () => {
     const t = usageTables(english, usage, 'en-GB');
     expect(t.byModel.header).toEqual(['Model', 'Requests', 'Tokens', 'Cost']);
-    expect(t.byModel.rows).toEqual([['smollm2-135m', '3', '150', '$0.4212']]);
+    expect(t.byModel.rows).toEqual([['smollm2-135m', '3', '150', '$0.42']]);
     expect(t.recent.rows).toHaveLength(1);
-    expect(t.recent.rows[0].slice(1)).toEqual([
-      'smollm2-135m',
-      '50',
-      '$0.1404'
-    ]);
+    expect(t.recent.rows[0].slice(1)).toEqual(['smollm2-135m', '50', '$0.14']);
   });
   it('says no budget and no reset when there is none', () => {
     const t = usageTables(
@@ -26,7 +22,7 @@ describe('usageTables', () => {
       { ...usage, budget_usd: null, resets_at: null, by_model: [], recent: [] },
       'en-GB'
     );
-    expect(t.heading).toBe('$0.4212 this month since 2026-11-01.');
+    expect(t.heading).toBe('$0.42 this month since 2026-11-01.');
     expect(t.byModel.rows).toEqual([]);
   });
   it('shows spend by notebook when the server extension gives it', () => {
@@ -58,8 +54,8 @@ describe('usageTables', () => {
       'Cost'
     ]);
     expect(t.byNotebook?.rows).toEqual([
-      ['churn.ipynb', '2', '30', '$0.3000'],
-      ['forecast.ipynb', '1', '10', '$0.1212']
+      ['churn.ipynb', '2', '30', '$0.30'],
+      ['forecast.ipynb', '1', '10', '$0.12']
     ]);
   });
   it('has no notebook table when the list is empty or absent (an older server extension)', () => {

@@ -1,22 +1,25 @@
 // The portal's formatting (prices per 1M tokens, money, providers' accents, snippets) and chart data.
-import { accent, contextK, currency, PALETTE, perMillion, provider, snippets } from '../format';
+import { accent, contextK, money, PALETTE, perMillion, provider, snippets } from '../format';
 import { budgetShare, keyLabel, spendByDay, subscriptions, tokenSplit, topKeys, topModels } from '../usage';
 
-describe('prices and money', () => {
-  it('prices per million tokens as the seed did', () => {
+// The rules of src/numbers.ts, shared with the JupyterLab extension (format.spec.ts).
+describe('prices, money and context windows, as JupyterLab shows them', () => {
+  it('prices per million tokens by the money rule', () => {
     expect(perMillion(0)).toBe('-');
     expect(perMillion(null)).toBe('-');
     expect(perMillion(3e-6)).toBe('$3.00');
     expect(perMillion(1.5e-9)).toBe('$0.0015');
   });
 
-  it('shows currency with 2, 4 or 6 decimals by size', () => {
-    expect(currency(1234.5)).toBe('$1,234.50');
-    expect(currency(0.0123)).toBe('$0.0123');
-    expect(currency(0.000123)).toBe('$0.000123');
+  it('shows money with 2 decimals from a cent, 2 significant digits under it', () => {
+    expect(money(0)).toBe('$0.00');
+    expect(money(1234.5)).toBe('$1,234.50');
+    expect(money(0.0123)).toBe('$0.01');
+    expect(money(0.000123)).toBe('$0.00012');
+    expect(money(0.0000025)).toBe('$0.0000025');
   });
 
-  it('shows context windows in K', () => {
+  it('shows context windows in decimal K', () => {
     expect(contextK(128000)).toBe('128K');
     expect(contextK(8192)).toBe('8.2K');
     expect(contextK(null)).toBe('-');

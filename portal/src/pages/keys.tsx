@@ -2,7 +2,7 @@ import React, { useState } from 'react';
 
 import { api, config, IssuedKey, me, OwnKey, Policy, Usage } from '../api';
 import { attempt, Problem, Snippets, Stat, useLoad } from '../common';
-import { count, currency } from '../format';
+import { count, money } from '../format';
 
 /** Which of my models a key may call: all of them (null) or some. */
 function ModelChoice({
@@ -47,13 +47,13 @@ function KeyUsage({ keyRow }: { keyRow: OwnKey }) {
       {u ? (
         <>
           <div className="cards">
-            <Stat label="Spend, 30 days" value={currency(u.total_cost_usd ?? 0)} />
+            <Stat label="Spend, 30 days" value={money(u.total_cost_usd ?? 0)} />
             <Stat label="Requests, 30 days" value={count(u.total_requests ?? 0)} />
           </div>
           <ul>
             {(u.by_model ?? []).map(m => (
               <li key={m.model}>
-                {m.model}: {count(m.requests ?? 0)} requests, {currency(m.cost_usd ?? 0)}
+                {m.model}: {count(m.requests ?? 0)} requests, {money(m.cost_usd ?? 0)}
               </li>
             ))}
           </ul>
@@ -232,7 +232,7 @@ export function KeysPage() {
                 <td>{k.created?.slice(0, 10)}</td>
                 <td>{k.expires_at?.slice(0, 10)}</td>
                 <td>{k.last_used ? k.last_used.slice(0, 16).replace('T', ' ') : 'never'}</td>
-                <td>{currency(k.spend_usd ?? 0)}</td>
+                <td>{money(k.spend_usd ?? 0)}</td>
                 <td>{k.state}</td>
                 <td className="actions">
                   <button className="link" onClick={() => setDrill(drill === k.id ? null : (k.id ?? null))}>

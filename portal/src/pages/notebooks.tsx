@@ -4,7 +4,7 @@ import React, { useEffect, useState } from 'react';
 
 import { api, me, Model, Profile } from '../api';
 import { attempt, Problem, useLoad } from '../common';
-import { currency } from '../format';
+import { money } from '../format';
 import type { components } from '../schema';
 
 type Server = components['schemas']['Server'];
@@ -68,7 +68,7 @@ export function budget(profile: Profile): string {
   if (profile.budget_usd === null || profile.budget_usd === undefined) {
     return 'No budget limit';
   }
-  return `${currency(profile.budget_usd)} per ${profile.budget_period ?? 'month'}`;
+  return `${money(profile.budget_usd)} per ${profile.budget_period ?? 'month'}`;
 }
 
 function ProfileChoice({

@@ -3,7 +3,7 @@ import { Area, AreaChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YA
 
 import { api, me, OwnKey, Policy, Profile, Usage } from '../api';
 import { Problem, Stat, useLoad } from '../common';
-import { count, currency, PALETTE } from '../format';
+import { count, money, PALETTE } from '../format';
 import { keyLabel, spendByDay, subscriptions } from '../usage';
 
 const DAYS = 30;
@@ -28,7 +28,7 @@ function ModelDrill({ model, keys, onClose }: { model: string; keys: OwnKey[]; o
       {u ? (
         <>
           <div className="cards">
-            <Stat label="Spend" value={currency(u.total_cost_usd ?? 0)} />
+            <Stat label="Spend" value={money(u.total_cost_usd ?? 0)} />
             <Stat label="Requests" value={count(u.total_requests ?? 0)} />
             <Stat
               label="Tokens in / out"
@@ -41,8 +41,8 @@ function ModelDrill({ model, keys, onClose }: { model: string; keys: OwnKey[]; o
               <AreaChart data={spendByDay(u, DAYS)}>
                 <CartesianGrid strokeDasharray="3 3" />
                 <XAxis dataKey="day" />
-                <YAxis width={90} tickFormatter={(v: number) => currency(v)} />
-                <Tooltip formatter={(v: number) => currency(v)} />
+                <YAxis width={90} tickFormatter={(v: number) => money(v)} />
+                <Tooltip formatter={(v: number) => money(v)} />
                 <Area dataKey="cost" stroke={PALETTE[6]} fill={PALETTE[6]} fillOpacity={0.3} />
               </AreaChart>
             </ResponsiveContainer>
@@ -66,7 +66,7 @@ function ModelDrill({ model, keys, onClose }: { model: string; keys: OwnKey[]; o
                   <td>{names.get(r.key_id ?? '') ?? keyLabel({ key_id: r.key_id, server_name: r.server_name })}</td>
                   <td>{count(r.prompt_tokens ?? 0)}</td>
                   <td>{count(r.completion_tokens ?? 0)}</td>
-                  <td>{currency(r.cost_usd ?? 0)}</td>
+                  <td>{money(r.cost_usd ?? 0)}</td>
                   <td>{r.latency_ms != null ? `${Math.round(r.latency_ms)} ms` : '-'}</td>
                 </tr>
               ))}
@@ -129,7 +129,7 @@ export function SubscriptionsPage() {
               <td>{s.keys.join(', ') || '-'}</td>
               <td>{s.profiles.join(', ') || '-'}</td>
               <td>{count(s.requests)}</td>
-              <td>{currency(s.spend)}</td>
+              <td>{money(s.spend)}</td>
               <td>
                 <button className="link" onClick={() => setOpen(s.model)} aria-label={`Details of ${s.model}`}>
                   Details

@@ -16,7 +16,7 @@ import {
 
 import { api, config, me, Model, Policy, Usage } from '../api';
 import { Problem, Stat, useLoad } from '../common';
-import { count, currency, PALETTE, perMillion } from '../format';
+import { count, money, PALETTE, perMillion } from '../format';
 import { budgetShare, spendByDay, tokenSplit, topKeys, topModels } from '../usage';
 
 interface SpendRow {
@@ -49,7 +49,7 @@ function SpendTable({ caption, what, rows }: { caption: string; what: string; ro
             <td>{count(r.requests ?? 0)}</td>
             <td>{count(r.prompt_tokens ?? 0)}</td>
             <td>{count(r.completion_tokens ?? 0)}</td>
-            <td>{currency(r.cost_usd ?? 0)}</td>
+            <td>{money(r.cost_usd ?? 0)}</td>
           </tr>
         ))}
       </tbody>
@@ -77,7 +77,7 @@ function Budget({ policy }: { policy: Policy }) {
       </PieChart>
       <figcaption>
         <meter min={0} max={policy.budget_usd} value={policy.spend_usd ?? 0} aria-label="Budget used" />{' '}
-        {currency(policy.spend_usd ?? 0)} of {currency(policy.budget_usd)} this {policy.budget_period} (
+        {money(policy.spend_usd ?? 0)} of {money(policy.budget_usd)} this {policy.budget_period} (
         {Math.round(share * 100)} %)
         {policy.resets_at ? <> · resets {new Date(policy.resets_at).toUTCString()}</> : null}
       </figcaption>
@@ -114,13 +114,13 @@ export function UsagePage() {
       {u && requests > 0 ? (
         <>
           <div className="cards">
-            <Stat label="Total spend" value={currency(u.total_cost_usd ?? 0)} />
+            <Stat label="Total spend" value={money(u.total_cost_usd ?? 0)} />
             <Stat
               label="Tokens in / out"
               value={`${count(tokens[0]?.value ?? 0)} / ${count(tokens[1]?.value ?? 0)}`}
             />
             <Stat label="Requests" value={count(requests)} />
-            <Stat label="Average cost per request" value={currency((u.total_cost_usd ?? 0) / requests)} />
+            <Stat label="Average cost per request" value={money((u.total_cost_usd ?? 0) / requests)} />
           </div>
           <div className="charts">
             <figure className="card">
@@ -129,8 +129,8 @@ export function UsagePage() {
                 <AreaChart data={spendByDay(u, days)}>
                   <CartesianGrid strokeDasharray="3 3" />
                   <XAxis dataKey="day" />
-                  <YAxis width={90} tickFormatter={(v: number) => currency(v)} />
-                  <Tooltip formatter={(v: number) => currency(v)} />
+                  <YAxis width={90} tickFormatter={(v: number) => money(v)} />
+                  <Tooltip formatter={(v: number) => money(v)} />
                   <Area dataKey="cost" stroke={PALETTE[0]} fill={PALETTE[0]} fillOpacity={0.3} />
                 </AreaChart>
               </ResponsiveContainer>
@@ -140,8 +140,8 @@ export function UsagePage() {
               <ResponsiveContainer width="100%" height={220}>
                 <BarChart data={topModels(u)}>
                   <XAxis dataKey="model" />
-                  <YAxis width={90} tickFormatter={(v: number) => currency(v)} />
-                  <Tooltip formatter={(v: number) => currency(v)} />
+                  <YAxis width={90} tickFormatter={(v: number) => money(v)} />
+                  <Tooltip formatter={(v: number) => money(v)} />
                   <Bar dataKey="cost" fill={PALETTE[1]} />
                 </BarChart>
               </ResponsiveContainer>
@@ -187,7 +187,7 @@ export function UsagePage() {
                     <td>{n.notebook_path ?? '(no notebook)'}</td>
                     <td>{n.server_name || '(default)'}</td>
                     <td>{count(n.requests ?? 0)}</td>
-                    <td>{currency(n.cost_usd ?? 0)}</td>
+                    <td>{money(n.cost_usd ?? 0)}</td>
                   </tr>
                 ))}
               </tbody>

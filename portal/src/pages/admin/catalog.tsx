@@ -4,7 +4,7 @@ import React, { useState } from 'react';
 
 import { api, ApiError, config } from '../../api';
 import { attempt, Facts, Problem, useLoad } from '../../common';
-import { contextK, perMillion } from '../../format';
+import { contextK, money, perMillion } from '../../format';
 import {
   AdminModel,
   Check,
@@ -86,7 +86,6 @@ function changes(body: NewModel, model: AdminModel): Partial<NewModel> {
   );
 }
 
-const dollars = (value: number) => '$' + value.toFixed(2);
 const OTHER = '(hourly price)';
 
 /** A word safe in a POSIX shell as it is, else single-quoted. */
@@ -172,9 +171,9 @@ function PriceCalculator({ model, onUse }: { model: ModelForm; onUse: (input: st
               <Facts
                 facts={[
                   ['Instance / hour', `$${result.hourly}` + (result.spot_factor ? ` x ${result.spot_factor} (spot)` : '')],
-                  ['Total / 1M', dollars(result.total_per_million)],
-                  ['Input / 1M', dollars(result.input_per_million)],
-                  ['Output / 1M', dollars(result.output_per_million)]
+                  ['Total / 1M', money(result.total_per_million)],
+                  ['Input / 1M', money(result.input_per_million)],
+                  ['Output / 1M', money(result.output_per_million)]
                 ]}
               />
               <button

@@ -4,7 +4,7 @@ import React, { useMemo, useState } from 'react';
 
 import { api, config } from '../../api';
 import { Problem, useLoad } from '../../common';
-import { count, currency } from '../../format';
+import { count, money } from '../../format';
 import { Chargeback, Choice, useChoices, when } from './shared';
 
 const PERIODS: [string, string][] = [
@@ -72,7 +72,7 @@ export function ChargebackTab() {
               <td>{count(Number(r.requests))}</td>
               <td>{count(Number(r.prompt_tokens))}</td>
               <td>{count(Number(r.completion_tokens))}</td>
-              <td>{currency(Number(r.cost_usd))}</td>
+              <td>{money(Number(r.cost_usd))}</td>
             </tr>
           ))}
           {report.data && rows.length === 0 ? (
@@ -90,7 +90,7 @@ export function ChargebackTab() {
               <td>{count(rows.reduce((sum, r) => sum + Number(r.requests), 0))}</td>
               <td>{count(rows.reduce((sum, r) => sum + Number(r.prompt_tokens), 0))}</td>
               <td>{count(rows.reduce((sum, r) => sum + Number(r.completion_tokens), 0))}</td>
-              <td>{currency(total)}</td>
+              <td>{money(total)}</td>
             </tr>
           </tfoot>
         ) : null}

@@ -3,7 +3,7 @@ import React, { useState } from 'react';
 
 import { api } from '../../api';
 import { attempt, Problem, useLoad } from '../../common';
-import { currency } from '../../format';
+import { money } from '../../format';
 import {
   Choice,
   Confirm,
@@ -152,7 +152,7 @@ export function OverridesTab() {
               <th scope="row">{o.name}</th>
               <td>{(o.extra_models ?? []).join(', ') || '-'}</td>
               <td>
-                {o.budget_usd === null || o.budget_usd === undefined ? '-' : currency(o.budget_usd)}
+                {o.budget_usd === null || o.budget_usd === undefined ? '-' : money(o.budget_usd)}
                 {o.budget_period ? ` a ${o.budget_period}` : ''}
               </td>
               <td>{o.rpm_limit ?? '-'}</td>

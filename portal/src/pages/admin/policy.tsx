@@ -4,7 +4,7 @@ import React, { useState } from 'react';
 
 import { api } from '../../api';
 import { attempt, Facts, Problem } from '../../common';
-import { currency } from '../../format';
+import { money } from '../../format';
 import { Choice, enc, Policy, Profile, TextField, when } from './shared';
 
 export function PolicyTab() {
@@ -29,7 +29,7 @@ export function PolicyTab() {
   const budget =
     policy?.budget_usd === null || policy?.budget_usd === undefined
       ? 'none'
-      : `${currency(policy.budget_usd)} a ${policy.budget_period}`;
+      : `${money(policy.budget_usd)} a ${policy.budget_period}`;
   return (
     <>
       <h3>Effective policy</h3>
@@ -55,7 +55,7 @@ export function PolicyTab() {
             facts={[
               ['Groups', (policy.groups ?? []).join(', ') || 'none'],
               ['Budget', budget],
-              ['Spent this period', policy.spend_usd === undefined ? '-' : currency(policy.spend_usd)],
+              ['Spent this period', policy.spend_usd === undefined ? '-' : money(policy.spend_usd)],
               ['Resets', when(policy.resets_at)],
               ['Requests / min', policy.rpm_limit ? String(policy.rpm_limit) : 'no limit'],
               ['Tokens / min', policy.tpm_limit ? String(policy.tpm_limit) : 'no limit']

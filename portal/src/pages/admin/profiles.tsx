@@ -4,7 +4,7 @@ import React, { useState } from 'react';
 
 import { api } from '../../api';
 import { attempt, Problem, useLoad } from '../../common';
-import { currency } from '../../format';
+import { money } from '../../format';
 import {
   Check,
   Choice,
@@ -202,7 +202,7 @@ export function ProfilesTab() {
               </td>
               <td>{resourcesText(p)}</td>
               <td>{(p.models ?? []).join(', ') || 'none'}</td>
-              <td>{p.budget_usd === null || p.budget_usd === undefined ? 'none' : `${currency(p.budget_usd)} a ${p.budget_period}`}</td>
+              <td>{p.budget_usd === null || p.budget_usd === undefined ? 'none' : `${money(p.budget_usd)} a ${p.budget_period}`}</td>
               <td>
                 {p.rpm_limit ? `${p.rpm_limit} req/min` : ''}
                 {p.rpm_limit && p.tpm_limit ? ', ' : ''}
