@@ -51,6 +51,20 @@ export function Stat({ label, value }: { label: string; value: string }) {
   );
 }
 
+/** A chart in a card: its caption, and the picture hidden from assistive technology
+ * behind one image named by ``summary``, a sentence with the data (recharts' SVG has
+ * no text alternative of its own, and its pie sectors are unnamed images). */
+export function Chart({ caption, summary, children }: { caption: string; summary: string; children: React.ReactNode }) {
+  return (
+    <figure className="card">
+      <figcaption>{caption}</figcaption>
+      <div role="img" aria-label={summary}>
+        <div aria-hidden="true">{children}</div>
+      </div>
+    </figure>
+  );
+}
+
 /** Run a change; its refusal (an API error's sentence) goes to ``setProblem``. */
 export function attempt(setProblem: (text: string) => void, change: () => Promise<void>): Promise<void> {
   setProblem('');

@@ -1,5 +1,6 @@
 // Chart data from the usage API's answer (pure functions, unit-tested).
 import type { Key, Profile, Usage } from './api';
+import { count, money } from './format';
 
 /** Spend per UTC day over the last ``days`` days, oldest first (zero on days without
  * requests). */
@@ -33,6 +34,60 @@ export function tokenSplit(usage: Usage) {
     { name: 'Tokens in', value: prompt },
     { name: 'Tokens out', value: completion }
   ];
+}
+
+/** The token donut's slices and the sentence that says what it shows; no slices when
+ * there are no tokens yet, so that the page says so instead of drawing an empty ring. */
+export function tokenDonut(split: { name: string; value: number }[]) {
+  const total = split.reduce((sum, t) => sum + t.value, 0);
+  if (!(total > 0)) {
+    return { slices: [], summary: 'No tokens yet.' };
+  }
+  const parts = split.map(t => `${t.name}: ${count(t.value)} (${Math.round((100 * t.value) / total)} %)`);
+  return { slices: split, summary: parts.join(', ') + '.' };
+}
+
+/** A sentence for the spend-over-time chart: the total and the day with the most. */
+export function spendSummary(days: { day: string; cost: number }[]): string {
+  const total = days.reduce((sum, d) => sum + d.cost, 0);
+  if (!(total > 0)) {
+    return `No spend in the last ${days.length} days.`;
+  }
+  const top = days.reduce((most, d) => (d.cost > most.cost ? d : most));
+  return `${money(total)} over the last ${days.length} days, the most on ${top.day}: ${money(top.cost)}.`;
+}
+
+/** A sentence for the spend-by-model chart: each model and its spend. */
+export function modelSpendSummary(models: { model: string; cost: number }[]): string {
+  return models.length ? models.map(m => `${m.model}: ${money(m.cost)}`).join(', ') + '.' : 'No spend.';
+}
+
+/** A money axis (recharts' YAxis props) from 0 to at least ``max``: at most ``most``
+ * ticks, multiples of a round step (1, 2 or 5 times a power of ten), labelled in one
+ * precision fine enough for the step, so that no two ticks read the same (recharts' own
+ * ticks for millionths of a dollar read "$0.000002" twice). */
+export function moneyAxis(max: number, most = 5) {
+  const axis = (ticks: number[], tickFormatter: (value: number) => string) => ({
+    ticks,
+    domain: [0, ticks[ticks.length - 1]],
+    interval: 0 as const,
+    tickFormatter
+  });
+  if (!(max > 0)) {
+    return axis([0, 1], value => money(value));
+  }
+  const raw = max / (most - 1);
+  let exponent = Math.floor(Math.log10(raw));
+  let units = [1, 2, 5, 10].find(n => n * Number(`1e${exponent}`) >= raw * (1 - 1e-9)) ?? 10;
+  if (units === 10) {
+    units = 1;
+    exponent += 1;
+  }
+  const step = units * Number(`1e${exponent}`);
+  const decimals = Math.max(2, -exponent);
+  const steps = Math.max(1, Math.ceil(max / step - 1e-9));
+  const ticks = Array.from({ length: steps + 1 }, (_, i) => Number((i * step).toFixed(decimals)));
+  return axis(ticks, value => (value === 0 ? money(0) : money(value, decimals)));
 }
 
 /** A key's label in tables: its name, or its server's, or the id of a key since gone. */

@@ -1,6 +1,18 @@
 // The portal's formatting (prices per 1M tokens, money, providers' accents, snippets) and chart data.
 import { accent, contextK, money, PALETTE, perMillion, provider, snippets } from '../format';
-import { budgetShare, keyLabel, spendByDay, subscriptions, tokenSplit, topKeys, topModels } from '../usage';
+import {
+  budgetShare,
+  keyLabel,
+  modelSpendSummary,
+  moneyAxis,
+  spendByDay,
+  spendSummary,
+  subscriptions,
+  tokenDonut,
+  tokenSplit,
+  topKeys,
+  topModels
+} from '../usage';
 
 // The rules of src/numbers.ts, shared with the JupyterLab extension (format.spec.ts).
 describe('prices, money and context windows, as JupyterLab shows them', () => {
@@ -71,6 +83,60 @@ describe('usage charts', () => {
       { name: 'Tokens in', value: 11 },
       { name: 'Tokens out', value: 6 }
     ]);
+  });
+});
+
+describe('chart axes and text alternatives', () => {
+  const labels = (max: number) => {
+    const axis = moneyAxis(max);
+    return axis.ticks.map(axis.tickFormatter);
+  };
+
+  it('labels every tick of a money axis differently, even for millionths of a dollar', () => {
+    expect(labels(0.0000025)).toEqual(['$0.00', '$0.000001', '$0.000002', '$0.000003']);
+    expect(labels(0.0000033)).toEqual(['$0.00', '$0.000001', '$0.000002', '$0.000003', '$0.000004']);
+    expect(labels(0.000007)).toEqual(['$0.00', '$0.000002', '$0.000004', '$0.000006', '$0.000008']);
+    expect(labels(0.018)).toEqual(['$0.00', '$0.005', '$0.010', '$0.015', '$0.020']);
+    expect(labels(2.5)).toEqual(['$0.00', '$1.00', '$2.00', '$3.00']);
+    expect(labels(1500)).toEqual(['$0.00', '$500.00', '$1,000.00', '$1,500.00']);
+    for (let max = 1e-9; max < 1e4; max *= 1.37) {
+      const shown = labels(max);
+      expect(new Set(shown).size).toBe(shown.length);
+      const { ticks } = moneyAxis(max);
+      expect(ticks.length).toBeLessThanOrEqual(5);
+      expect(ticks[ticks.length - 1]).toBeGreaterThanOrEqual(max);
+    }
+  });
+
+  it('gives an axis for no spend at all (free models)', () => {
+    expect(labels(0)).toEqual(['$0.00', '$1.00']);
+    expect(moneyAxis(0).domain).toEqual([0, 1]);
+  });
+
+  it('says no tokens yet instead of an empty donut', () => {
+    const refusedOnly = { by_model: [{ model: 'a', requests: 1, prompt_tokens: 0, completion_tokens: 0 }] };
+    const none = tokenDonut(tokenSplit(refusedOnly));
+    expect(none).toEqual({ slices: [], summary: 'No tokens yet.' });
+    expect(tokenDonut(tokenSplit({})).slices).toEqual([]);
+    const some = tokenDonut([
+      { name: 'Tokens in', value: 1500 },
+      { name: 'Tokens out', value: 500 }
+    ]);
+    expect(some.slices).toHaveLength(2);
+    expect(some.summary).toBe('Tokens in: 1,500 (75 %), Tokens out: 500 (25 %).');
+  });
+
+  it('summarises the spend charts in a sentence', () => {
+    expect(
+      spendSummary([
+        { day: '11-24', cost: 0 },
+        { day: '11-25', cost: 0.0000025 },
+        { day: '11-26', cost: 0.000001 }
+      ])
+    ).toBe('$0.0000035 over the last 3 days, the most on 11-25: $0.0000025.');
+    expect(spendSummary(spendByDay({}, 7))).toBe('No spend in the last 7 days.');
+    expect(modelSpendSummary([{ model: 'b', cost: 2 }, { model: 'a', cost: 0.5 }])).toBe('b: $2.00, a: $0.50.');
+    expect(modelSpendSummary([])).toBe('No spend.');
   });
 });
 

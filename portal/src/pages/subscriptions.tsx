@@ -2,9 +2,9 @@ import React, { useMemo, useState } from 'react';
 import { Area, AreaChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 
 import { api, me, OwnKey, Policy, Profile, Usage } from '../api';
-import { Problem, Stat, useLoad } from '../common';
+import { Chart, Problem, Stat, useLoad } from '../common';
 import { count, money, PALETTE } from '../format';
-import { keyLabel, spendByDay, subscriptions } from '../usage';
+import { keyLabel, moneyAxis, spendByDay, spendSummary, subscriptions } from '../usage';
 
 const DAYS = 30;
 
@@ -15,6 +15,7 @@ function ModelDrill({ model, keys, onClose }: { model: string; keys: OwnKey[]; o
     [model]
   );
   const u = usage.data;
+  const byDay = u ? spendByDay(u, DAYS) : [];
   const names = new Map(keys.map(k => [k.id, keyLabel(k)]));
   return (
     <section className="card detail" aria-label={`${model} subscription`}>
@@ -35,18 +36,17 @@ function ModelDrill({ model, keys, onClose }: { model: string; keys: OwnKey[]; o
               value={`${count(u.total_prompt_tokens ?? 0)} / ${count(u.total_completion_tokens ?? 0)}`}
             />
           </div>
-          <figure className="card">
-            <figcaption>Spend per day</figcaption>
+          <Chart caption="Spend per day" summary={spendSummary(byDay)}>
             <ResponsiveContainer width="100%" height={200}>
-              <AreaChart data={spendByDay(u, DAYS)}>
+              <AreaChart data={byDay} margin={{ top: 10, right: 5 }}>
                 <CartesianGrid strokeDasharray="3 3" />
                 <XAxis dataKey="day" />
-                <YAxis width={90} tickFormatter={(v: number) => money(v)} />
+                <YAxis width={90} {...moneyAxis(Math.max(0, ...byDay.map(d => d.cost)))} />
                 <Tooltip formatter={(v: number) => money(v)} />
                 <Area dataKey="cost" stroke={PALETTE[6]} fill={PALETTE[6]} fillOpacity={0.3} />
               </AreaChart>
             </ResponsiveContainer>
-          </figure>
+          </Chart>
           <table className="card" data-testid="last-requests">
             <caption>The last 10 requests</caption>
             <thead>

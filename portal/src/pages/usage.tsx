@@ -15,9 +15,19 @@ import {
 } from 'recharts';
 
 import { api, config, me, Model, Policy, Usage } from '../api';
-import { Problem, Stat, useLoad } from '../common';
+import { Chart, Problem, Stat, useLoad } from '../common';
 import { count, money, PALETTE, perMillion } from '../format';
-import { budgetShare, spendByDay, tokenSplit, topKeys, topModels } from '../usage';
+import {
+  budgetShare,
+  modelSpendSummary,
+  moneyAxis,
+  spendByDay,
+  spendSummary,
+  tokenDonut,
+  tokenSplit,
+  topKeys,
+  topModels
+} from '../usage';
 
 interface SpendRow {
   id: string;
@@ -70,7 +80,17 @@ function Budget({ policy }: { policy: Policy }) {
   return (
     <figure className="card budget" aria-label="Budget">
       <PieChart width={160} height={90} aria-hidden="true">
-        <Pie data={gauge} dataKey="value" startAngle={180} endAngle={0} cy={80} innerRadius={50} outerRadius={75}>
+        {/* rootTabIndex: recharts makes a pie focusable, which a hidden picture must not be */}
+        <Pie
+          data={gauge}
+          dataKey="value"
+          startAngle={180}
+          endAngle={0}
+          cy={80}
+          innerRadius={50}
+          outerRadius={75}
+          rootTabIndex={-1}
+        >
           <Cell fill={share >= 0.8 ? PALETTE[5] : PALETTE[1]} />
           <Cell fill="var(--border)" />
         </Pie>
@@ -92,6 +112,9 @@ export function UsagePage() {
   const models = useLoad(() => api<{ models: Model[] }>('GET', 'models'));
   const u = usage.data;
   const tokens = useMemo(() => (u ? tokenSplit(u) : []), [u]);
+  const donut = tokenDonut(tokens);
+  const byDay = useMemo(() => (u ? spendByDay(u, days) : []), [u, days]);
+  const byModel = useMemo(() => (u ? topModels(u) : []), [u]);
   const requests = u?.total_requests ?? 0;
   return (
     <section aria-labelledby="usage-title">
@@ -123,42 +146,50 @@ export function UsagePage() {
             <Stat label="Average cost per request" value={money((u.total_cost_usd ?? 0) / requests)} />
           </div>
           <div className="charts">
-            <figure className="card">
-              <figcaption>Spend over time</figcaption>
+            <Chart caption="Spend over time" summary={spendSummary(byDay)}>
               <ResponsiveContainer width="100%" height={220}>
-                <AreaChart data={spendByDay(u, days)}>
+                <AreaChart data={byDay} margin={{ top: 10, right: 5 }}>
                   <CartesianGrid strokeDasharray="3 3" />
                   <XAxis dataKey="day" />
-                  <YAxis width={90} tickFormatter={(v: number) => money(v)} />
+                  <YAxis width={90} {...moneyAxis(Math.max(0, ...byDay.map(d => d.cost)))} />
                   <Tooltip formatter={(v: number) => money(v)} />
                   <Area dataKey="cost" stroke={PALETTE[0]} fill={PALETTE[0]} fillOpacity={0.3} />
                 </AreaChart>
               </ResponsiveContainer>
-            </figure>
-            <figure className="card">
-              <figcaption>Spend by model (top 10)</figcaption>
+            </Chart>
+            <Chart caption="Spend by model (top 10)" summary={modelSpendSummary(byModel)}>
               <ResponsiveContainer width="100%" height={220}>
-                <BarChart data={topModels(u)}>
+                <BarChart data={byModel} margin={{ top: 10, right: 5 }}>
                   <XAxis dataKey="model" />
-                  <YAxis width={90} tickFormatter={(v: number) => money(v)} />
+                  <YAxis width={90} {...moneyAxis(Math.max(0, ...byModel.map(m => m.cost)))} />
                   <Tooltip formatter={(v: number) => money(v)} />
                   <Bar dataKey="cost" fill={PALETTE[1]} />
                 </BarChart>
               </ResponsiveContainer>
-            </figure>
-            <figure className="card">
-              <figcaption>Token distribution</figcaption>
-              <ResponsiveContainer width="100%" height={220}>
-                <PieChart>
-                  <Pie data={tokens} dataKey="value" nameKey="name" innerRadius={50} outerRadius={80}>
-                    {tokens.map((t, i) => (
-                      <Cell key={t.name} fill={PALETTE[i + 2]} />
-                    ))}
-                  </Pie>
-                  <Tooltip />
-                </PieChart>
-              </ResponsiveContainer>
-            </figure>
+            </Chart>
+            <Chart caption="Token distribution" summary={donut.summary}>
+              {donut.slices.length ? (
+                <ResponsiveContainer width="100%" height={220}>
+                  <PieChart>
+                    <Pie
+                      data={donut.slices}
+                      dataKey="value"
+                      nameKey="name"
+                      innerRadius={50}
+                      outerRadius={80}
+                      rootTabIndex={-1}
+                    >
+                      {donut.slices.map((t, i) => (
+                        <Cell key={t.name} fill={PALETTE[i + 2]} />
+                      ))}
+                    </Pie>
+                    <Tooltip />
+                  </PieChart>
+                </ResponsiveContainer>
+              ) : (
+                <p className="empty">No tokens yet.</p>
+              )}
+            </Chart>
           </div>
           <SpendTable
             caption="Spend by model"
