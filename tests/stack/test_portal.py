@@ -115,6 +115,25 @@ def test_a_user_finds_models_makes_a_key_uses_it_and_revokes_it(stack, browser, 
         until(counted, 30, "the request in Usage")
         expect(page.locator("table", has_text="Spend by model")).to_contain_text("smollm2-135m")
         expect(page.locator("table", has_text="Spend by key")).to_contain_text("laptop")
+        # the charts, with data: each an image named by a sentence of its data, each
+        # money axis's ticks read differently (a request costs millionths of a dollar)
+        charts = page.locator(".charts figure")
+        expect(charts).to_have_count(3)
+        expect(charts.nth(0).get_by_role("img")).to_have_accessible_name(
+            re.compile(r"^\$[\d.]+ over the last 30 days, the most on \d\d-\d\d: \$[\d.]+\.$")
+        )
+        expect(charts.nth(1).get_by_role("img")).to_have_accessible_name(
+            re.compile(r"smollm2-135m: \$[\d.]+")
+        )
+        expect(charts.nth(2).get_by_role("img")).to_have_accessible_name(
+            re.compile(r"^Tokens in: [\d,]+ \(\d+ %\), Tokens out: [\d,]+ \(\d+ %\)\.$")
+        )
+        for chart in (charts.nth(0), charts.nth(1)):
+            ticks = chart.locator(".recharts-yAxis .recharts-cartesian-axis-tick-value")
+            expect(ticks.first).to_be_attached()
+            labels = ticks.all_text_contents()  # (SVG text has no inner text)
+            assert len(set(labels)) == len(labels) > 1, labels
+        expect(charts.nth(2).locator(".recharts-pie-sector").first).to_be_attached()
         assert accessibility_problems(page) == []
         page.screenshot(path=shots / "portal-usage.png")
         with page.expect_download() as download:
