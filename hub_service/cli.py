@@ -20,6 +20,7 @@ from pathlib import Path
 from urllib.parse import quote, urlencode
 
 from . import backup, pricing
+from .numbers import per_million
 
 EXAMPLES = """
 examples:
@@ -115,14 +116,6 @@ def table(rows: list[dict], columns: list[str]) -> str:
     lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
     lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in cells]
     return "\n".join(lines)
-
-
-def per_million(value: float) -> str:
-    """As the portal shows prices: '-' for 0, 4 decimals under $0.01, else 2."""
-    value *= 1_000_000
-    if value == 0:
-        return "-"
-    return f"${value:.4f}" if value < 0.01 else f"${value:.2f}"
 
 
 def show(args, data) -> None:

@@ -25,6 +25,7 @@ from tornado import web
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
 from . import catalog
+from .numbers import money
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +111,7 @@ def budget_line(profile: dict) -> str:
     if budget is None:
         line = "Budget: no limit"
     else:
-        line = f"Budget: ${budget:,.2f} per {profile.get('budget_period') or 'month'}"
+        line = f"Budget: {money(budget)} per {profile.get('budget_period') or 'month'}"
     limits = []
     if profile.get("rpm_limit"):
         limits.append(f"{profile['rpm_limit']:,} requests")

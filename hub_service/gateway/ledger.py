@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from .. import policy as policies
 from ..db import utcnow
+from ..numbers import money
 from .routes import Refused
 
 ADJECTIVE = {"day": "daily", "week": "weekly", "month": "monthly"}
@@ -33,10 +34,6 @@ ADJECTIVE = {"day": "daily", "week": "weekly", "month": "monthly"}
 RESERVATION_GRACE = 30.0
 # ... and one whose response never ends, after this long (longer than any request).
 RESERVATION_MAX_AGE = 3600.0
-
-
-def money(value: float) -> str:
-    return f"${value:,.2f}" if value >= 0.01 or value == 0 else f"${value:.6f}"
 
 
 @dataclass

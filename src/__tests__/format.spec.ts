@@ -2,6 +2,24 @@ import { budgetText, snippet, utcInstant } from '../format';
 import { contextK, count, money, perMillion } from '../numbers';
 import { english } from './translator';
 
+import { readFileSync } from 'fs';
+import { join } from 'path';
+
+// The cases hub_service/numbers.py is tested against too (tests/money_cases.json): the
+// service's messages, the spawn form and the maas command show money as the UIs do.
+const shared = JSON.parse(
+  readFileSync(join(__dirname, '../../tests/money_cases.json'), 'utf8')
+) as { money: [number, string][]; per_million: [number, string][] };
+
+describe('the money cases shared with the Python side', () => {
+  it.each(shared.money)('money(%p) is %p', (value, text) => {
+    expect(money(value)).toBe(text);
+  });
+  it.each(shared.per_million)('perMillion(%p) is %p', (value, text) => {
+    expect(perMillion(value)).toBe(text);
+  });
+});
+
 // The rules of ../numbers, which the portal imports too (portal.spec.ts asserts the same).
 describe('perMillion', () => {
   it('shows a dash for free or unknown prices', () => {

@@ -295,7 +295,7 @@ def test_budget_exhaustion_gives_429_until_the_period_rolls_over(stack, admin):
 
     r, _ = until(lambda: (r := stack.chat(key, model="echo-large")).status_code == 429 and r)
     message = r.json()["error"]["message"]
-    assert "Budget exhausted" in message and "of your $0.000100 daily budget" in message
+    assert "Budget exhausted" in message and "of your $0.0001 daily budget" in message
     tomorrow = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1)).date()
     assert f"resets at {tomorrow.isoformat()}T00:00:00Z" in message
 
