@@ -21,6 +21,7 @@ import {
   useChoices,
   useFields
 } from './shared';
+import { AdminCollection, Column, EditorCard, RowAction } from './scaffold';
 
 // prices are edited per million tokens, stored per token
 const toMillion = (perToken: number | null | undefined) =>
@@ -205,118 +206,73 @@ function PriceCalculator({ model, onUse }: { model: ModelForm; onUse: (input: st
 
 function ModelEditor({ model, onDone }: { model: AdminModel | null; onDone: () => void }) {
   const [f, set, setAll] = useFields(formOf(model));
-  const [problem, setProblem] = useState('');
   const modes = useChoices('NewModel', 'mode');
-  const save = (e: React.FormEvent) => {
-    e.preventDefault();
-    return attempt(setProblem, async () => {
-      const body = bodyOf(f);
-      if (model) {
-        await api('PATCH', `admin/models/${enc(model.name ?? '')}`, changes(body, model));
-      } else {
-        await api('POST', 'admin/models', body);
-      }
-      onDone();
-    });
+  const save = async () => {
+    const body = bodyOf(f);
+    if (model) {
+      await api('PATCH', `admin/models/${enc(model.name ?? '')}`, changes(body, model));
+    } else {
+      await api('POST', 'admin/models', body);
+    }
+    onDone();
   };
-  const title = model ? `Edit ${model.name}` : 'Add a model';
   return (
-    <section className="card editor" aria-label={title}>
-      <h4>{title}</h4>
-      <form onSubmit={save}>
-        <div className="fields">
-          <TextField label="Name" required value={f.name} onChange={set('name')} readOnly={!!model} />
-          <TextField label="Provider model (LiteLLM)" required value={f.provider_model} onChange={set('provider_model')} />
-          <TextField label="Backend URL" value={f.api_base} onChange={set('api_base')} placeholder="http://vllm:8000/v1" />
-          <TextField label="Backend key variable" value={f.api_key_env} onChange={set('api_key_env')} placeholder="MAAS_BACKEND_..." />
-          <Choice label="Mode" value={f.mode} onChange={set('mode')} options={(modes.length ? modes : [f.mode]).map(m => [m, m])} />
-          <TextField label="Context window (tokens)" type="number" min="1" value={f.context_window} onChange={set('context_window')} />
-          <TextField label="Max output tokens" type="number" min="1" value={f.max_output_tokens} onChange={set('max_output_tokens')} />
-          <TextField label="Capabilities (comma-separated)" value={f.capabilities} onChange={set('capabilities')} />
-          <TextField label="Input price (USD / 1M tokens)" type="number" min="0" step="any" value={f.input} onChange={set('input')} />
-          <TextField label="Output price (USD / 1M tokens)" type="number" min="0" step="any" value={f.output} onChange={set('output')} />
-          <Check label="Enabled" checked={f.enabled} onChange={set('enabled')} />
-        </div>
-        <TextArea label="Description" value={f.description} onChange={set('description')} />
-        <TextArea label="Extra LiteLLM parameters (JSON)" value={f.extra_params} onChange={set('extra_params')} />
-        <Problem text={problem} />
-        <button type="submit" className="primary">
-          Save
-        </button>{' '}
-        <button type="button" onClick={onDone}>
-          Cancel
-        </button>
-      </form>
-      <PriceCalculator model={f} onUse={(input, output) => setAll(g => ({ ...g, input, output }))} />
-    </section>
+    <EditorCard
+      title={model ? `Edit ${model.name}` : 'Add a model'}
+      save={save}
+      onCancel={onDone}
+      after={<PriceCalculator model={f} onUse={(input, output) => setAll(g => ({ ...g, input, output }))} />}
+    >
+      <div className="fields">
+        <TextField label="Name" required value={f.name} onChange={set('name')} readOnly={!!model} />
+        <TextField label="Provider model (LiteLLM)" required value={f.provider_model} onChange={set('provider_model')} />
+        <TextField label="Backend URL" value={f.api_base} onChange={set('api_base')} placeholder="http://vllm:8000/v1" />
+        <TextField label="Backend key variable" value={f.api_key_env} onChange={set('api_key_env')} placeholder="MAAS_BACKEND_..." />
+        <Choice label="Mode" value={f.mode} onChange={set('mode')} options={(modes.length ? modes : [f.mode]).map(m => [m, m])} />
+        <TextField label="Context window (tokens)" type="number" min="1" value={f.context_window} onChange={set('context_window')} />
+        <TextField label="Max output tokens" type="number" min="1" value={f.max_output_tokens} onChange={set('max_output_tokens')} />
+        <TextField label="Capabilities (comma-separated)" value={f.capabilities} onChange={set('capabilities')} />
+        <TextField label="Input price (USD / 1M tokens)" type="number" min="0" step="any" value={f.input} onChange={set('input')} />
+        <TextField label="Output price (USD / 1M tokens)" type="number" min="0" step="any" value={f.output} onChange={set('output')} />
+        <Check label="Enabled" checked={f.enabled} onChange={set('enabled')} />
+      </div>
+      <TextArea label="Description" value={f.description} onChange={set('description')} />
+      <TextArea label="Extra LiteLLM parameters (JSON)" value={f.extra_params} onChange={set('extra_params')} />
+    </EditorCard>
   );
 }
 
+const COLUMNS: Column<AdminModel>[] = [
+  { header: 'Name', cell: m => m.name, rowHeader: true },
+  { header: 'Provider model', cell: m => <code>{m.provider_model}</code> },
+  { header: 'Mode', cell: m => m.mode },
+  { header: 'Input / 1M', cell: m => perMillion(m.input_cost_per_token) },
+  { header: 'Output / 1M', cell: m => perMillion(m.output_cost_per_token) },
+  { header: 'Context', cell: m => contextK(m.context_window) },
+  {
+    header: 'State',
+    cell: m => <span className={m.enabled ? 'badge ok' : 'badge muted'}>{m.enabled ? 'Enabled' : 'Disabled'}</span>
+  }
+];
+
+const ACTIONS: RowAction<AdminModel>[] = [
+  {
+    label: m => (m.enabled ? 'Disable' : 'Enable'),
+    name: m => `${m.enabled ? 'Disable' : 'Enable'} ${m.name}`,
+    run: m => api('PATCH', `admin/models/${enc(m.name ?? '')}`, { enabled: !m.enabled })
+  }
+];
+
 export function CatalogTab() {
-  const models = useLoad(() => api<{ models: AdminModel[] }>('GET', 'admin/models'));
-  const [editing, setEditing] = useState<AdminModel | 'new' | null>(null);
-  const [problem, setProblem] = useState('');
-  const toggle = (m: AdminModel) =>
-    attempt(setProblem, async () => {
-      await api('PATCH', `admin/models/${enc(m.name ?? '')}`, { enabled: !m.enabled });
-      models.reload();
-    });
-  const done = () => {
-    setEditing(null);
-    models.reload();
-  };
   return (
-    <>
-      <div className="toolbar">
-        <h3>Catalog</h3>
-        <button className="primary" onClick={() => setEditing('new')}>
-          Add model
-        </button>
-      </div>
-      <Problem text={problem || models.error} />
-      {editing ? <ModelEditor key={editing === 'new' ? '' : editing.name} model={editing === 'new' ? null : editing} onDone={done} /> : null}
-      <table className="card">
-        <caption>Catalog models, disabled ones included</caption>
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Provider model</th>
-            <th scope="col">Mode</th>
-            <th scope="col">Input / 1M</th>
-            <th scope="col">Output / 1M</th>
-            <th scope="col">Context</th>
-            <th scope="col">State</th>
-            <th scope="col">
-              <span className="visually-hidden">Actions</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {(models.data?.models ?? []).map(m => (
-            <tr key={m.name}>
-              <th scope="row">{m.name}</th>
-              <td>
-                <code>{m.provider_model}</code>
-              </td>
-              <td>{m.mode}</td>
-              <td>{perMillion(m.input_cost_per_token)}</td>
-              <td>{perMillion(m.output_cost_per_token)}</td>
-              <td>{contextK(m.context_window)}</td>
-              <td>
-                <span className={m.enabled ? 'badge ok' : 'badge muted'}>{m.enabled ? 'Enabled' : 'Disabled'}</span>
-              </td>
-              <td className="actions">
-                <button onClick={() => setEditing(m)} aria-label={`Edit ${m.name}`}>
-                  Edit
-                </button>{' '}
-                <button onClick={() => toggle(m)} aria-label={`${m.enabled ? 'Disable' : 'Enable'} ${m.name}`}>
-                  {m.enabled ? 'Disable' : 'Enable'}
-                </button>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </>
+    <AdminCollection
+      title="Catalog"
+      load={() => api<{ models: AdminModel[] }>('GET', 'admin/models').then(d => d.models)}
+      rowKey={m => m.name ?? ''}
+      columns={COLUMNS}
+      caption="Catalog models, disabled ones included"
+      actions={ACTIONS}
+      editor={{ add: 'Add model', name: m => m.name ?? '', form: (m, done) => <ModelEditor model={m} onDone={done} /> }}
+    />
   );
 }
