@@ -1,14 +1,12 @@
 // Profiles: the notebook profiles, their resources, the models they allow, their budget
 // and limits, the hub groups they are for; create, edit, delete.
-import React, { useState } from 'react';
+import React from 'react';
 
 import { api } from '../../api';
-import { attempt, Problem, useLoad } from '../../common';
 import { money } from '../../format';
 import {
   Check,
   Choice,
-  Confirm,
   enc,
   ModelPicker,
   NewProfile,
@@ -21,6 +19,7 @@ import {
   useChoices,
   useFields
 } from './shared';
+import { AdminCollection, Column, EditorCard, RowAction } from './scaffold';
 
 // the resources this form edits; others (node selector, tolerations) are kept as they are
 const EDITED = ['cpu_limit', 'cpu_guarantee', 'mem_limit', 'mem_guarantee', 'gpu', 'image'] as const;
@@ -82,54 +81,39 @@ export function groupsOf(text: string): string[] {
 
 function ProfileEditor({ profile, onDone }: { profile: Profile | null; onDone: () => void }) {
   const [f, set] = useFields(formOf(profile));
-  const [problem, setProblem] = useState('');
   const names = useCatalogNames();
   const periods = useChoices('Profile', 'budget_period');
-  const save = (e: React.FormEvent) => {
-    e.preventDefault();
-    return attempt(setProblem, async () => {
-      const body = bodyOf(f, profile);
-      if (profile) {
-        const { slug, ...changes } = body;
-        await api('PATCH', `admin/profiles/${enc(slug)}`, changes);
-      } else {
-        await api('POST', 'admin/profiles', body);
-      }
-      onDone();
-    });
+  const save = async () => {
+    const body = bodyOf(f, profile);
+    if (profile) {
+      const { slug, ...changes } = body;
+      await api('PATCH', `admin/profiles/${enc(slug)}`, changes);
+    } else {
+      await api('POST', 'admin/profiles', body);
+    }
+    onDone();
   };
-  const title = profile ? `Edit ${profile.display_name}` : 'Add a profile';
   return (
-    <section className="card editor" aria-label={title}>
-      <h4>{title}</h4>
-      <form onSubmit={save}>
-        <div className="fields">
-          <TextField label="Slug" required value={f.slug} onChange={set('slug')} readOnly={!!profile} pattern="[a-z0-9][a-z0-9\-]*" />
-          <TextField label="Display name" required value={f.display_name} onChange={set('display_name')} />
-          <TextField label="CPU limit (cores)" type="number" min="0" step="any" value={f.cpu_limit} onChange={set('cpu_limit')} />
-          <TextField label="CPU guarantee (cores)" type="number" min="0" step="any" value={f.cpu_guarantee} onChange={set('cpu_guarantee')} />
-          <TextField label="Memory limit" value={f.mem_limit} onChange={set('mem_limit')} placeholder="4G" />
-          <TextField label="Memory guarantee" value={f.mem_guarantee} onChange={set('mem_guarantee')} placeholder="1G" />
-          <TextField label="GPUs" type="number" min="0" step="1" value={f.gpu} onChange={set('gpu')} />
-          <TextField label="Image" value={f.image} onChange={set('image')} placeholder="(the hub's default)" />
-          <TextField label="Budget (USD, empty: none)" type="number" min="0" step="any" value={f.budget_usd} onChange={set('budget_usd')} />
-          <Choice label="Budget period" value={f.budget_period} onChange={set('budget_period')} options={(periods.length ? periods : [f.budget_period]).map(p => [p, p])} />
-          <TextField label="Requests per minute (empty: no limit)" type="number" min="1" value={f.rpm_limit} onChange={set('rpm_limit')} />
-          <TextField label="Tokens per minute (empty: no limit)" type="number" min="1" value={f.tpm_limit} onChange={set('tpm_limit')} />
-          <TextField label="Hub groups (comma-separated, empty: everyone)" value={f.groups} onChange={set('groups')} placeholder="everyone" />
-          <Check label="Default profile" checked={f.default} onChange={set('default')} />
-        </div>
-        <TextArea label="Description" value={f.description} onChange={set('description')} />
-        <ModelPicker legend="Models it allows" names={names} value={f.models} onChange={set('models')} />
-        <Problem text={problem} />
-        <button type="submit" className="primary">
-          Save
-        </button>{' '}
-        <button type="button" onClick={onDone}>
-          Cancel
-        </button>
-      </form>
-    </section>
+    <EditorCard title={profile ? `Edit ${profile.display_name}` : 'Add a profile'} save={save} onCancel={onDone}>
+      <div className="fields">
+        <TextField label="Slug" required value={f.slug} onChange={set('slug')} readOnly={!!profile} pattern="[a-z0-9][a-z0-9\-]*" />
+        <TextField label="Display name" required value={f.display_name} onChange={set('display_name')} />
+        <TextField label="CPU limit (cores)" type="number" min="0" step="any" value={f.cpu_limit} onChange={set('cpu_limit')} />
+        <TextField label="CPU guarantee (cores)" type="number" min="0" step="any" value={f.cpu_guarantee} onChange={set('cpu_guarantee')} />
+        <TextField label="Memory limit" value={f.mem_limit} onChange={set('mem_limit')} placeholder="4G" />
+        <TextField label="Memory guarantee" value={f.mem_guarantee} onChange={set('mem_guarantee')} placeholder="1G" />
+        <TextField label="GPUs" type="number" min="0" step="1" value={f.gpu} onChange={set('gpu')} />
+        <TextField label="Image" value={f.image} onChange={set('image')} placeholder="(the hub's default)" />
+        <TextField label="Budget (USD, empty: none)" type="number" min="0" step="any" value={f.budget_usd} onChange={set('budget_usd')} />
+        <Choice label="Budget period" value={f.budget_period} onChange={set('budget_period')} options={(periods.length ? periods : [f.budget_period]).map(p => [p, p])} />
+        <TextField label="Requests per minute (empty: no limit)" type="number" min="1" value={f.rpm_limit} onChange={set('rpm_limit')} />
+        <TextField label="Tokens per minute (empty: no limit)" type="number" min="1" value={f.tpm_limit} onChange={set('tpm_limit')} />
+        <TextField label="Hub groups (comma-separated, empty: everyone)" value={f.groups} onChange={set('groups')} placeholder="everyone" />
+        <Check label="Default profile" checked={f.default} onChange={set('default')} />
+      </div>
+      <TextArea label="Description" value={f.description} onChange={set('description')} />
+      <ModelPicker legend="Models it allows" names={names} value={f.models} onChange={set('models')} />
+    </EditorCard>
   );
 }
 
@@ -144,85 +128,58 @@ function resourcesText(p: Profile): string {
     .join(' / ');
 }
 
+const COLUMNS: Column<Profile>[] = [
+  { header: 'Profile', cell: p => p.display_name, rowHeader: true },
+  { header: 'Slug', cell: p => <code>{p.slug}</code> },
+  { header: 'Resources', cell: resourcesText },
+  { header: 'Models', cell: p => (p.models ?? []).join(', ') || 'none' },
+  {
+    header: 'Budget',
+    cell: p => (p.budget_usd === null || p.budget_usd === undefined ? 'none' : `${money(p.budget_usd)} a ${p.budget_period}`)
+  },
+  {
+    header: 'Limits',
+    cell: p => (
+      <>
+        {p.rpm_limit ? `${p.rpm_limit} req/min` : ''}
+        {p.rpm_limit && p.tpm_limit ? ', ' : ''}
+        {p.tpm_limit ? `${p.tpm_limit} tok/min` : ''}
+        {!p.rpm_limit && !p.tpm_limit ? 'none' : ''}
+      </>
+    )
+  },
+  { header: 'Groups', cell: p => (p.groups ?? []).join(', ') || 'everyone' },
+  { header: 'Default', cell: p => (p.default ? 'Yes' : '') }
+];
+
+const ACTIONS: RowAction<Profile>[] = [
+  {
+    label: 'Delete',
+    name: p => `Delete ${p.slug}`,
+    danger: true,
+    confirm: {
+      title: 'Confirm deletion',
+      sentence: p => (
+        <>
+          Delete the profile <strong>{p.display_name}</strong> ({p.slug})? Servers running with it keep it until they
+          stop; new servers can no longer choose it.
+        </>
+      )
+    },
+    run: p => api('DELETE', `admin/profiles/${enc(p.slug ?? '')}`)
+  }
+];
+
 export function ProfilesTab() {
-  const profiles = useLoad(() => api<{ profiles: Profile[] }>('GET', 'admin/profiles'));
-  const [editing, setEditing] = useState<Profile | 'new' | null>(null);
-  const [confirm, setConfirm] = useState<Profile | null>(null);
-  const [problem, setProblem] = useState('');
-  const remove = (p: Profile) => {
-    setConfirm(null);
-    return attempt(setProblem, async () => {
-      await api('DELETE', `admin/profiles/${enc(p.slug ?? '')}`);
-      profiles.reload();
-    });
-  };
-  const done = () => {
-    setEditing(null);
-    profiles.reload();
-  };
   return (
-    <>
-      <div className="toolbar">
-        <h3>Profiles</h3>
-        <button className="primary" onClick={() => setEditing('new')}>
-          Add profile
-        </button>
-      </div>
-      <Problem text={problem || profiles.error} />
-      {editing ? <ProfileEditor key={editing === 'new' ? '' : editing.slug} profile={editing === 'new' ? null : editing} onDone={done} /> : null}
-      {confirm ? (
-        <Confirm title="Confirm deletion" action="Delete" onConfirm={() => remove(confirm)} onCancel={() => setConfirm(null)}>
-          Delete the profile <strong>{confirm.display_name}</strong> ({confirm.slug})? Servers running with it keep it until
-          they stop; new servers can no longer choose it.
-        </Confirm>
-      ) : null}
-      <table className="card">
-        <caption>Notebook profiles</caption>
-        <thead>
-          <tr>
-            <th scope="col">Profile</th>
-            <th scope="col">Slug</th>
-            <th scope="col">Resources</th>
-            <th scope="col">Models</th>
-            <th scope="col">Budget</th>
-            <th scope="col">Limits</th>
-            <th scope="col">Groups</th>
-            <th scope="col">Default</th>
-            <th scope="col">
-              <span className="visually-hidden">Actions</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {(profiles.data?.profiles ?? []).map(p => (
-            <tr key={p.slug}>
-              <th scope="row">{p.display_name}</th>
-              <td>
-                <code>{p.slug}</code>
-              </td>
-              <td>{resourcesText(p)}</td>
-              <td>{(p.models ?? []).join(', ') || 'none'}</td>
-              <td>{p.budget_usd === null || p.budget_usd === undefined ? 'none' : `${money(p.budget_usd)} a ${p.budget_period}`}</td>
-              <td>
-                {p.rpm_limit ? `${p.rpm_limit} req/min` : ''}
-                {p.rpm_limit && p.tpm_limit ? ', ' : ''}
-                {p.tpm_limit ? `${p.tpm_limit} tok/min` : ''}
-                {!p.rpm_limit && !p.tpm_limit ? 'none' : ''}
-              </td>
-              <td>{(p.groups ?? []).join(', ') || 'everyone'}</td>
-              <td>{p.default ? 'Yes' : ''}</td>
-              <td className="actions">
-                <button onClick={() => setEditing(p)} aria-label={`Edit ${p.slug}`}>
-                  Edit
-                </button>{' '}
-                <button className="danger" onClick={() => setConfirm(p)} aria-label={`Delete ${p.slug}`}>
-                  Delete
-                </button>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </>
+    <AdminCollection
+      title="Profiles"
+      load={() => api<{ profiles: Profile[] }>('GET', 'admin/profiles').then(d => d.profiles)}
+      rowKey={p => p.slug ?? ''}
+      columns={COLUMNS}
+      caption="Notebook profiles"
+      actions={ACTIONS}
+      editor={{ add: 'Add profile', name: p => p.slug ?? '', form: (p, done) => <ProfileEditor profile={p} onDone={done} /> }}
+    />
   );
 }
