@@ -13,28 +13,16 @@ import {
   topKeys,
   topModels
 } from '../usage';
+import * as shared from '../../../src/numbers';
 
-// The rules of src/numbers.ts, shared with the JupyterLab extension (format.spec.ts).
+// The rules themselves are src/numbers.ts's, tested once (src/__tests__/format.spec.ts,
+// with tests/money_cases.json, which the Python side shares): the portal shows numbers
+// by that very module.
 describe('prices, money and context windows, as JupyterLab shows them', () => {
-  it('prices per million tokens by the money rule', () => {
-    expect(perMillion(0)).toBe('-');
-    expect(perMillion(null)).toBe('-');
-    expect(perMillion(3e-6)).toBe('$3.00');
-    expect(perMillion(1.5e-9)).toBe('$0.0015');
-  });
-
-  it('shows money with 2 decimals from a cent, 2 significant digits under it', () => {
-    expect(money(0)).toBe('$0.00');
-    expect(money(1234.5)).toBe('$1,234.50');
-    expect(money(0.0123)).toBe('$0.01');
-    expect(money(0.000123)).toBe('$0.00012');
-    expect(money(0.0000025)).toBe('$0.0000025');
-  });
-
-  it('shows context windows in decimal K', () => {
-    expect(contextK(128000)).toBe('128K');
-    expect(contextK(8192)).toBe('8.2K');
-    expect(contextK(null)).toBe('-');
+  it('are the shared module itself, not a copy', () => {
+    expect(money).toBe(shared.money);
+    expect(perMillion).toBe(shared.perMillion);
+    expect(contextK).toBe(shared.contextK);
   });
 });
 
