@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import secrets
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from urllib.parse import urlparse
+
+from .local import kept_secret
 
 CUSTOM_SCOPES = {
     "custom:maas:admin": {
@@ -85,42 +86,21 @@ def load_roles(admin_users: Iterable[str] = (), service: str = "maas") -> list[d
     ]
 
 
-def service_token(c, service: str = "maas") -> str:
-    """The service's API token as the hub's configuration registered it."""
-    for spec in c.JupyterHub.services:
-        if spec.get("name") == service and spec.get("api_token"):
-            return spec["api_token"]
-    raise ValueError(
-        f"the hub has no service {service!r} with an API token: register it first "
-        f"(z2jh: hub.services.{service} and its apiToken in hub.existingSecret)"
-    )
-
-
-def resolve_authenticator(value) -> type:
-    """An authenticator class from what ``c.JupyterHub.authenticator_class`` holds: a
-    class, an entry point name (``dummy``, ``github``) or a dotted import path."""
+def resolve_class(trait: str, value) -> type:
+    """The class that ``c.JupyterHub.<trait>`` (``authenticator_class``,
+    ``spawner_class``) names: a class, an entry point name (``dummy``, ``simple``,
+    ``kubernetes``) or a dotted import path; JupyterHub's default when unset."""
     if isinstance(value, type):
         return value
     from jupyterhub.app import JupyterHub
 
-    trait = JupyterHub.class_traits()["authenticator_class"]
-    return trait.validate(None, value or trait.default_value)
+    kind = JupyterHub.class_traits()[trait]
+    return kind.validate(None, value or kind.default_value)
 
 
 # Spawners whose servers run on the hub's own host and network: they reach a service
 # and a gateway that listen on the hub's loopback address.
 SAME_HOST_SPAWNERS = ("LocalProcessSpawner", "SystemdSpawner", "SudoSpawner")
-
-
-def resolve_spawner(value) -> type:
-    """A spawner class from what ``c.JupyterHub.spawner_class`` holds: a class, an entry
-    point name (``simple``, ``kubernetes``, ``docker``) or a dotted import path."""
-    if isinstance(value, type):
-        return value
-    from jupyterhub.app import JupyterHub
-
-    trait = JupyterHub.class_traits()["spawner_class"]
-    return trait.validate(None, value or trait.default_value)
 
 
 def same_host(spawner_class: type) -> bool:
@@ -136,19 +116,6 @@ def is_loopback(url: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def kept_token(path: str | os.PathLike) -> str:
-    """The service's API token: ``$MAAS_SERVICE_TOKEN``, else the one kept in ``path``
-    (created, owner-only, on first use), so that a restarted hub and its running
-    service still agree."""
-    if os.environ.get("MAAS_SERVICE_TOKEN"):
-        return os.environ["MAAS_SERVICE_TOKEN"]
-    path = Path(path)
-    if not path.exists():
-        path.touch(mode=0o600)
-        path.write_text(secrets.token_hex(32) + "\n")
-    return path.read_text().strip()
 
 
 def merge_roles(existing: list[dict], ours: list[dict]) -> list[dict]:
@@ -237,7 +204,12 @@ def add_maas(
         services.append(spec)
     spec.setdefault("url", service_url.rstrip("/"))
     if not spec.get("api_token"):
-        spec["api_token"] = service_token or kept_token(token_file)
+        # $MAAS_SERVICE_TOKEN, else kept beside the hub, so that a restarted hub and its
+        # running service still agree
+        kept = Path(token_file)
+        spec["api_token"] = service_token or kept_secret(
+            kept.parent, kept.name, "MAAS_SERVICE_TOKEN", 32
+        )
     spec.setdefault("oauth_no_confirm", True)
     spec.setdefault("display", True)
     # the MaaS admin scope for admins; the user's own servers, for the portal
@@ -245,7 +217,7 @@ def add_maas(
     token = spec["api_token"]
     prefix = f"{spec['url'].rstrip('/')}/services/{name}/"
 
-    spawner_class = resolve_spawner(c.JupyterHub.get("spawner_class"))
+    spawner_class = resolve_class("spawner_class", c.JupyterHub.get("spawner_class"))
     if run:
         public = gateway_public_url or gateway_url
         if not same_host(spawner_class):
@@ -294,11 +266,12 @@ def add_maas(
         # a hook the hub set on its spawner class wins over one set on Spawner: chain both
         hub_own = section.get(hook) or c.Spawner.get(hook)
         setattr(section, hook, chain(hub_own, getattr(notify, hook)))
-    for where in {id(c.Spawner): c.Spawner, id(section): section}.values():
-        if "environment" in where or where is c.Spawner:
-            where.environment = {**where.get("environment", {}), "MAAS_SERVICE_URL": prefix}
+    # a spawner class's own environment (z2jh's c.KubeSpawner) replaces Spawner's
+    c.Spawner.environment = {**c.Spawner.get("environment", {}), "MAAS_SERVICE_URL": prefix}
+    if "environment" in section:
+        section.environment = {**section.environment, "MAAS_SERVICE_URL": prefix}
     c.JupyterHub.authenticator_class = notify.authenticator(
-        resolve_authenticator(c.JupyterHub.get("authenticator_class"))
+        resolve_class("authenticator_class", c.JupyterHub.get("authenticator_class"))
     )
     c.JupyterHub.custom_scopes = {**c.JupyterHub.get("custom_scopes", {}), **CUSTOM_SCOPES}
     admins = c.Authenticator.get("admin_users", set()) if admin_users is None else admin_users

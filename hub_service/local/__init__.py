@@ -127,12 +127,13 @@ def smollm2_catalog_entry(settings: LocalSettings) -> dict:
     }
 
 
-def kept_secret(state_dir: Path, name: str, variable: str, size: int = 12) -> str:
+def kept_secret(state_dir: str | os.PathLike, name: str, variable: str, size: int = 12) -> str:
     """$``variable``, else a random secret kept in ``<state>/<name>`` (owner-only)."""
     if os.environ.get(variable):
         return os.environ[variable]
-    path = state_dir / name
+    path = Path(state_dir) / name
     if not path.exists():
+        path.touch(mode=0o600)  # owner-only before the secret is in it
         path.write_text(secrets.token_urlsafe(size) + "\n")
         path.chmod(0o600)
     return path.read_text().strip()
