@@ -4,7 +4,8 @@
 # packages, configurable-http-proxy,
 # the npm dependencies and the built JupyterLab extension. With --with-notebook-image,
 # also the Python layer of the users' image (notebook-image/) in .venv-notebook-image,
-# which the tests run the image's notebook in.
+# which the tests run the image's notebook in, and the hub image's JupyterHub in
+# .venv-jupyterhub5, which the hub-facing tests run again under.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -118,13 +119,11 @@ if [ "${1:-}" = "--with-notebook-image" ]; then
       -c "$IMAGE_VENV/base-constraints.txt" -r notebook-image/requirements.txt .
     stamp_set notebook-image "$want"
   fi
-fi
 
-# The hub-facing tests run again under the JupyterHub and KubeSpawner that the hub image
-# ships (images/hub/requirements.txt's pins: z2jh 4.4's JupyterHub 5.5): .venv-jupyterhub5
-# has jupyterlab-maas (editable: this checkout) with its hub and gateway, those pins
-# and what those tests import.
-if [ "${1:-}" = "--with-notebook-image" ]; then
+  # The hub-facing tests run again under the JupyterHub and KubeSpawner that the hub image
+  # ships (images/hub/requirements.txt's pins: z2jh 4.4's JupyterHub 5.5): .venv-jupyterhub5
+  # has jupyterlab-maas (editable: this checkout) with its hub and gateway, those pins
+  # and what those tests import.
   HUB5_VENV=.venv-jupyterhub5
   want=$(fingerprint pyproject.toml images/hub/requirements.txt)
   if [ ! -x "$HUB5_VENV/bin/python" ] || ! stamp_ok jupyterhub5 "$want"; then
