@@ -10,6 +10,7 @@ unchanged.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from dataclasses import dataclass, field
@@ -164,6 +165,12 @@ def deploy(config: dict | None = None, secrets: dict | None = None, stack="test"
         },
         secret_keys=[f"maas:{key}" for key in secrets or {}],
     )
+    # Pulumi's mocks run on the thread's current event loop, which an asyncio.run() in
+    # an earlier test of the same session (any suite's) leaves unset
+    try:
+        asyncio.get_event_loop()
+    except RuntimeError:
+        asyncio.set_event_loop(asyncio.new_event_loop())
     recorder = Recorder()
     pulumi.runtime.set_mocks(recorder, project="maas", stack=stack, preview=False)
     outputs: dict = {}
