@@ -166,7 +166,7 @@ def test_a_notebooks_first_call_works_through_an_outsiders_hub(outsider_hub, sta
     base_url, tokens = answer.split()
     # the key this hub's service issued is in no log either (the session's check)
     key = grace.execute(kernel, "import os; print(os.environ['OPENAI_API_KEY'])").strip()
-    stack.issued_keys.append(key)
+    stack.foreign_keys.append(key)
     assert base_url.startswith(outsider_hub["gateway"])
     assert int(tokens) > 0
 
