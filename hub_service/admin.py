@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from . import catalog, keys, policy, pricing, usage
 from .db import ApiKey, AuditEntry, CatalogModel, PolicyOverride, Profile, UserGroup
 from .metrics import ADMIN_SCOPE
+from .teams import is_admin
 from .validation import (
     MODEL_FIELDS,
     OVERRIDE_FIELDS,
@@ -23,10 +24,6 @@ from .validation import (
     SEED_PRICING_FIELDS,
 )
 from .web import KEY_ID, MODEL_NAME, APIError, APIHandler
-
-
-def is_admin(model: dict) -> bool:
-    return model.get("kind", "user") == "user" and ADMIN_SCOPE in (model.get("scopes") or [])
 
 
 def model_admin(m: CatalogModel) -> dict:
@@ -48,8 +45,7 @@ def override_view(o: PolicyOverride) -> dict:
         "kind": o.kind,
         "name": o.name,
         "extra_models": o.extra_models,
-        "budget_usd": o.budget_usd,
-        "budget_period": o.budget_period,
+        "budgets": o.budgets or [],
         "rpm_limit": o.rpm_limit,
         "tpm_limit": o.tpm_limit,
     }
@@ -70,19 +66,6 @@ class AdminHandler(APIHandler):
             raise APIError(
                 403, f"Only MaaS admins may do this (the {ADMIN_SCOPE} scope is needed)."
             )
-
-    def audit(self, db, action: str, target_type: str, target: str, before, after) -> None:
-        db.add(
-            AuditEntry(
-                ts=self.now(),
-                actor=self.current_user["name"],
-                action=action,
-                target_type=target_type,
-                target=target,
-                before=before,
-                after=after,
-            )
-        )
 
     def _known_models(self, db, names: list[str]) -> None:
         known = set(db.scalars(select(CatalogModel.name)))
@@ -236,8 +219,8 @@ class AdminOverridesHandler(AdminHandler):
 
 class AdminOverrideHandler(AdminHandler):
     """GET, PUT (replace) or DELETE the override of one hub group or user:
-    ``{"extra_models": [...], "budget_usd": 50, "budget_period": "month",
-    "rpm_limit": 60, "tpm_limit": 100000}`` (all optional)."""
+    ``{"extra_models": [...], "budgets": [{"window": "day", "usd": 5}, {"window":
+    "month", "usd": 50}], "rpm_limit": 60, "tpm_limit": 100000}`` (all optional)."""
 
     def _find(self, db, kind, name):
         return db.scalar(
@@ -261,7 +244,8 @@ class AdminOverrideHandler(AdminHandler):
                 row = PolicyOverride(kind=kind, name=name)
                 db.add(row)
             for attr in OVERRIDE_FIELDS:
-                setattr(row, attr, fields.get(attr, [] if attr == "extra_models" else None))
+                empty = [] if attr in ("extra_models", "budgets") else None
+                setattr(row, attr, fields.get(attr, empty))
             db.flush()
             after = override_view(row)
             self.audit(db, "update" if before else "create", kind, name, before, after)
@@ -291,7 +275,7 @@ def _policy_answer(handler: APIHandler, user: str, own: bool) -> None:
             slug = default.slug if default else None
         elif db.scalar(select(Profile).where(Profile.slug == slug)) is None:
             raise APIError(404, f"No profile {slug!r}.")
-        eff = policy.for_user(db, user, slug)
+        eff = policy.for_user(db, user, slug, handler.now())
         groups = db.scalars(select(UserGroup.group).where(UserGroup.user == user)).all()
         answer = {
             "user": user,
@@ -299,15 +283,21 @@ def _policy_answer(handler: APIHandler, user: str, own: bool) -> None:
             **eff.as_dict(),
             "allowed_models": catalog.granted(db, eff.models),
         }
-        if eff.budget_usd is not None:
-            start, end = policy.period_bounds(eff.budget_period, handler.now())
-            spent = db.scalar(
-                select(func.coalesce(func.sum(usage.R.cost_usd), 0.0)).where(
-                    usage.R.user == user, usage.R.ts >= start
-                )
-            )
+        stands = policy.spend_standings(db, user, eff, handler.now())
+        answer["budgets"] = [s.as_dict() for s in stands]
+        bound = policy.binding(stands)
+        # the budget that binds, as the fields of a single budget (JupyterLab's status
+        # bar and the portal show it)
+        answer.update(
+            budget_usd=bound.budget.usd if bound else None,
+            budget_period=bound.budget.window if bound else None,
+        )
+        if bound is not None:
             answer.update(
-                period_start=keys.iso(start), resets_at=keys.iso(end), spend_usd=float(spent)
+                period_start=keys.iso(bound.start),
+                resets_at=keys.iso(bound.end),
+                spend_usd=bound.spent,
+                binding=bound.as_dict(),
             )
     handler.write_json(answer)
 

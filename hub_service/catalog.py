@@ -27,8 +27,7 @@ DEFAULT_PROFILES: list[dict] = [
         },
         "is_default": True,
         "models": [ALL_MODELS],
-        "budget_usd": 10.0,
-        "budget_period": "month",
+        "budgets": [{"window": "month", "usd": 10.0}],
     },
     {
         "slug": "cpu-large",
@@ -41,8 +40,7 @@ DEFAULT_PROFILES: list[dict] = [
             "mem_guarantee": "4G",
         },
         "models": [ALL_MODELS],
-        "budget_usd": 25.0,
-        "budget_period": "month",
+        "budgets": [{"window": "month", "usd": 25.0}],
     },
     {
         "slug": "gpu-ml-ai",
@@ -59,8 +57,7 @@ DEFAULT_PROFILES: list[dict] = [
             ],
         },
         "models": [ALL_MODELS],
-        "budget_usd": 100.0,
-        "budget_period": "month",
+        "budgets": [{"window": "month", "usd": 100.0}],
     },
 ]
 
@@ -106,8 +103,7 @@ def profile_public(profile: Profile) -> dict:
         "resources": profile.resources,
         "default": profile.is_default,
         "models": profile.models,
-        "budget_usd": profile.budget_usd,
-        "budget_period": profile.budget_period,
+        "budgets": profile.budgets or [],
         "rpm_limit": profile.rpm_limit,
         "tpm_limit": profile.tpm_limit,
         "groups": profile.groups or [],
@@ -181,6 +177,14 @@ def choose(profiles: list, slug: str | None, groups: Iterable[str], admin: bool,
             f"you may not {doing} it; yours: {yours}.",
         )
     raise ProfileRefused(400, f"There is no profile {slug!r}; yours: {yours}.")
+
+
+def with_terms(message: str, profiles: list, slug: str | None, resting: dict[str, str]) -> str:
+    """A refusal's ``message``, with why when the profile ``slug`` is open to teams of
+    the user's that are outside their terms (``resting``: team -> why)."""
+    found = next((p for p in profiles if _slug(p) == slug), None)
+    why = [resting[g] for g in _groups_of(found) if g in resting] if found else []
+    return f"{message} {why[0]}" if why else message
 
 
 def profiles_for(session: Session, groups: Iterable[str], admin: bool) -> list[Profile]:

@@ -105,8 +105,8 @@ class Profile(Base):
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
     # Model names this profile may call; ["*"] means every enabled model.
     models: Mapped[list] = mapped_column(JSON, default=list)
-    budget_usd: Mapped[float | None] = mapped_column(Float, nullable=True)
-    budget_period: Mapped[str] = mapped_column(String(16), default="month")
+    # [{"window": "day", "usd": 1.0}, ...]: a budget per user for each window named
+    budgets: Mapped[list | None] = mapped_column(JSON, nullable=True, default=list)
     rpm_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
     tpm_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # The hub groups whose members may use it; empty (or null, before revision 0008)
@@ -311,10 +311,39 @@ class PolicyOverride(Base):
     kind: Mapped[str] = mapped_column(String(8))  # "group" or "user"
     name: Mapped[str] = mapped_column(String(255))
     extra_models: Mapped[list] = mapped_column(JSON, default=list)
-    budget_usd: Mapped[float | None] = mapped_column(Float, nullable=True)
-    budget_period: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    budgets: Mapped[list | None] = mapped_column(JSON, nullable=True, default=list)
     rpm_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
     tpm_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class Team(Base):
+    """A hub group that its own team admins govern (``hub_service.teams``): the hub
+    admin names the models it may use (``available_models``); its team admins choose
+    among them and set the members' budgets, the team's cap and its term."""
+
+    __tablename__ = "teams"
+
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)  # the hub group
+    available_models: Mapped[list] = mapped_column(JSON, default=list)
+    models: Mapped[list] = mapped_column(JSON, default=list)
+    budgets: Mapped[list] = mapped_column(JSON, default=list)  # per member, per window
+    caps: Mapped[list] = mapped_column(JSON, default=list)  # the members' total, per window
+    starts_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    ends_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    alert_percent: Mapped[int] = mapped_column(Integer, default=80)
+    created: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class TeamMember(Base):
+    """A member's own budgets in a team (an accommodation), set by a team admin."""
+
+    __tablename__ = "team_members"
+
+    team: Mapped[str] = mapped_column(String(255), primary_key=True)
+    user: Mapped[str] = mapped_column(String(255), primary_key=True)
+    budgets: Mapped[list] = mapped_column(JSON, default=list)
+    note: Mapped[str] = mapped_column(Text, default="")
 
 
 class UserGroup(Base):

@@ -9,7 +9,7 @@ import logging
 
 from sqlalchemy import select
 
-from . import __version__, catalog, hub, keys, policy, usage
+from . import __version__, catalog, hub, keys, policy, teams, usage, validation, windows
 from .db import ApiKey, CatalogModel, Profile, Refusal
 from .gateway import routes as gateway_routes
 from .metrics import ADMIN_SCOPE, METRICS_SCOPE
@@ -99,12 +99,20 @@ class ProfilesHandler(APIHandler):
             if me.get("kind") == "service":
                 rows = db.scalars(select(Profile).order_by(Profile.id)).all()
             else:
-                rows = catalog.profiles_for(db, *self.caller_groups())
-            self.write_json({"profiles": [catalog.profile_public(p) for p in rows]})
+                rows = catalog.profiles_for(db, *self.active_groups(db)[:2])
+            self.write_json(
+                {
+                    "profiles": [catalog.profile_public(p) for p in rows],
+                    # teams outside their terms grant no profile (the hub's spawn form
+                    # and its check of every start read this too)
+                    "idle_teams": teams.idle(db, self.now()),
+                }
+            )
 
 
 class UserUsageHandler(APIHandler):
-    """GET ``?period=day|week|month`` (the current budget period, from its start) or
+    """GET ``?period=hour|day|week|month`` (the current budget window, from its start in
+    the budget time zone), ``?since=<instant>`` (such as a budget's ``period_start``) or
     ``?days=N`` (1-366, default 30), optionally only ``model=<name>``, ``key_id=<id>``
     or ``server_name=<name>`` (refusals are not told by server): your spend, tokens and
     recent requests by model, key, notebook and day, and how many of your
@@ -116,7 +124,13 @@ class UserUsageHandler(APIHandler):
         if period is not None:
             if period not in policy.PERIODS:
                 raise APIError(400, f"period must be one of {', '.join(policy.PERIODS)}.")
-            return period, None, policy.period_bounds(period, self.now())[0]
+            return period, None, windows.bounds(period, self.now())[0]
+        since = self.get_argument("since", None)
+        if since is not None:
+            try:
+                return None, None, validation.quarter_hour("since", since)
+            except validation.Invalid as e:
+                raise APIError(400, str(e)) from None
         try:
             days = int(self.get_argument("days", "30"))
         except ValueError:

@@ -30,13 +30,19 @@ CUSTOM_SCOPES = {
     "custom:maas:metrics": {
         "description": "Read the MaaS service's Prometheus metrics",
     },
+    # filtered by group (custom:maas:team-admin!group=cs101): administer that team only
+    "custom:maas:team-admin": {
+        "description": "Run MaaS teams: their models, budgets, term and roster",
+    },
 }
+TEAM_ADMIN_SCOPE = "custom:maas:team-admin"
 
 
 # What a user's sign-in to the MaaS service (the hub's OAuth token for it) may carry,
 # besides signing in; the hub grants each only to users who hold it themselves.
 OAUTH_CLIENT_ALLOWED_SCOPES = [
     "custom:maas:admin",  # an admin's sign-in to the portal carries the MaaS admin scope
+    TEAM_ADMIN_SCOPE,  # ... a team admin's, the team admin scope for their teams
     "read:servers!user",  # the portal lists the user's own servers, as the user ...
     "start:servers!user",  # ... starts them with a profile ...
     "delete:servers!user",  # ... and stops them (never anyone else's)
@@ -83,6 +89,22 @@ def load_roles(admin_users: Iterable[str] = (), service: str = "maas") -> list[d
                 access,  # obtain its own key from the MaaS service
             ],
         },
+    ]
+
+
+def team_roles(teams: Iterable[str], service: str = "maas") -> list[dict]:
+    """A hub role per team: the team admin scope for that team's hub group alone, held
+    by the members of the hub group ``<team>-admins`` (the hub creates both groups if
+    missing; its admins then name a team's admins by adding them to that group, in the
+    hub's admin page or REST API, without a restart)."""
+    return [
+        {
+            "name": f"{service}-team-admin-{team}",
+            "description": f"Admins of the MaaS team {team}",
+            "scopes": [f"{TEAM_ADMIN_SCOPE}!group={team}"],
+            "groups": [f"{team}-admins"],
+        }
+        for team in teams
     ]
 
 
@@ -164,6 +186,7 @@ def add_maas(
     spawn_form: bool = True,
     profiles_ttl: float = 60.0,
     command: Callable[[str, list[str]], list[str]] | None = None,
+    teams: Iterable[str] = (),
 ) -> None:
     """Add MaaS to the hub that ``c`` configures (call it last in jupyterhub_config.py).
 
@@ -181,6 +204,8 @@ def add_maas(
       keeps a form of the hub's own; starts are checked all the same), and servers get
       ``MAAS_SERVICE_URL``, where the lab extension asks for their key.
     - ``command(name, argv)`` may wrap the hub-run processes' commands (logging).
+    - ``teams``: hub groups whose admins (the members of ``<team>-admins``) run them as
+      MaaS teams (``team_roles``; a MaaS admin then makes each a team in the service).
 
     A spawner whose servers do not share the hub's host (DockerSpawner, KubeSpawner...)
     cannot reach a loopback address: the hub then stops at start with a sentence
@@ -276,5 +301,5 @@ def add_maas(
     c.JupyterHub.custom_scopes = {**c.JupyterHub.get("custom_scopes", {}), **CUSTOM_SCOPES}
     admins = c.Authenticator.get("admin_users", set()) if admin_users is None else admin_users
     c.JupyterHub.load_roles = merge_roles(
-        list(c.JupyterHub.get("load_roles", [])), load_roles(admins, name)
+        list(c.JupyterHub.get("load_roles", [])), load_roles(admins, name) + team_roles(teams, name)
     )

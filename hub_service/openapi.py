@@ -31,8 +31,12 @@ from .validation import (
     PROFILE_FIELDS,
     SEED_PRICING_FIELDS,
     SERVER_FIELDS,
+    TEAM_FIELDS,
+    TEAM_MEMBER_FIELDS,
+    TEAM_SETTINGS_FIELDS,
     Field,
 )
+from .windows import WINDOWS
 
 # -- building blocks ----------------------------------------------------------------------
 
@@ -94,6 +98,9 @@ def _errors(*codes: int) -> dict:
     return {str(c): _json(ref("Error"), ERROR_TEXT[c]) for c in codes}
 
 
+TEAM_ERRORS = _errors(401, 403, 404)  # not your team, or no team
+
+
 def _query(name: str, schema: dict, description: str = "") -> dict:
     param = {"name": name, "in": "query", "schema": schema}
     if description:
@@ -139,19 +146,49 @@ POLICY = {
     "profile": NULLABLE_STRING,
     "models": STRINGS,
     "allowed_models": STRINGS,
-    "budget_usd": {"type": ["number", "null"]},
-    "budget_period": {"enum": list(PERIODS)},
+    "budget_usd": {
+        "type": ["number", "null"],
+        "description": "The budget that binds (the most spent of ``budgets``), if any.",
+    },
+    "budget_period": {"enum": [*WINDOWS, None], "description": "Its window."},
     "rpm_limit": {"type": ["integer", "null"]},
     "tpm_limit": {"type": ["integer", "null"]},
     "sources": {
         "type": "object",
         "additionalProperties": NULLABLE_STRING,
-        "description": "Which layer set each setting: profile, group:<name> or user.",
+        "description": "Which layer set each limit: profile, group:<name> or user.",
     },
-    "period_start": {**TIME, "description": "With a budget: this period's start."},
-    "resets_at": {**TIME, "description": "With a budget: when the period ends."},
-    "spend_usd": {**NUMBER, "description": "With a budget: spend this period."},
+    "idle_teams": {
+        "type": "object",
+        "additionalProperties": STRING,
+        "description": "Your teams outside their terms, each with why: they grant nothing.",
+    },
+    "period_start": {**TIME, "description": "With a budget: its window's start."},
+    "resets_at": {**TIME, "description": "With a budget: when its window ends."},
+    "spend_usd": {**NUMBER, "description": "With a budget: spend in its window."},
 }
+BUDGET = {
+    "window": {"enum": list(WINDOWS)},
+    "usd": NUMBER,
+    "source": {
+        **STRING,
+        "description": "Who set it: profile:<slug>, group:<name>, user, team:<name>.",
+    },
+    "team": {**NULLABLE_STRING, "description": "The team whose budget it is."},
+    "cap": {"type": "boolean", "description": "The team members' total, not yours alone."},
+}
+STANDING = {
+    **BUDGET,
+    "spend_usd": NUMBER,
+    "period_start": TIME,
+    "resets_at": TIME,
+}
+POLICY["budgets"] = {
+    "type": "array",
+    "items": closed(STANDING),
+    "description": "Every budget that applies, with the spend in its window now.",
+}
+POLICY["binding"] = closed(STANDING, description="The budget that binds.")
 SPEND = {"requests": INTEGER, "prompt_tokens": INTEGER, "completion_tokens": INTEGER}
 
 
@@ -205,6 +242,69 @@ def schemas() -> dict:
             }
         ),
         "Policy": closed(POLICY),
+        "TeamFields": from_fields(TEAM_FIELDS),
+        "TeamSettings": from_fields(TEAM_SETTINGS_FIELDS),
+        "Team": closed(
+            {
+                **from_fields(TEAM_FIELDS)["properties"],
+                **from_fields(TEAM_SETTINGS_FIELDS)["properties"],
+                "name": STRING,
+                "term_state": {"enum": ["before", "during", "after", None]},
+                "idle_because": {
+                    **NULLABLE_STRING,
+                    "description": "Why the team grants nothing now (outside its term).",
+                },
+            }
+        ),
+        "TeamMemberBudgets": from_fields(TEAM_MEMBER_FIELDS),
+        "TeamMemberAdjustment": closed(
+            {"team": STRING, "user": STRING, **from_fields(TEAM_MEMBER_FIELDS)["properties"]}
+        ),
+        "TeamRoster": closed(
+            {
+                "team": STRING,
+                "members": {
+                    "type": "array",
+                    "items": closed(
+                        {
+                            "user": STRING,
+                            "budgets": {
+                                "type": "array",
+                                "items": closed(
+                                    {
+                                        "window": {"enum": list(WINDOWS)},
+                                        "usd": NUMBER,
+                                        "spend_usd": NUMBER,
+                                        "resets_at": TIME,
+                                    }
+                                ),
+                            },
+                            "requests": INTEGER,
+                            "last_used": NULLABLE_TIME,
+                            "top_notebooks": {
+                                "type": "array",
+                                "items": closed({"notebook_path": STRING, "cost_usd": NUMBER}),
+                            },
+                            "adjustment": {
+                                "anyOf": [ref("TeamMemberAdjustment"), {"type": "null"}]
+                            },
+                        }
+                    ),
+                },
+            }
+        ),
+        "TeamUsage": closed(
+            {
+                "team": STRING,
+                "days": INTEGER,
+                "by_day": {
+                    "type": "array",
+                    "items": closed(
+                        {"day": STRING, "model": STRING, "requests": INTEGER, "cost_usd": NUMBER}
+                    ),
+                },
+            }
+        ),
         "Usage": closed(
             {
                 "period": {"enum": [*PERIODS, None]},
@@ -479,6 +579,91 @@ OPERATIONS: dict[str, dict] = {
             {**no_content("Removed"), **_errors(401, 403, 404)},
         ),
     },
+    "TeamsHandler": {
+        "get": op(
+            "The teams you administer (every team for MaaS admins)",
+            {"200": _json(array_of("teams", ref("Team")), "Teams"), **_errors(401)},
+        ),
+    },
+    "AdminTeamHandler": {
+        "put": op(
+            "Make a hub group a team, or change the models its admins choose among (MaaS "
+            "admins; audited)",
+            {
+                "200": _json(ref("Team"), "Changed"),
+                "201": _json(ref("Team"), "Made a team"),
+                **_errors(400, 401, 403, 413),
+            },
+            requestBody=_body(ref("TeamFields")),
+        ),
+        "delete": op(
+            "The group is no team any more (MaaS admins; audited)",
+            {**no_content("Removed"), **_errors(401, 403, 404)},
+        ),
+    },
+    "TeamSettingsHandler": {
+        "get": op(
+            "A team's settings (its admins)", {"200": _json(ref("Team"), "Team"), **TEAM_ERRORS}
+        ),
+        "patch": op(
+            "Change a team's models, budgets, cap, term or alert share (its admins; audited)",
+            {"200": _json(ref("Team"), "Changed"), **_errors(400, 401, 403, 404, 413)},
+            requestBody=_body(ref("TeamSettings")),
+        ),
+    },
+    "TeamMembersHandler": {
+        "parameters": [_query("format", {"enum": ["json", "csv"]}, "csv: one line per window")],
+        "get": op(
+            "The roster: each member's spend per window, requests, last use, top notebooks",
+            {
+                "200": {
+                    "description": "Roster",
+                    "content": {
+                        "application/json": {"schema": ref("TeamRoster")},
+                        "text/csv": {"schema": STRING},
+                    },
+                },
+                **_errors(400, 401, 403, 404),
+            },
+        ),
+    },
+    "TeamMemberHandler": {
+        "put": op(
+            "Give a member their own budgets within the team's cap (its admins; audited)",
+            {
+                "200": _json(ref("TeamMemberAdjustment"), "Replaced"),
+                "201": _json(ref("TeamMemberAdjustment"), "Created"),
+                **_errors(400, 401, 403, 404, 413),
+            },
+            requestBody=_body(ref("TeamMemberBudgets")),
+        ),
+        "delete": op(
+            "Back to the team's budgets (its admins; audited)",
+            {**no_content("Removed"), **TEAM_ERRORS},
+        ),
+    },
+    "TeamMemberKeysHandler": {
+        "delete": op(
+            "Revoke every key of a member (its admins; audited)",
+            {
+                "200": _json(closed({"revoked": INTEGER}), "How many were revoked"),
+                **TEAM_ERRORS,
+            },
+        ),
+    },
+    "TeamUsageHandler": {
+        "parameters": [_query("days", {"type": "integer", "minimum": 1, "maximum": 366})],
+        "get": op(
+            "The members' spend and requests by day and model (its admins)",
+            {"200": _json(ref("TeamUsage"), "Usage"), **_errors(400, 401, 403, 404)},
+        ),
+    },
+    "TeamAuditHandler": {
+        "get": op(
+            "Changes to the team and its members' budgets, newest first (its admins)",
+            {"200": _json(array_of("entries", ref("AuditEntry")), "Audit log"), **TEAM_ERRORS},
+        ),
+    },
     "AdminPolicyHandler": {
         "parameters": [PROFILE_QUERY],
         "get": op("A user's effective policy (admins)", POLICY_ANSWER),
@@ -577,7 +762,24 @@ OPERATIONS: dict[str, dict] = {
     "ProfilesHandler": {
         "get": op(
             "The notebook profiles open to you (to a service: all)",
-            {"200": _json(array_of("profiles", ref("Profile")), "The profiles"), **_errors(401)},
+            {
+                "200": _json(
+                    closed(
+                        {
+                            "profiles": {"type": "array", "items": ref("Profile")},
+                            "idle_teams": {
+                                "type": "object",
+                                "additionalProperties": STRING,
+                                "description": "Teams outside their terms, with why: "
+                                "they open no profile now.",
+                            },
+                        },
+                        ["profiles"],
+                    ),
+                    "The profiles",
+                ),
+                **_errors(401),
+            },
         )
     },
     "UserKeysHandler": {
@@ -639,8 +841,9 @@ OPERATIONS: dict[str, dict] = {
             _query(
                 "period",
                 {"enum": list(PERIODS)},
-                "The current budget period, from its start (takes precedence over days)",
+                "The current budget window, from its start (takes precedence over days)",
             ),
+            _query("since", TIME, "From this instant on (a budget's period_start)"),
             _query("days", {"type": "integer", "minimum": 1, "maximum": 366}),
             _query("model", STRING, "Only this model's requests"),
             _query("key_id", STRING, "Only this key's requests"),

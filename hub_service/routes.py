@@ -11,10 +11,11 @@ from .handlers import ROUTES, MetricsHandler
 from .key_handlers import KEY_ROUTES
 from .portal import STATIC, PortalHandler, StaticHandler
 from .servers import SERVER_ROUTES
+from .teams import TEAM_ROUTES
 from .web import NotFoundHandler
 
 # (pattern under api/v1/, handler class)
-API_ROUTES = [*ADMIN_ROUTES, *ROUTES, *KEY_ROUTES, *SERVER_ROUTES]
+API_ROUTES = [*ADMIN_ROUTES, *ROUTES, *KEY_ROUTES, *SERVER_ROUTES, *TEAM_ROUTES]
 
 
 def routes(prefix: str, service) -> list:

@@ -43,6 +43,7 @@ class ProfileSource:
         self.timeout = timeout
         self._profiles: list[dict] | None = None
         self._models: list[str] = []
+        self.idle_teams: dict[str, str] = {}  # teams outside their terms, with why
         self._fetched = float("-inf")
 
     async def _get(self, url: str) -> dict:
@@ -61,6 +62,7 @@ class ProfileSource:
         try:
             profiles, models = await asyncio.gather(self._get(self.url), self._get(self.models_url))
             self._profiles = profiles["profiles"]
+            self.idle_teams = profiles.get("idle_teams", {})
             self._models = [m["name"] for m in models["models"] if m.get("enabled", True)]
             self._fetched = time.monotonic()
         except Exception as e:  # noqa: BLE001 - keep spawning with what we had
@@ -107,11 +109,11 @@ def models_line(profile: dict, models: list[str]) -> str:
 
 def budget_line(profile: dict) -> str:
     """The profile's budget and rate limits, as a sentence."""
-    budget = profile.get("budget_usd")
-    if budget is None:
+    budgets = profile.get("budgets") or []
+    if not budgets:
         line = "Budget: no limit"
     else:
-        line = f"Budget: {money(budget)} per {profile.get('budget_period') or 'month'}"
+        line = "Budget: " + ", ".join(f"{money(b['usd'])} per {b['window']}" for b in budgets)
     limits = []
     if profile.get("rpm_limit"):
         limits.append(f"{profile['rpm_limit']:,} requests")
@@ -169,17 +171,19 @@ def kubespawner_profile(profile: dict, models: list[str] | None = None) -> dict:
     }
 
 
-def hub_access(spawner) -> tuple[list[str], bool]:
-    """The hub groups of a spawner's user and whether they are a hub admin: what decides
-    which profiles are theirs (``catalog.open_to``)."""
+def hub_access(spawner, idle_teams: dict | None = None) -> tuple[list[str], bool]:
+    """The hub groups of a spawner's user (but teams outside their terms) and whether
+    they are a hub admin: what decides which profiles are theirs (``catalog.open_to``)."""
     user = getattr(spawner, "user", None)
     groups = [getattr(g, "name", g) for g in (getattr(user, "groups", None) or [])]
+    groups = [g for g in groups if g not in (idle_teams or {})]
     return groups, bool(getattr(user, "admin", False))
 
 
 async def users_profiles(source: ProfileSource, spawner) -> list[dict]:
     """The service's profiles open to the spawner's user, in the service's order."""
-    return catalog.usable(await source.profiles(), *hub_access(spawner))
+    profiles = await source.profiles()
+    return catalog.usable(profiles, *hub_access(spawner, source.idle_teams))
 
 
 def _source(service_url: str, token: str, ttl: float, source: ProfileSource | None):
@@ -245,10 +249,12 @@ def profile_gate(source: ProfileSource):
         if not profiles:
             return
         slug = (getattr(spawner, "user_options", None) or {}).get("profile") or None
+        idle = source.idle_teams
         try:
-            catalog.choose(profiles, slug, *hub_access(spawner), "start a server with")
+            catalog.choose(profiles, slug, *hub_access(spawner, idle), "start a server with")
         except catalog.ProfileRefused as e:
-            raise web.HTTPError(e.status, e.message) from None
+            message = catalog.with_terms(e.message, profiles, slug, idle)
+            raise web.HTTPError(e.status, message) from None
 
     check.source = source
     return check

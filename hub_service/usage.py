@@ -74,6 +74,17 @@ CSV_COLUMNS = (
 )
 
 
+def spent(db, users, start: dt.datetime, end: dt.datetime) -> float:
+    """What ``users`` spent together in [start, end)."""
+    return float(
+        db.scalar(
+            select(func.coalesce(func.sum(R.cost_usd), 0.0)).where(
+                R.user.in_(list(users)), R.ts >= start, R.ts < end
+            )
+        )
+    )
+
+
 def spend(n, prompt, completion, cost) -> dict:
     return {
         "requests": int(n),

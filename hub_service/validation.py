@@ -9,6 +9,7 @@ so a row written behind the API's back cannot aim the gateway at its own secrets
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 import math
 import os
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from .policy import PERIODS
+from . import windows
 from .pricing import load_instance_prices
 
 # A model's name as its users know it: ``smollm2-135m`` or a Hugging Face style id such
@@ -172,6 +173,67 @@ def names(pattern: re.Pattern = NAME_RE):
         "description": 'Names, or ["*"] for all.',
     }
     return check
+
+
+def budget_list(allowed: tuple[str, ...]):
+    """Budgets over windows: ``[{"window": "day", "usd": 1.0}, ...]``, one per window."""
+    usd = number(0.0)
+
+    def check(name, value):
+        shape = (
+            f'{name} must be a list of {{"window": ..., "usd": ...}} with window one of '
+            f"{', '.join(allowed)} (each at most once) and usd a number of at least 0"
+        )
+        if not isinstance(value, list) or not all(
+            isinstance(b, dict) and set(b) == {"window", "usd"} for b in value
+        ):
+            raise Invalid(shape + ".")
+        seen = [b["window"] for b in value]
+        if any(w not in allowed for w in seen) or len(set(seen)) != len(seen):
+            raise Invalid(shape + f"; got windows {seen}.")
+        for b in value:
+            usd(f"{name}[{b['window']}].usd", b["usd"])
+        order = {w: i for i, w in enumerate(windows.WINDOWS)}
+        return sorted(
+            ({"window": b["window"], "usd": b["usd"]} for b in value),
+            key=lambda b: order[b["window"]],
+        )
+
+    check.schema = {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "required": ["window", "usd"],
+            "additionalProperties": False,
+            "properties": {
+                "window": {"enum": list(allowed)},
+                "usd": {"type": "number", "minimum": 0},
+            },
+        },
+        "description": "Budgets in USD, at most one per window; the lowest left binds.",
+    }
+    return check
+
+
+@schema(
+    {
+        "type": "string",
+        "format": "date-time",
+        "description": "An instant on a quarter hour, with its offset: 2027-01-31T23:00:00Z.",
+    }
+)
+def quarter_hour(name, value):
+    """An ISO 8601 instant with an offset, on a quarter hour; naive UTC."""
+    try:
+        parsed = dt.datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.tzinfo is None:
+        raise Invalid(f"{name} must be an instant with its offset, such as 2027-01-31T23:00:00Z.")
+    parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
+    if not windows.on_bucket(parsed):
+        raise Invalid(f"{name} must fall on a quarter hour (:00, :15, :30 or :45).")
+    return parsed
 
 
 # A hub group's name, as the admin API's paths take it (no slash, no control character).
@@ -526,8 +588,7 @@ PROFILE_FIELDS = {
     "resources": Field(resources),
     "default": Field(boolean),
     "models": Field(names()),
-    "budget_usd": Field(number(0.0), nullable=True),
-    "budget_period": Field(one_of(PERIODS)),
+    "budgets": Field(budget_list(windows.CALENDAR)),
     "rpm_limit": Field(number(1, integer=True), nullable=True),
     "tpm_limit": Field(number(1, integer=True), nullable=True),
     # who may start it and have keys for it (hub admins: any profile)
@@ -536,12 +597,27 @@ PROFILE_FIELDS = {
 
 OVERRIDE_FIELDS = {
     "extra_models": Field(names()),
-    "budget_usd": Field(number(0.0), nullable=True),
-    "budget_period": Field(one_of(PERIODS), nullable=True),
+    "budgets": Field(budget_list(windows.CALENDAR)),
     "rpm_limit": Field(number(1, integer=True), nullable=True),
     "tpm_limit": Field(number(1, integer=True), nullable=True),
 }
 
+# What the hub admin sets of a team: the models its team admins may choose among.
+TEAM_FIELDS = {"available_models": Field(names())}
+# What a team's admins set (``teams/{group}``): see ``hub_service.teams``.
+TEAM_SETTINGS_FIELDS = {
+    "models": Field(names()),
+    "budgets": Field(budget_list(windows.WINDOWS)),
+    "caps": Field(budget_list(windows.WINDOWS)),
+    "starts_at": Field(quarter_hour, nullable=True),
+    "ends_at": Field(quarter_hour, nullable=True),
+    "alert_percent": Field(number(1, integer=True)),
+}
+# A member's adjustment: their own budgets in the team, and why.
+TEAM_MEMBER_FIELDS = {
+    "budgets": Field(budget_list(windows.WINDOWS), required=True),
+    "note": Field(text(1000)),
+}
 
 # A key's own settings (users': issue, edit). ``models`` narrows the key to some of the
 # models its owner's policy allows (null: all of them, as the policy changes).

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from tornado import web
 
 from . import catalog
-from .db import Profile, session_scope
+from .db import AuditEntry, Profile, session_scope
 from .validation import Invalid, validate
 
 NAME_MAX = 255
@@ -160,6 +160,20 @@ class APIHandler(BaseHandler):
         self.set_header("Content-Disposition", f'attachment; filename="{filename}"')
         self.finish(out.getvalue())
 
+    def audit(self, db, action: str, target_type: str, target: str, before, after) -> None:
+        """Record a change: who made it, when, and the thing before and after."""
+        db.add(
+            AuditEntry(
+                ts=self.now(),
+                actor=self.current_user["name"],
+                action=action,
+                target_type=target_type,
+                target=target,
+                before=before,
+                after=after,
+            )
+        )
+
     def checked(self, fields, *, partial: bool = False) -> dict:
         """The request body's fields, checked against a field specification
         (``validation``): a 400 with the check's sentence otherwise."""
@@ -174,15 +188,28 @@ class APIHandler(BaseHandler):
         me = self.current_user or {}
         return list(me.get("groups") or []), bool(me.get("admin"))
 
+    def active_groups(self, db) -> tuple[list[str], bool, dict[str, str]]:
+        """The caller's hub groups that grant now (a team outside its term grants
+        nothing), whether they are a hub admin, and those teams with why."""
+        from .teams import idle  # teams' handlers build on this module
+
+        groups, admin = self.caller_groups()
+        resting = {g: why for g, why in idle(db, self.now()).items() if g in groups}
+        return [g for g in groups if g not in resting], admin, resting
+
     def own_profile(self, db, slug: str | None, doing: str = "use") -> Profile:
         """The profile ``slug`` if the caller may use it (their default profile if
         ``slug`` is None): 400 for a profile that does not exist, 403 for one that is not
-        open to the caller's groups, naming those that are (``catalog.choose``)."""
+        open to the caller's groups, naming those that are (``catalog.choose``), or open
+        only through teams outside their terms, saying so."""
         profiles = db.scalars(select(Profile).order_by(Profile.id)).all()
+        groups, admin, resting = self.active_groups(db)
         try:
-            return catalog.choose(profiles, slug, *self.caller_groups(), doing)
+            return catalog.choose(profiles, slug, groups, admin, doing)
         except catalog.ProfileRefused as e:
-            raise APIError(e.status, e.message) from None
+            raise APIError(
+                e.status, catalog.with_terms(e.message, profiles, slug, resting)
+            ) from None
 
     def check_owner(self, user: str) -> dict:
         """Only the user themselves may touch their keys and usage."""

@@ -279,6 +279,14 @@ class Gate:
         elif chunked is not None or (length or "0").strip() != "0":
             raise Refused(400, "body", f"{route.method} {route.path} takes no request body.")
         policy = st.policy(key.user, key.profile)
+        why = st.profile_closed(key.user, key.profile, policy)
+        if why:
+            raise Refused(
+                403,
+                "team-term",
+                f"This key's profile '{key.profile}' comes with your team, which grants "
+                f"nothing now: {why}",
+            )
         allowed = st.allowed(policy.models)
         if key.models is not None:  # a key narrowed to some of its owner's models
             allowed = [m for m in allowed if m in key.models]
@@ -431,6 +439,14 @@ class Gate:
                 f"The model '{shown}' is disabled. Models you can use: {yours}.",
             )
         if not catalog_rules.entitled(policy.models, name):
+            for team_models, why in policy.idle_teams.values():
+                if catalog_rules.entitled(team_models, name):
+                    raise Refused(
+                        403,
+                        "team-term",
+                        f"The model '{shown}' comes with your team, which grants nothing "
+                        f"now: {why} Models you can use: {yours}.",
+                    )
             raise Refused(
                 403,
                 "model-not-allowed",

@@ -32,6 +32,7 @@ from sqlalchemy import delete, func, insert, select
 
 from .. import catalog as catalog_rules
 from .. import policy as policies
+from .. import windows
 from ..db import (
     KEY_COUNTER,
     ApiKey,
@@ -40,6 +41,8 @@ from ..db import (
     Counter,
     PolicyOverride,
     Profile,
+    Team,
+    TeamMember,
     Usage,
     UserGroup,
     make_engine,
@@ -133,7 +136,7 @@ def _key_info(row: ApiKey) -> KeyInfo:
 
 def _fingerprint(policy_inputs) -> tuple:
     """A comparable summary of the policy tables, to rebuild policies only on change."""
-    profiles, overrides, groups = policy_inputs
+    profiles, overrides, groups, teams, adjustments = policy_inputs
 
     def columns(obj) -> tuple:
         return tuple(repr(getattr(obj, c.key)) for c in obj.__table__.columns)
@@ -142,6 +145,8 @@ def _fingerprint(policy_inputs) -> tuple:
         sorted(columns(p) for p in profiles.values()),
         sorted(columns(o) for o in overrides.values()),
         sorted((u, tuple(sorted(g))) for u, g in groups.items()),
+        sorted(columns(t) for t in teams.values()),
+        sorted(columns(a) for a in adjustments.values()),
     )
 
 
@@ -174,7 +179,7 @@ class Changes:
     policy_inputs: tuple
     catalog: dict[str, ModelInfo]
     deployments: list[dict]
-    spend: dict[tuple[str, dt.date], float]
+    spend: dict[tuple[str, dt.datetime], float]
     spenders: set[tuple[str, str | None]]
     remote: dict[str, list[int]]
     seen: set[str]
@@ -218,6 +223,8 @@ class GatewayState:
         self._profiles: dict[str, Profile] = {}
         self._overrides: dict[tuple[str, str], PolicyOverride] = {}
         self._groups: dict[str, list[str]] = {}
+        self._teams: dict[str, Team] = {}
+        self._adjustments: dict[tuple[str, str], TeamMember] = {}  # (team, user)
         self._policy_inputs: tuple | None = None
         self._policies: dict[tuple[str, str | None], policies.Policy] = {}
         # catalog
@@ -233,7 +240,8 @@ class GatewayState:
         self._published_holds = False
         # the parts
         self.metrics = GatewayMetrics(self)
-        self.ledger = Ledger(now=now, clock=clock)
+        self.tz = windows.zone()  # the budget windows' time zone ($MAAS_BUDGET_TIMEZONE)
+        self.ledger = Ledger(now=now, clock=clock, tz=self.tz)
         self.limiter = RateLimiter(clock=clock)
         self.refusals = RefusalCounts(now=now, metric=self.metrics.refusals)
         self.writer = UsageWriter(
@@ -324,6 +332,8 @@ class GatewayState:
             groups: dict[str, list[str]] = collections.defaultdict(list)
             for user, group in session.execute(select(UserGroup.user, UserGroup.group)):
                 groups[user].append(group)
+            teams = {t.name: t for t in session.scalars(select(Team))}
+            adjustments = {(a.team, a.user): a for a in session.scalars(select(TeamMember))}
             rows = session.scalars(select(CatalogModel).order_by(CatalogModel.name)).all()
             catalog = {
                 m.name: ModelInfo(
@@ -341,13 +351,13 @@ class GatewayState:
             deployments = [
                 deployment(m) for m in rows if m.enabled and catalog[m.name].problem is None
             ]
-            spend = self._load_spend(session, now)
+            spend = self._load_spend(session, self._oldest(now, teams.values()))
         return Changes(
             now=now,
             remote_held=remote_held,
             keys=keys,
             key_seq=key_seq,
-            policy_inputs=(profiles, overrides, dict(groups)),
+            policy_inputs=(profiles, overrides, dict(groups), teams, adjustments),
             catalog=catalog,
             deployments=deployments,
             seen=seen,
@@ -409,9 +419,16 @@ class GatewayState:
         keys = [(row.key_hash, _key_info(row)) for row in rows]
         return keys, max([key_seq or 0, *(info.seq for _, info in keys)])
 
-    def _load_spend(self, session, now: dt.datetime) -> dict:
-        """Spend per (user, day) since the start of the oldest period that can be
-        running (a week may start in the previous month), from the rows not yet counted.
+    def _oldest(self, now: dt.datetime, teams) -> dt.datetime:
+        """The start of the oldest window that can be running: of the calendar's (a week
+        may start in the previous month) and of the terms running now."""
+        starts = [windows.earliest_start(now, self.tz)]
+        starts += [t.starts_at for t in teams if t.starts_at and t.ends_at and now < t.ends_at]
+        return windows.bucket(min(starts))
+
+    def _load_spend(self, session, since: dt.datetime) -> dict:
+        """Spend per (user, quarter hour) since ``since``, the start of the oldest
+        window that can be running, from the rows not yet counted.
 
         Rows are read by id above a low-water mark, below which every row is counted
         or known absent; a gap above it (a row another gateway has inserted but not yet
@@ -420,20 +437,20 @@ class GatewayState:
 
         Also returned: per user, the requests and tokens of the last minute that other
         gateways wrote, which the rate limits add to their own."""
-        since = min(policies.period_bounds(p, now)[0] for p in policies.PERIODS)
+        now = self.now()
         reset = self._spend_since is None or self._spend_since > since
-        spend: dict[tuple[str, dt.date], float] = collections.defaultdict(float)
+        spend: dict[tuple[str, dt.datetime], float] = collections.defaultdict(float)
         spenders: set[tuple[str, str | None]] = set()
         remote: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0])
         recent = now - dt.timedelta(seconds=RATE_WINDOW)
 
         def count(user, profile, ts, cost):
             if ts >= since and cost > 0:
-                spend[(user, ts.date())] += cost
+                spend[(user, windows.bucket(ts))] += cost
                 spenders.add((user, profile))
 
         columns = (Usage.id, Usage.user, Usage.profile, Usage.ts, Usage.cost_usd)
-        if reset:  # first pass, or a new month: read the period again
+        if reset:  # first pass, or an older window: read the windows again
             top = session.scalar(select(func.coalesce(func.max(Usage.id), 0)))
             low, above, gaps = max(0, top - USAGE_GAP_WINDOW), set(), {}
             for _, user, profile, ts, cost in session.execute(
@@ -478,8 +495,18 @@ class GatewayState:
         self._key_seq = c.key_seq
         fingerprint = _fingerprint(c.policy_inputs)
         if fingerprint != self._policy_inputs:
-            self._profiles, self._overrides, self._groups = c.policy_inputs
+            profiles, overrides, groups, teams, adjustments = c.policy_inputs
+            self._profiles, self._overrides, self._groups = profiles, overrides, groups
+            self._teams, self._adjustments = teams, adjustments
             self._policy_inputs = fingerprint
+            self._policies = {}
+            members = collections.defaultdict(list)
+            for user, names in groups.items():
+                for name in names:
+                    if name in teams:
+                        members[name].append(user)
+            self.ledger.members = {name: tuple(sorted(m)) for name, m in members.items()}
+        elif self._teams:  # a term may have started or ended since
             self._policies = {}
         if c.catalog != self.catalog:
             for model in c.catalog.values():
@@ -493,9 +520,9 @@ class GatewayState:
         self._forget(c.now)
         for user, profile in c.spenders:
             policy = self.policy(user, profile)
-            spent, start, end = self.ledger.spent(user, policy.budget_period)
-            if self.alerts.due(user, policy, spent, start):
-                self.schedule(self.alerts.send(user, policy, spent, start, end))
+            stand = policies.binding(self.ledger.standings(user, policy))
+            if stand is not None and self.alerts.due(user, stand):
+                self.schedule(self.alerts.send(user, policy, stand))
 
     def _forget(self, now: dt.datetime) -> None:
         """Drop what no longer matters, so memory stays flat over time."""
@@ -507,8 +534,8 @@ class GatewayState:
         ]
         for key_hash in stale:
             self._hash_of.pop(self.keys.pop(key_hash).id, None)
-        oldest = min(policies.period_bounds(p, now)[0] for p in policies.PERIODS)
-        self.ledger.forget_before(oldest.date())
+        oldest = self._oldest(now, self._teams.values())
+        self.ledger.forget_before(oldest)
         self.ledger.expire()
         self.limiter.forget_idle()
         self.alerts.forget_before(oldest)
@@ -619,9 +646,26 @@ class GatewayState:
                 self._profiles.get(profile) if profile else None,
                 [o for g in groups if (o := self._overrides.get(("group", g)))],
                 self._overrides.get(("user", user)),
+                [
+                    policies.team_grant(t, self._adjustments.get((g, user)))
+                    for g in groups
+                    if (t := self._teams.get(g))
+                ],
+                self.now(),
             )
             self._policies[(user, profile)] = found
         return found
+
+    def profile_closed(self, user: str, slug: str | None, policy: policies.Policy) -> str | None:
+        """Why ``user`` may not use the profile ``slug`` now, or None: it is open to
+        some of their groups only, and those are all teams outside their terms."""
+        profile = self._profiles.get(slug) if slug else None
+        if profile is None or not profile.groups or not policy.idle_teams:
+            return None
+        theirs = [g for g in profile.groups if g in self._groups.get(user, ())]
+        if theirs and all(g in policy.idle_teams for g in theirs):
+            return policy.idle_teams[theirs[0]][1]
+        return None
 
     def allowed(self, entitlement: tuple[str, ...]) -> list[str]:
         """The enabled models an entitlement grants (memoised per catalog)."""

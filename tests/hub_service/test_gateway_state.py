@@ -13,7 +13,7 @@ import pytest
 from gatewayproc import issue_key
 from sqlalchemy import event, insert
 
-from hub_service import db, keys
+from hub_service import db, keys, windows
 from hub_service.db import ApiKey, Usage, session_scope
 from hub_service.gateway.ledger import RESERVATION_GRACE, Ledger
 from hub_service.gateway.routes import Refused
@@ -24,9 +24,10 @@ from hub_service.gateway.snapshot import (
     LookupsBusy,
 )
 from hub_service.gateway.usage import USAGE_DEFAULTS
-from hub_service.policy import Policy
+from hub_service.policy import Budget, Policy
 
 NOW = dt.datetime(2026, 11, 26, 12, 0)
+UTC = windows.zone("UTC")
 
 
 class Clock:
@@ -37,8 +38,12 @@ class Clock:
         return self.t
 
 
-def budget(usd: float) -> Policy:
-    return Policy("p", ("*",), usd, "day", None, None)
+def budget(usd: float, *more: Budget) -> Policy:
+    return Policy("p", ("*",), (Budget("day", usd, "profile:p"), *more), None, None)
+
+
+def day_spent(ledger: Ledger, user: str, now: dt.datetime = NOW) -> float:
+    return ledger.spent(user, *windows.bounds("day", now, UTC))
 
 
 def reserve_all(ledger: Ledger, user: str, policy: Policy, n: int, worst: float) -> list[str]:
@@ -60,7 +65,7 @@ def test_requests_in_flight_hold_their_worst_case_against_the_budget():
     assert len(first) == 3 and ledger.held("ann") == pytest.approx(0.012)
     for request_id in first:  # each cost less than its worst case
         ledger.settle(request_id, "ann", 0.003)
-    assert ledger.spent("ann", "day")[0] == pytest.approx(0.009)
+    assert day_spent(ledger, "ann") == pytest.approx(0.009)
     assert ledger.held("ann") == 0
     # 0.009 spent: one more admitted, then the budget is gone for good
     assert len(reserve_all(ledger, "ann", policy, 50, 0.004)) == 1
@@ -73,16 +78,16 @@ def test_spend_counts_once_when_its_row_is_read_back():
     ledger = Ledger(now=lambda: NOW, clock=Clock())
     ledger.reserve("r1", "ann", budget(1.0), 0.5)
     ledger.settle("r1", "ann", 0.2)
-    assert ledger.spent("ann", "day")[0] == pytest.approx(0.2)
+    assert day_spent(ledger, "ann") == pytest.approx(0.2)
     # the refresh reads the request's row: counted from the rows, not twice
-    ledger.count({("ann", NOW.date()): 0.2}, {"r1"}, reset=False)
-    assert ledger.spent("ann", "day")[0] == pytest.approx(0.2)
+    ledger.count({("ann", NOW): 0.2}, {"r1"}, reset=False)
+    assert day_spent(ledger, "ann") == pytest.approx(0.2)
     assert ledger.settled == {}
 
 
 def test_an_exhausted_budget_says_spend_budget_and_reset():
     ledger = Ledger(now=lambda: NOW, clock=Clock())
-    ledger.count({("ann", NOW.date()): 0.01}, set(), reset=False)
+    ledger.count({("ann", NOW): 0.01}, set(), reset=False)
     with pytest.raises(Refused) as refused:
         ledger.reserve("r", "ann", budget(0.01), 0.001)
     assert refused.value.message == (
@@ -100,6 +105,112 @@ def test_a_reservation_without_a_usage_record_is_released_after_its_response():
     assert ledger.expire() == 0 and ledger.held("ann") == pytest.approx(0.9)
     clock.t += RESERVATION_GRACE
     assert ledger.expire() == 1 and ledger.held("ann") == 0
+
+
+def test_of_several_windows_the_one_that_binds_names_itself_and_its_reset():
+    """$0.01 a day and $0.02 a week: the day binds first, then the week, whose reset is
+    next Monday; a new day alone does not help."""
+    now = [dt.datetime(2026, 11, 26, 12, 0)]  # a Thursday
+    ledger = Ledger(now=lambda: now[0], clock=Clock(), tz=UTC)
+    policy = budget(0.01, Budget("week", 0.02, "profile:p"))
+    ledger.count({("ann", windows.bucket(now[0])): 0.01}, set(), reset=False)
+    with pytest.raises(Refused) as refused:
+        ledger.reserve("r1", "ann", policy, 0.001)
+    assert "of your $0.01 daily budget. It resets at 2026-11-27T00:00:00Z." in str(
+        refused.value.message
+    )
+    now[0] = dt.datetime(2026, 11, 27, 0, 0)  # Friday: the day is new, the week is not
+    ledger.count({("ann", windows.bucket(now[0])): 0.01}, set(), reset=False)
+    with pytest.raises(Refused) as refused:
+        ledger.reserve("r2", "ann", policy, 0.001)
+    assert refused.value.message == (
+        "Budget exhausted: you have spent $0.02 of your $0.02 weekly budget. "
+        "It resets at 2026-11-30T00:00:00Z."
+    )
+    now[0] = dt.datetime(2026, 11, 30, 0, 0)  # Monday
+    ledger.reserve("r3", "ann", policy, 0.001)
+
+
+def test_a_teams_cap_limits_its_members_total_and_a_term_budget_ends_with_the_term():
+    ledger = Ledger(now=lambda: NOW, clock=Clock(), tz=UTC)
+    ledger.members = {"cs101": ("bob", "carol")}
+    term = (dt.datetime(2026, 9, 1), dt.datetime(2026, 12, 19))
+    policy = Policy(
+        "p",
+        ("*",),
+        (
+            Budget("day", 1.0, "team:cs101", "cs101"),
+            Budget("week", 0.05, "team:cs101", "cs101", cap=True),
+            Budget("term", 0.5, "team:cs101", "cs101", term=term),
+        ),
+        None,
+        None,
+    )
+    ledger.count({("carol", windows.bucket(NOW)): 0.04}, set(), reset=False)
+    ledger.reserve("b1", "bob", policy, 0.005)  # 0.04 + 0.005 held: below the cap
+    ledger.reserve("c1", "carol", policy, 0.005)
+    with pytest.raises(Refused, match="team 'cs101' has spent .* in flight"):
+        ledger.reserve("b2", "bob", policy, 0.001)  # the members' holds reach the cap
+    ledger.release("c1")
+    ledger.settle("b1", "bob", 0.01)
+    with pytest.raises(Refused) as refused:
+        ledger.reserve("b2", "bob", policy, 0.001)
+    assert refused.value.message == (
+        "Budget exhausted: team 'cs101' has spent $0.05 of its $0.05 weekly cap. "
+        "It resets at 2026-11-30T00:00:00Z."
+    )
+    ledger.members = {}
+    ledger.count({("bob", dt.datetime(2026, 9, 2)): 0.5}, set(), reset=False)
+    with pytest.raises(Refused) as refused:
+        ledger.reserve("b3", "bob", Policy("p", (), policy.budgets[2:], None, None), 0.001)
+    assert refused.value.message == (
+        "Budget exhausted: you have spent $0.51 of your $0.50 term budget (team 'cs101'). "
+        "The term ends at 2026-12-19T00:00:00Z."
+    )
+
+
+@pytest.mark.parametrize("tz", ["UTC", "Europe/Berlin"])
+def test_parallel_requests_at_a_windows_edge_never_pass_either_side(tz):
+    """Fifty requests a second before midnight (in the zone) and fifty just after, all at
+    once from threads: yesterday's budget admits what it has room for, however many ask,
+    and the new day starts with its whole budget, whatever yesterday held."""
+    import threading
+
+    zone = windows.zone(tz)
+    _, midnight = windows.bounds("day", NOW, zone)
+    clock_now = [midnight - dt.timedelta(seconds=1)]
+    ledger = Ledger(now=lambda: clock_now[0], clock=Clock(), tz=zone)
+    policy = budget(0.01)
+    ledger.count({("ann", windows.bucket(clock_now[0])): 0.006}, set(), reset=False)
+
+    def burst(prefix: str) -> list[str]:
+        admitted: list[str] = []
+        start = threading.Barrier(50)
+
+        def one(i):
+            start.wait()
+            try:
+                ledger.reserve(f"{prefix}{i}", "ann", policy, 0.001)
+                admitted.append(f"{prefix}{i}")
+            except Refused as refused:
+                assert refused.status == 429
+
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(50)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return admitted
+
+    before = burst("a")
+    assert len(before) == 4  # 0.006 + 4 x 0.001 held reaches 0.01
+    clock_now[0] = midnight  # the reservations of the day before still run
+    after = burst("b")
+    for request_id in before:  # they finish in the new day: their cost counts there
+        ledger.settle(request_id, "ann", 0.001)
+    # in the new day: 0.004 held by yesterday's requests, then 6 of 0.001 reach 0.01
+    assert len(after) == 6
+    assert ledger.spent("ann", midnight, midnight + dt.timedelta(days=1)) == pytest.approx(0.004)
 
 
 # -- the refresh, on real databases ----------------------------------------------------
@@ -186,7 +297,7 @@ def test_keys_revoked_or_expired_long_ago_leave_memory(gateway, sessions):
     assert active in gateway.keys and revoked not in gateway.keys
 
 
-def test_days_outside_every_budget_period_leave_memory(gateway, sessions):
+def test_spend_outside_every_budget_window_leaves_memory(gateway, sessions):
     now = db.utcnow()
     rows = [
         {**USAGE_DEFAULTS, "ts": ts, "user": "ann", "model": "m", "status_code": 200, "cost_usd": 1}
@@ -195,7 +306,7 @@ def test_days_outside_every_budget_period_leave_memory(gateway, sessions):
     with session_scope(sessions) as s:
         s.execute(insert(Usage), rows)
     refresh(gateway)
-    assert {day for _, day in gateway.ledger.days} == {now.date()}
+    assert list(gateway.ledger.buckets["ann"]) == [windows.bucket(now)]
 
 
 # -- unknown keys ------------------------------------------------------------------------

@@ -56,7 +56,11 @@ def test_a_plain_hub_runs_the_service_and_the_gateway(hub_dir):
     roles = {r["name"]: r for r in c.JupyterHub.load_roles}
     assert roles["maas-admin"]["users"] == ["ada"]
     assert "access:services!service=maas" in roles["server"]["scopes"]
-    assert set(c.JupyterHub.custom_scopes) == {"custom:maas:admin", "custom:maas:metrics"}
+    assert set(c.JupyterHub.custom_scopes) == {
+        "custom:maas:admin",
+        "custom:maas:metrics",
+        "custom:maas:team-admin",
+    }
     # the hub's sign-in (JupyterHub's default here) also tells MaaS of deleted users
     assert c.JupyterHub.authenticator_class.__name__ == "PAMAuthenticatorNotifyingMaaS"
 
@@ -140,3 +144,17 @@ def test_a_service_registered_by_the_hub_is_not_run_again(hub_dir):
     assert not (hub_dir / "maas-service-token").exists()
     expected = "http://maas-service.maas:10101/services/maas/"
     assert c.KubeSpawner.environment == {"EDITOR": "vim", "MAAS_SERVICE_URL": expected}
+
+
+def test_each_team_gets_a_role_for_its_admins_group_scoped_to_the_team_alone(hub_dir):
+    """A hub admin names a team's admins by adding them to <team>-admins in the hub: the
+    role's scope is filtered to the team's group, so no other team is theirs."""
+    c = Config()
+    add_maas(c, teams=["cs101", "cs102"])
+    roles = {r["name"]: r for r in c.JupyterHub.load_roles}
+    assert roles["maas-team-admin-cs101"]["scopes"] == ["custom:maas:team-admin!group=cs101"]
+    assert roles["maas-team-admin-cs101"]["groups"] == ["cs101-admins"]
+    assert roles["maas-team-admin-cs102"]["groups"] == ["cs102-admins"]
+    maas = next(s for s in c.JupyterHub.services if s["name"] == "maas")
+    # the service's sign-in may carry the scope, as the hub grants it to its holders
+    assert "custom:maas:team-admin" in maas["oauth_client_allowed_scopes"]

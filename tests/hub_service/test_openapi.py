@@ -76,7 +76,10 @@ def test_a_field_rule_reaches_the_document():
     assert model["mode"]["enum"][0] == "chat"
     profile = DOC["components"]["schemas"]["NewProfile"]["properties"]
     assert set(profile["resources"]["properties"]) >= {"cpu_limit", "mem_limit", "gpu"}
-    assert profile["budget_period"] == {"enum": ["day", "week", "month"]}
+    window = profile["budgets"]["items"]["properties"]["window"]
+    assert window == {"enum": ["hour", "day", "week", "month"]}
+    team = DOC["components"]["schemas"]["TeamSettings"]["properties"]
+    assert team["caps"]["items"]["properties"]["window"]["enum"][-1] == "term"
 
 
 def test_every_operation_documents_its_errors_as_json():

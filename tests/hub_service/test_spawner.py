@@ -116,8 +116,7 @@ HOSTILE = {
     "resources": {"cpu_limit": 1, "mem_limit": "1G"},
     "default": False,
     "models": ["*"],
-    "budget_usd": None,
-    "budget_period": "day",
+    "budgets": [],
 }
 
 
@@ -137,13 +136,17 @@ def test_a_profile_says_which_enabled_models_it_allows():
 
 
 def test_a_profile_states_its_budget_and_limits():
-    assert budget_line({"budget_usd": 1234.5, "budget_period": "week"}) == (
+    assert budget_line({"budgets": [{"window": "week", "usd": 1234.5}]}) == (
         "Budget: $1,234.50 per week"
     )
-    assert budget_line({"budget_usd": None}) == "Budget: no limit"
-    limited = {"budget_usd": 10, "budget_period": "month", "rpm_limit": 60, "tpm_limit": 20000}
+    assert budget_line({"budgets": []}) == "Budget: no limit"
+    limited = {
+        "budgets": [{"window": "day", "usd": 1}, {"window": "month", "usd": 10}],
+        "rpm_limit": 60,
+        "tpm_limit": 20000,
+    }
     assert budget_line(limited) == (
-        "Budget: $10.00 per month; at most 60 requests and 20,000 tokens a minute"
+        "Budget: $1.00 per day, $10.00 per month; at most 60 requests and 20,000 tokens a minute"
     )
 
 
