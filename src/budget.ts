@@ -39,13 +39,23 @@ export function budgetState(usage: IUsage, threshold: number): BudgetState {
   return 'ok';
 }
 
-/** "monthly", "weekly" or "daily", translated. */
-function adjective(trans: TranslationBundle, period: string | null): string {
+/**
+ * A budget's window as the word before "budget": "hourly", "daily", "weekly",
+ * "monthly" (the default) or "term" (a team's), translated.
+ */
+export function adjective(
+  trans: TranslationBundle,
+  period: string | null
+): string {
   switch (period) {
+    case 'hour':
+      return trans.__('hourly');
     case 'day':
       return trans.__('daily');
     case 'week':
       return trans.__('weekly');
+    case 'term':
+      return trans.__('term');
     default:
       return trans.__('monthly');
   }

@@ -7,7 +7,10 @@ import { money } from './numbers';
  * numbers in them follow the rules of ./numbers, which the portal shares.
  */
 
-/** "$0.42 of $10.00 this month", or "$0.42 this month" without a budget. */
+/**
+ * "$0.42 of $10.00 this month", or "$0.42 this month" without a budget; ``period`` is
+ * a budget's window: hour, day, week, month (the default) or a team's term.
+ */
 export function budgetText(
   trans: TranslationBundle,
   spend: number,
@@ -16,6 +19,10 @@ export function budgetText(
 ): string {
   const withBudget = budget !== null && budget !== undefined;
   switch (period ?? 'month') {
+    case 'hour':
+      return withBudget
+        ? trans.__('%1 of %2 this hour', money(spend), money(budget))
+        : trans.__('%1 this hour', money(spend));
     case 'day':
       return withBudget
         ? trans.__('%1 of %2 today', money(spend), money(budget))
@@ -24,6 +31,10 @@ export function budgetText(
       return withBudget
         ? trans.__('%1 of %2 this week', money(spend), money(budget))
         : trans.__('%1 this week', money(spend));
+    case 'term':
+      return withBudget
+        ? trans.__('%1 of %2 this term', money(spend), money(budget))
+        : trans.__('%1 this term', money(spend));
     default:
       return withBudget
         ? trans.__('%1 of %2 this month', money(spend), money(budget))

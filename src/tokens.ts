@@ -32,10 +32,32 @@ export interface INotebookSpend {
   cost_usd: number;
 }
 
-/** This period's spend and the last requests. */
+/**
+ * One budget that applies to this server's user now, with its window's spend: the
+ * user's own (from their profile, a group's or their own override, or a team's budget
+ * per member), or with ``cap`` the total a team's members may spend.
+ */
+export interface IBudgetStanding {
+  /** ``hour``, ``day``, ``week``, ``month`` or (a team's) ``term``. */
+  window: string;
+  usd: number;
+  /** Who set it: ``profile:<slug>``, ``group:<name>``, ``user`` or ``team:<name>``. */
+  source: string;
+  team: string | null;
+  cap: boolean;
+  spend_usd: number;
+  period_start: string;
+  resets_at: string;
+}
+
+/**
+ * This period's spend and the last requests. The budget fields describe the budget
+ * that binds (the one most spent), its period the period of the rest.
+ */
 export interface IUsage {
   spend_usd: number;
   budget_usd: number | null;
+  /** ``hour``, ``day``, ``week``, ``month`` or ``term``. */
   budget_period: string | null;
   period_start: string | null;
   resets_at: string | null;
@@ -57,6 +79,8 @@ export interface IUsage {
   refused?: IRefusal[];
   /** Absent from server extensions older than spend per notebook. */
   by_notebook?: INotebookSpend[];
+  /** Every budget that applies; absent from server extensions older than windows. */
+  budgets?: IBudgetStanding[];
 }
 
 /**

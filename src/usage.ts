@@ -1,9 +1,9 @@
 import type { TranslationBundle } from '@jupyterlab/translation';
 
-import { budgetRefusals } from './budget';
+import { adjective, budgetRefusals } from './budget';
 import { budgetText, utcInstant } from './format';
 import { count, money } from './numbers';
-import type { IUsage } from './tokens';
+import type { IBudgetStanding, IUsage } from './tokens';
 
 /** A table of the usage view: its header and rows, as text. */
 export interface ITable {
@@ -14,6 +14,8 @@ export interface ITable {
 /** The usage view's header, tables and their rows, as text. */
 export interface IUsageTables {
   heading: string;
+  /** Every budget that applies; absent when the server extension does not say. */
+  budgets: ITable | null;
   byModel: ITable;
   /** Absent when the server extension does not say (or no notebook spent). */
   byNotebook: ITable | null;
@@ -21,8 +23,37 @@ export interface IUsageTables {
 }
 
 /**
- * Lay out a usage answer: this period's spend by model and by notebook, then the
- * last requests.
+ * A budget's name in the budgets table: "daily", "term (team cs101)" (a team's budget
+ * per member), "weekly team cap (cs101)" (what the team's members spend together).
+ */
+function budgetName(trans: TranslationBundle, b: IBudgetStanding): string {
+  const window = adjective(trans, b.window);
+  if (b.cap) {
+    return trans.__('%1 team cap (%2)', window, b.team ?? '');
+  }
+  return b.team ? trans.__('%1 (team %2)', window, b.team) : window;
+}
+
+/** Each budget that applies: its window (and team), its spend of its limit, its reset. */
+function budgetsTable(
+  trans: TranslationBundle,
+  budgets: IBudgetStanding[]
+): ITable {
+  return {
+    header: [trans.__('Budget'), trans.__('Spent'), trans.__('Resets')],
+    rows: budgets.map(b => [
+      budgetName(trans, b),
+      trans.__('%1 of %2', money(b.spend_usd), money(b.usd)),
+      b.window === 'term'
+        ? trans.__('%1 (end of term)', utcInstant(trans, b.resets_at))
+        : utcInstant(trans, b.resets_at)
+    ])
+  };
+}
+
+/**
+ * Lay out a usage answer: the budgets, this period's spend by model and by notebook,
+ * then the last requests.
  */
 export function usageTables(
   trans: TranslationBundle,
@@ -62,8 +93,10 @@ export function usageTables(
   const tokens = (r: { prompt_tokens: number; completion_tokens: number }) =>
     count(r.prompt_tokens + r.completion_tokens);
   const notebooks = usage.by_notebook ?? [];
+  const budgets = usage.budgets ?? [];
   return {
     heading,
+    budgets: budgets.length ? budgetsTable(trans, budgets) : null,
     byModel: {
       header: [
         trans.__('Model'),
@@ -145,8 +178,11 @@ export function usageView(
     el.textContent = text;
     return el;
   };
+  node.append(heading(t.heading, 'p'));
+  if (t.budgets) {
+    node.append(heading(trans.__('Budgets')), table(t.budgets, '', 'budgets'));
+  }
   node.append(
-    heading(t.heading, 'p'),
     heading(trans.__('Spend by model this period')),
     table(t.byModel, trans.__('No requests yet this period.'), 'by-model')
   );

@@ -1,9 +1,10 @@
 // What every page uses: loading a resource, showing a refusal, a list of facts, a figure,
-// code snippets.
+// a user's budgets, code snippets.
 import React, { useCallback, useEffect, useState } from 'react';
 
 import { ApiError, config } from './api';
-import { snippets } from './format';
+import { binds, BudgetStanding, standingName } from './budgets';
+import { money, snippets } from './format';
 
 export function useLoad<T>(load: () => Promise<T>, deps: unknown[] = []) {
   const [data, setData] = useState<T | null>(null);
@@ -62,6 +63,60 @@ export function Chart({ caption, summary, children }: { caption: string; summary
         <div aria-hidden="true">{children}</div>
       </div>
     </figure>
+  );
+}
+
+/** A user's budgets: each one's window (and team), who set it, its spend of its limit
+ * and when its window resets (a term: ends); the one that binds, most spent, marked. */
+export function BudgetTable({
+  caption,
+  budgets,
+  binding
+}: {
+  caption: string;
+  budgets: BudgetStanding[];
+  binding?: BudgetStanding | null;
+}) {
+  return (
+    <table className="card budgets">
+      <caption>{caption}</caption>
+      <thead>
+        <tr>
+          <th scope="col">Budget</th>
+          <th scope="col">Set by</th>
+          <th scope="col">Spent</th>
+          <th scope="col">Resets</th>
+        </tr>
+      </thead>
+      <tbody>
+        {budgets.map(b => {
+          const name = standingName(b);
+          const bound = binds(b, binding);
+          return (
+            <tr key={`${b.source}/${b.window}/${b.cap ? 'cap' : 'own'}`} className={bound ? 'binding' : undefined}>
+              <th scope="row">
+                {name}
+                {bound ? (
+                  <>
+                    {' '}
+                    <span className="badge binding">binding</span>
+                  </>
+                ) : null}
+              </th>
+              <td>{b.source}</td>
+              <td>
+                <meter min={0} max={b.usd ?? 0} value={b.spend_usd ?? 0} aria-label={`${name} used`} />{' '}
+                {money(b.spend_usd ?? 0)} of {money(b.usd ?? 0)}
+              </td>
+              <td>
+                {b.resets_at ? new Date(b.resets_at).toUTCString() : '-'}
+                {b.window === 'term' ? ' (end of term)' : ''}
+              </td>
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
   );
 }
 

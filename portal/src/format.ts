@@ -1,7 +1,21 @@
-// How the portal shows prices, money, context windows, providers and snippets, in one place.
+// How the portal shows prices, money, context windows, providers and snippets, and reads
+// the numbers typed in its forms, in one place.
 // Money, prices, counts and context windows follow the rules the JupyterLab extension
 // uses too: one module, src/numbers.ts, which both import.
 export { contextK, count, money, perMillion } from '../../src/numbers';
+
+/** A number field's value for the API: null when empty; what was typed when it is no
+ * number, so that the API answers with its sentence. */
+export function optionalNumber(text: string): number | null {
+  if (text.trim() === '') {
+    return null;
+  }
+  const value = Number(text);
+  return (Number.isNaN(value) ? text : value) as number;
+}
+
+/** A number (or text) as a form field shows it: empty for none. */
+export const shown = (value: number | string | null | undefined) => (value === null || value === undefined ? '' : String(value));
 
 /** The provider of a LiteLLM-style or Hugging Face style name: what comes before the
  * first "/", else the name's first word. */

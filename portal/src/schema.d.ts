@@ -1686,6 +1686,10 @@ export interface paths {
                     content: {
                         "application/json": {
                             profiles: components["schemas"]["Profile"][];
+                            /** @description Teams outside their terms, with why: they open no profile now. */
+                            idle_teams?: {
+                                [key: string]: string;
+                            };
                         };
                     };
                 };
@@ -1711,8 +1715,10 @@ export interface paths {
     "/users/{user}/usage": {
         parameters: {
             query?: {
-                /** @description The current budget period, from its start (takes precedence over days) */
-                period?: "day" | "week" | "month";
+                /** @description The current budget window, from its start (takes precedence over days) */
+                period?: "hour" | "day" | "week" | "month";
+                /** @description From this instant on (a budget's period_start) */
+                since?: string;
                 days?: number;
                 /** @description Only this model's requests */
                 model?: string;
@@ -1734,8 +1740,10 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
-                    /** @description The current budget period, from its start (takes precedence over days) */
-                    period?: "day" | "week" | "month";
+                    /** @description The current budget window, from its start (takes precedence over days) */
+                    period?: "hour" | "day" | "week" | "month";
+                    /** @description From this instant on (a budget's period_start) */
+                    since?: string;
                     days?: number;
                     /** @description Only this model's requests */
                     model?: string;
@@ -3107,6 +3115,783 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/teams": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The teams you administer (every team for MaaS admins) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Teams */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            teams: components["schemas"]["Team"][];
+                        };
+                    };
+                };
+                /** @description Not authenticated */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/teams/{group}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                group: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /** Make a hub group a team, or change the models its admins choose among (MaaS admins; audited) */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    group: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["TeamFields"];
+                };
+            };
+            responses: {
+                /** @description Changed */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Team"];
+                    };
+                };
+                /** @description Made a team */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Team"];
+                    };
+                };
+                /** @description Malformed input */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed for this caller */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The request body is over the API's limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        /** The group is no team any more (MaaS admins; audited) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    group: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Removed */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Not authenticated */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed for this caller */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No such resource */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/teams/{group}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                group: string;
+            };
+            cookie?: never;
+        };
+        /** A team's settings (its admins) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    group: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Team */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Team"];
+                    };
+                };
+                /** @description Not authenticated */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed for this caller */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No such resource */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change a team's models, budgets, cap, term or alert share (its admins; audited) */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    group: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["TeamSettings"];
+                };
+            };
+            responses: {
+                /** @description Changed */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Team"];
+                    };
+                };
+                /** @description Malformed input */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed for this caller */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No such resource */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The request body is over the API's limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/teams/{group}/members": {
+        parameters: {
+            query?: {
+                /** @description csv: one line per window */
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path: {
+                group: string;
+            };
+            cookie?: never;
+        };
+        /** The roster: each member's spend per window, requests, last use, top notebooks */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description csv: one line per window */
+                    format?: "json" | "csv";
+                };
+                header?: never;
+                path: {
+                    group: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Roster */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TeamRoster"];
+                        "text/csv": string;
+                    };
+                };
+                /** @description Malformed input */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed for this caller */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No such resource */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/teams/{group}/members/{user}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                group: string;
+                /** @description A hub user's name. */
+                user: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /** Give a member their own budgets within the team's cap (its admins; audited) */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    group: string;
+                    /** @description A hub user's name. */
+                    user: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["TeamMemberBudgets"];
+                };
+            };
+            responses: {
+                /** @description Replaced */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TeamMemberAdjustment"];
+                    };
+                };
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TeamMemberAdjustment"];
+                    };
+                };
+                /** @description Malformed input */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed for this caller */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No such resource */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The request body is over the API's limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        /** Back to the team's budgets (its admins; audited) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    group: string;
+                    /** @description A hub user's name. */
+                    user: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Removed */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Not authenticated */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed for this caller */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No such resource */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/teams/{group}/members/{user}/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                group: string;
+                /** @description A hub user's name. */
+                user: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revoke every key of a member (its admins; audited) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    group: string;
+                    /** @description A hub user's name. */
+                    user: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description How many were revoked */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            revoked?: number;
+                        };
+                    };
+                };
+                /** @description Not authenticated */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed for this caller */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No such resource */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/teams/{group}/usage": {
+        parameters: {
+            query?: {
+                days?: number;
+            };
+            header?: never;
+            path: {
+                group: string;
+            };
+            cookie?: never;
+        };
+        /** The members' spend and requests by day and model (its admins) */
+        get: {
+            parameters: {
+                query?: {
+                    days?: number;
+                };
+                header?: never;
+                path: {
+                    group: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Usage */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TeamUsage"];
+                    };
+                };
+                /** @description Malformed input */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed for this caller */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No such resource */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/teams/{group}/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                group: string;
+            };
+            cookie?: never;
+        };
+        /** Changes to the team and its members' budgets, newest first (its admins) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    group: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Audit log */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            entries: components["schemas"]["AuditEntry"][];
+                        };
+                    };
+                };
+                /** @description Not authenticated */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed for this caller */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No such resource */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -3277,9 +4062,12 @@ export interface components {
             default?: boolean;
             /** @description Names, or ["*"] for all. */
             models?: string[];
-            budget_usd?: number | null;
-            /** @enum {unknown} */
-            budget_period?: "day" | "week" | "month";
+            /** @description Budgets in USD, at most one per window; the lowest left binds. */
+            budgets?: {
+                /** @enum {unknown} */
+                window: "hour" | "day" | "week" | "month";
+                usd: number;
+            }[];
             rpm_limit?: number | null;
             tpm_limit?: number | null;
             /** @description Hub group names; empty: everyone. */
@@ -3308,9 +4096,12 @@ export interface components {
             default?: boolean;
             /** @description Names, or ["*"] for all. */
             models?: string[];
-            budget_usd?: number | null;
-            /** @enum {unknown} */
-            budget_period?: "day" | "week" | "month";
+            /** @description Budgets in USD, at most one per window; the lowest left binds. */
+            budgets?: {
+                /** @enum {unknown} */
+                window: "hour" | "day" | "week" | "month";
+                usd: number;
+            }[];
             rpm_limit?: number | null;
             tpm_limit?: number | null;
             /** @description Hub group names; empty: everyone. */
@@ -3339,9 +4130,12 @@ export interface components {
             default?: boolean;
             /** @description Names, or ["*"] for all. */
             models?: string[];
-            budget_usd?: number | null;
-            /** @enum {unknown} */
-            budget_period?: "day" | "week" | "month";
+            /** @description Budgets in USD, at most one per window; the lowest left binds. */
+            budgets?: {
+                /** @enum {unknown} */
+                window: "hour" | "day" | "week" | "month";
+                usd: number;
+            }[];
             rpm_limit?: number | null;
             tpm_limit?: number | null;
             /** @description Hub group names; empty: everyone. */
@@ -3350,9 +4144,12 @@ export interface components {
         Override: {
             /** @description Names, or ["*"] for all. */
             extra_models?: string[];
-            budget_usd?: number | null;
-            /** @enum {unknown} */
-            budget_period?: "day" | "week" | "month" | null;
+            /** @description Budgets in USD, at most one per window; the lowest left binds. */
+            budgets?: {
+                /** @enum {unknown} */
+                window: "hour" | "day" | "week" | "month";
+                usd: number;
+            }[];
             rpm_limit?: number | null;
             tpm_limit?: number | null;
             /** @enum {unknown} */
@@ -3362,9 +4159,12 @@ export interface components {
         OverrideFields: {
             /** @description Names, or ["*"] for all. */
             extra_models?: string[];
-            budget_usd?: number | null;
-            /** @enum {unknown} */
-            budget_period?: "day" | "week" | "month" | null;
+            /** @description Budgets in USD, at most one per window; the lowest left binds. */
+            budgets?: {
+                /** @enum {unknown} */
+                window: "hour" | "day" | "week" | "month";
+                usd: number;
+            }[];
             rpm_limit?: number | null;
             tpm_limit?: number | null;
         };
@@ -3506,31 +4306,190 @@ export interface components {
             profile?: string | null;
             models?: string[];
             allowed_models?: string[];
+            /** @description The budget that binds (the most spent of ``budgets``), if any. */
             budget_usd?: number | null;
-            /** @enum {unknown} */
-            budget_period?: "day" | "week" | "month";
+            /**
+             * @description Its window.
+             * @enum {unknown}
+             */
+            budget_period?: "hour" | "day" | "week" | "month" | "term" | null;
             rpm_limit?: number | null;
             tpm_limit?: number | null;
-            /** @description Which layer set each setting: profile, group:<name> or user. */
+            /** @description Which layer set each limit: profile, group:<name> or user. */
             sources?: {
                 [key: string]: string | null;
             };
+            /** @description Your teams outside their terms, each with why: they grant nothing. */
+            idle_teams?: {
+                [key: string]: string;
+            };
             /**
              * Format: date-time
-             * @description With a budget: this period's start.
+             * @description With a budget: its window's start.
              */
             period_start?: string;
             /**
              * Format: date-time
-             * @description With a budget: when the period ends.
+             * @description With a budget: when its window ends.
              */
             resets_at?: string;
-            /** @description With a budget: spend this period. */
+            /** @description With a budget: spend in its window. */
             spend_usd?: number;
+            /** @description Every budget that applies, with the spend in its window now. */
+            budgets?: {
+                /** @enum {unknown} */
+                window?: "hour" | "day" | "week" | "month" | "term";
+                usd?: number;
+                /** @description Who set it: profile:<slug>, group:<name>, user, team:<name>. */
+                source?: string;
+                /** @description The team whose budget it is. */
+                team?: string | null;
+                /** @description The team members' total, not yours alone. */
+                cap?: boolean;
+                spend_usd?: number;
+                /** Format: date-time */
+                period_start?: string;
+                /** Format: date-time */
+                resets_at?: string;
+            }[];
+            /** @description The budget that binds. */
+            binding?: {
+                /** @enum {unknown} */
+                window?: "hour" | "day" | "week" | "month" | "term";
+                usd?: number;
+                /** @description Who set it: profile:<slug>, group:<name>, user, team:<name>. */
+                source?: string;
+                /** @description The team whose budget it is. */
+                team?: string | null;
+                /** @description The team members' total, not yours alone. */
+                cap?: boolean;
+                spend_usd?: number;
+                /** Format: date-time */
+                period_start?: string;
+                /** Format: date-time */
+                resets_at?: string;
+            };
+        };
+        TeamFields: {
+            /** @description Names, or ["*"] for all. */
+            available_models?: string[];
+        };
+        TeamSettings: {
+            /** @description Names, or ["*"] for all. */
+            models?: string[];
+            /** @description Budgets in USD, at most one per window; the lowest left binds. */
+            budgets?: {
+                /** @enum {unknown} */
+                window: "hour" | "day" | "week" | "month" | "term";
+                usd: number;
+            }[];
+            /** @description Budgets in USD, at most one per window; the lowest left binds. */
+            caps?: {
+                /** @enum {unknown} */
+                window: "hour" | "day" | "week" | "month" | "term";
+                usd: number;
+            }[];
+            /**
+             * Format: date-time
+             * @description An instant on a quarter hour, with its offset: 2027-01-31T23:00:00Z.
+             */
+            starts_at?: string | null;
+            /**
+             * Format: date-time
+             * @description An instant on a quarter hour, with its offset: 2027-01-31T23:00:00Z.
+             */
+            ends_at?: string | null;
+            alert_percent?: number;
+        };
+        Team: {
+            /** @description Names, or ["*"] for all. */
+            available_models?: string[];
+            /** @description Names, or ["*"] for all. */
+            models?: string[];
+            /** @description Budgets in USD, at most one per window; the lowest left binds. */
+            budgets?: {
+                /** @enum {unknown} */
+                window: "hour" | "day" | "week" | "month" | "term";
+                usd: number;
+            }[];
+            /** @description Budgets in USD, at most one per window; the lowest left binds. */
+            caps?: {
+                /** @enum {unknown} */
+                window: "hour" | "day" | "week" | "month" | "term";
+                usd: number;
+            }[];
+            /**
+             * Format: date-time
+             * @description An instant on a quarter hour, with its offset: 2027-01-31T23:00:00Z.
+             */
+            starts_at?: string | null;
+            /**
+             * Format: date-time
+             * @description An instant on a quarter hour, with its offset: 2027-01-31T23:00:00Z.
+             */
+            ends_at?: string | null;
+            alert_percent?: number;
+            name?: string;
+            /** @enum {unknown} */
+            term_state?: "before" | "during" | "after" | null;
+            /** @description Why the team grants nothing now (outside its term). */
+            idle_because?: string | null;
+        };
+        TeamMemberBudgets: {
+            /** @description Budgets in USD, at most one per window; the lowest left binds. */
+            budgets?: {
+                /** @enum {unknown} */
+                window: "hour" | "day" | "week" | "month" | "term";
+                usd: number;
+            }[];
+            note?: string;
+        };
+        TeamMemberAdjustment: {
+            team?: string;
+            user?: string;
+            /** @description Budgets in USD, at most one per window; the lowest left binds. */
+            budgets?: {
+                /** @enum {unknown} */
+                window: "hour" | "day" | "week" | "month" | "term";
+                usd: number;
+            }[];
+            note?: string;
+        };
+        TeamRoster: {
+            team?: string;
+            members?: {
+                user?: string;
+                budgets?: {
+                    /** @enum {unknown} */
+                    window?: "hour" | "day" | "week" | "month" | "term";
+                    usd?: number;
+                    spend_usd?: number;
+                    /** Format: date-time */
+                    resets_at?: string;
+                }[];
+                requests?: number;
+                /** Format: date-time */
+                last_used?: string | null;
+                top_notebooks?: {
+                    notebook_path?: string;
+                    cost_usd?: number;
+                }[];
+                adjustment?: components["schemas"]["TeamMemberAdjustment"] | null;
+            }[];
+        };
+        TeamUsage: {
+            team?: string;
+            days?: number;
+            by_day?: {
+                day?: string;
+                model?: string;
+                requests?: number;
+                cost_usd?: number;
+            }[];
         };
         Usage: {
             /** @enum {unknown} */
-            period?: "day" | "week" | "month" | null;
+            period?: "hour" | "day" | "week" | "month" | null;
             days?: number | null;
             /** Format: date-time */
             since?: string;

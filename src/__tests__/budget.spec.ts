@@ -1,4 +1,12 @@
-import { budgetRefusals, budgetState, BudgetWatch, MEMORY_ID } from '../budget';
+import {
+  adjective,
+  budgetRefusals,
+  budgetState,
+  BudgetWatch,
+  MEMORY_ID,
+  refusedMessage,
+  thresholdMessage
+} from '../budget';
 import { refusedFor, usage } from './fixtures';
 import { english, MemoryState } from './translator';
 
@@ -83,5 +91,43 @@ describe('BudgetWatch', () => {
   it('follows a changed threshold', async () => {
     const watch = new BudgetWatch(english, null, 0.5);
     expect(await watch.check(at(5))).toHaveLength(1);
+  });
+});
+
+describe('the windows of budgets in the notifications', () => {
+  it('names every window, a team term too', () => {
+    const names = ['hour', 'day', 'week', 'month', 'term', null].map(w =>
+      adjective(english, w)
+    );
+    expect(names).toEqual([
+      'hourly',
+      'daily',
+      'weekly',
+      'monthly',
+      'term',
+      'monthly'
+    ]);
+  });
+
+  it("says an hourly and a term budget's spend", () => {
+    const hourly = {
+      ...usage,
+      spend_usd: 0.009,
+      budget_usd: 0.01,
+      budget_period: 'hour',
+      period_start: '2026-11-26T07:00:00Z',
+      resets_at: '2026-11-26T08:00:00Z'
+    };
+    expect(thresholdMessage(english, hourly)).toBe(
+      'You have spent $0.009 of your $0.01 hourly LLM budget (90%). It resets on 2026-11-26 at 08:00 UTC.'
+    );
+    const term = {
+      ...refusedFor(2, 50),
+      budget_usd: 50,
+      budget_period: 'term'
+    };
+    expect(refusedMessage(english, term, 2)).toMatch(
+      /^2 LLM calls were refused for budget: you have spent \$50\.00 of your \$50\.00 term budget\./
+    );
   });
 });

@@ -89,8 +89,18 @@ describe('budgetText', () => {
     expect(budgetText(english, 2, 5, 'day')).toBe('$2.00 of $5.00 today');
     expect(budgetText(english, 2, 5, 'week')).toBe('$2.00 of $5.00 this week');
   });
+  it("says an hour's and a team's term's spend", () => {
+    expect(budgetText(english, 0.01, 0.02, 'hour')).toBe(
+      '$0.01 of $0.02 this hour'
+    );
+    expect(budgetText(english, 3, 50, 'term')).toBe(
+      '$3.00 of $50.00 this term'
+    );
+  });
   it('says spend alone without a budget', () => {
     expect(budgetText(english, 0.5, null, null)).toBe('$0.50 this month');
+    expect(budgetText(english, 0.5, null, 'hour')).toBe('$0.50 this hour');
+    expect(budgetText(english, 0.5, null, 'term')).toBe('$0.50 this term');
   });
 });
 

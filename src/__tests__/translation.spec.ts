@@ -2,7 +2,7 @@ import { refusedMessage, thresholdMessage } from '../budget';
 import { budgetText } from '../format';
 import { describeStatus, VERSION } from '../status';
 import { usageTables } from '../usage';
-import { refusedFor, usage } from './fixtures';
+import { budgets, refusedFor, usage } from './fixtures';
 import { pseudo } from './translator';
 
 /** Whether a text is made only of translated strings (⟦...⟧, possibly nested). */
@@ -30,6 +30,7 @@ describe('user-facing strings', () => {
   it('go through the translator in the usage view', () => {
     const t = usageTables(pseudo, {
       ...refusedFor(1),
+      budgets,
       by_notebook: [
         {
           notebook_path: null,
@@ -42,6 +43,7 @@ describe('user-facing strings', () => {
     });
     expect(translated(t.heading)).toBe(true);
     for (const header of [
+      t.budgets!.header,
       t.byModel.header,
       t.byNotebook!.header,
       t.recent.header
@@ -49,6 +51,9 @@ describe('user-facing strings', () => {
       expect(header.every(translated)).toBe(true);
     }
     expect(t.byNotebook!.rows[0][0]).toBe('⟦(no notebook)⟧');
+    for (const row of t.budgets!.rows) {
+      expect(row.every(translated)).toBe(true);
+    }
   });
 
   it('go through the translator in the status sentence', () => {

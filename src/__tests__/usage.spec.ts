@@ -1,5 +1,5 @@
 import { usageTables } from '../usage';
-import { usage } from './fixtures';
+import { budgets, usage } from './fixtures';
 import { english } from './translator';
 
 describe('usageTables', () => {
@@ -24,6 +24,46 @@ describe('usageTables', () => {
     );
     expect(t.heading).toBe('$0.42 this month since 2026-11-01.');
     expect(t.byModel.rows).toEqual([]);
+  });
+  it('lists every budget: window, team, spend of its limit and reset', () => {
+    const t = usageTables(english, { ...usage, budgets }, 'en-GB');
+    expect(t.budgets?.header).toEqual(['Budget', 'Spent', 'Resets']);
+    expect(t.budgets?.rows).toEqual([
+      ['daily', '$0.14 of $1.00', '2026-11-27 at 00:00 UTC'],
+      ['monthly', '$0.42 of $10.00', '2026-12-01 at 00:00 UTC'],
+      [
+        'term (team cs101)',
+        '$0.42 of $50.00',
+        '2027-01-31 at 23:00 UTC (end of term)'
+      ],
+      [
+        'weekly team cap (cs101)',
+        '$12.50 of $200.00',
+        '2026-11-30 at 00:00 UTC'
+      ]
+    ]);
+  });
+  it('has no budgets table without budgets or from an older server extension', () => {
+    expect(usageTables(english, { ...usage, budgets: [] }).budgets).toBeNull();
+    expect(usageTables(english, usage).budgets).toBeNull();
+  });
+  it("heads the view with an hour's or a term's spend", () => {
+    const hourly = usageTables(english, {
+      ...usage,
+      budget_usd: 1,
+      budget_period: 'hour',
+      period_start: '2026-11-26T07:00:00Z',
+      resets_at: '2026-11-26T08:00:00Z'
+    });
+    expect(hourly.heading).toBe(
+      '$0.42 of $1.00 this hour since 2026-11-26; the budget resets on 2026-11-26 at 08:00 UTC.'
+    );
+    const term = usageTables(english, {
+      ...usage,
+      budget_usd: 50,
+      budget_period: 'term'
+    });
+    expect(term.heading).toMatch(/^\$0\.42 of \$50\.00 this term since/);
   });
   it('shows spend by notebook when the server extension gives it', () => {
     const t = usageTables(english, {

@@ -4,7 +4,7 @@ import React, { useEffect, useState } from 'react';
 
 import { api, me, Model, Profile } from '../api';
 import { attempt, Problem, useLoad } from '../common';
-import { money } from '../format';
+import { budgetsText } from '../budgets';
 import type { components } from '../schema';
 
 type Server = components['schemas']['Server'];
@@ -63,12 +63,9 @@ export function allowedModels(profile: Profile, models: Model[]): string[] {
     .sort();
 }
 
-/** A profile's budget: "$10.00 per month", or that it has none. */
+/** A profile's budgets: "$10.00 per month, $1.00 per day", or that it has none. */
 export function budget(profile: Profile): string {
-  if (profile.budget_usd === null || profile.budget_usd === undefined) {
-    return 'No budget limit';
-  }
-  return `${money(profile.budget_usd)} per ${profile.budget_period ?? 'month'}`;
+  return budgetsText(profile.budgets, 'No budget limit', 'per');
 }
 
 function ProfileChoice({

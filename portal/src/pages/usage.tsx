@@ -15,7 +15,8 @@ import {
 } from 'recharts';
 
 import { api, config, me, Model, Policy, Usage } from '../api';
-import { Chart, Problem, Stat, useLoad } from '../common';
+import { thisWindow } from '../budgets';
+import { BudgetTable, Chart, Problem, Stat, useLoad } from '../common';
 import { count, money, PALETTE, perMillion } from '../format';
 import {
   budgetShare,
@@ -67,41 +68,48 @@ function SpendTable({ caption, what, rows }: { caption: string; what: string; ro
   );
 }
 
-/** This period's budget: a gauge, the spend and the instant it resets. */
+/** The budget that binds (the one most spent): a gauge, the spend and the instant it
+ * resets; then every budget that applies, each with its spend. */
 function Budget({ policy }: { policy: Policy }) {
   if (policy.budget_usd == null) {
     return <p className="budget">No budget limits your spend.</p>;
   }
+  const budgets = policy.budgets ?? [];
   const share = budgetShare(policy.spend_usd ?? 0, policy.budget_usd);
   const gauge = [
     { name: 'spent', value: share },
     { name: 'left', value: 1 - share }
   ];
   return (
-    <figure className="card budget" aria-label="Budget">
-      <PieChart width={160} height={90} aria-hidden="true">
-        {/* rootTabIndex: recharts makes a pie focusable, which a hidden picture must not be */}
-        <Pie
-          data={gauge}
-          dataKey="value"
-          startAngle={180}
-          endAngle={0}
-          cy={80}
-          innerRadius={50}
-          outerRadius={75}
-          rootTabIndex={-1}
-        >
-          <Cell fill={share >= 0.8 ? PALETTE[5] : PALETTE[1]} />
-          <Cell fill="var(--border)" />
-        </Pie>
-      </PieChart>
-      <figcaption>
-        <meter min={0} max={policy.budget_usd} value={policy.spend_usd ?? 0} aria-label="Budget used" />{' '}
-        {money(policy.spend_usd ?? 0)} of {money(policy.budget_usd)} this {policy.budget_period} (
-        {Math.round(share * 100)} %)
-        {policy.resets_at ? <> · resets {new Date(policy.resets_at).toUTCString()}</> : null}
-      </figcaption>
-    </figure>
+    <>
+      <figure className="card budget" aria-label="Budget">
+        <PieChart width={160} height={90} aria-hidden="true">
+          {/* rootTabIndex: recharts makes a pie focusable, which a hidden picture must not be */}
+          <Pie
+            data={gauge}
+            dataKey="value"
+            startAngle={180}
+            endAngle={0}
+            cy={80}
+            innerRadius={50}
+            outerRadius={75}
+            rootTabIndex={-1}
+          >
+            <Cell fill={share >= 0.8 ? PALETTE[5] : PALETTE[1]} />
+            <Cell fill="var(--border)" />
+          </Pie>
+        </PieChart>
+        <figcaption>
+          <meter min={0} max={policy.budget_usd} value={policy.spend_usd ?? 0} aria-label="Budget used" />{' '}
+          {money(policy.spend_usd ?? 0)} of {money(policy.budget_usd)} {thisWindow(policy.budget_period)} (
+          {Math.round(share * 100)} %)
+          {policy.resets_at ? <> · resets {new Date(policy.resets_at).toUTCString()}</> : null}
+        </figcaption>
+      </figure>
+      {budgets.length ? (
+        <BudgetTable caption="Your budgets (the one most spent binds)" budgets={budgets} binding={policy.binding} />
+      ) : null}
+    </>
   );
 }
 

@@ -1,8 +1,9 @@
-// Overrides: a hub group's or user's extra models, budget and limits, over their profile's.
+// Overrides: a hub group's or user's extra models, budgets and limits, over their profile's.
 import React from 'react';
 
 import { api } from '../../api';
-import { money } from '../../format';
+import { budgetFields, budgetsOf, budgetsText } from '../../budgets';
+import { BudgetsEditor } from './budgets';
 import {
   Choice,
   enc,
@@ -13,7 +14,6 @@ import {
   shown,
   TextField,
   useCatalogNames,
-  useChoices,
   useFields
 } from './shared';
 import { AdminCollection, Column, EditorCard, RowAction } from './scaffold';
@@ -23,8 +23,7 @@ function formOf(o: Override | null) {
     kind: o?.kind ?? 'group',
     name: o?.name ?? '',
     extra_models: o?.extra_models ?? [],
-    budget_usd: shown(o?.budget_usd),
-    budget_period: o?.budget_period ?? '',
+    budgets: budgetFields(o?.budgets),
     rpm_limit: shown(o?.rpm_limit),
     tpm_limit: shown(o?.tpm_limit)
   };
@@ -33,12 +32,10 @@ function formOf(o: Override | null) {
 function OverrideEditor({ override, onDone }: { override: Override | null; onDone: () => void }) {
   const [f, set] = useFields(formOf(override));
   const names = useCatalogNames();
-  const periods = useChoices('OverrideFields', 'budget_period');
   const save = async () => {
     const body: OverrideFields = {
       extra_models: f.extra_models,
-      budget_usd: optionalNumber(f.budget_usd),
-      budget_period: (f.budget_period || null) as OverrideFields['budget_period'],
+      budgets: budgetsOf(f.budgets),
       rpm_limit: optionalNumber(f.rpm_limit),
       tpm_limit: optionalNumber(f.tpm_limit)
     };
@@ -68,16 +65,10 @@ function OverrideEditor({ override, onDone }: { override: Override | null; onDon
           ]}
         />
         <TextField label="Group or user name" required value={f.name} onChange={set('name')} readOnly={!!override} />
-        <TextField label="Budget (USD, empty: the profile's)" type="number" min="0" step="any" value={f.budget_usd} onChange={set('budget_usd')} />
-        <Choice
-          label="Budget period"
-          value={f.budget_period}
-          onChange={set('budget_period')}
-          options={[['', "the profile's"], ...periods.map((p): [string, string] => [p, p])]}
-        />
         <TextField label="Requests per minute" type="number" min="1" value={f.rpm_limit} onChange={set('rpm_limit')} />
         <TextField label="Tokens per minute" type="number" min="1" value={f.tpm_limit} onChange={set('tpm_limit')} />
       </div>
+      <BudgetsEditor legend="Budgets (empty: the profile's over that window)" value={f.budgets} onChange={set('budgets')} />
       <ModelPicker legend="Extra models (besides the profile's)" names={names} value={f.extra_models} onChange={set('extra_models')} />
     </EditorCard>
   );
@@ -90,15 +81,7 @@ const COLUMNS: Column<Override>[] = [
   { header: 'For', cell: o => o.kind },
   { header: 'Name', cell: o => o.name, rowHeader: true },
   { header: 'Extra models', cell: o => (o.extra_models ?? []).join(', ') || '-' },
-  {
-    header: 'Budget',
-    cell: o => (
-      <>
-        {o.budget_usd === null || o.budget_usd === undefined ? '-' : money(o.budget_usd)}
-        {o.budget_period ? ` a ${o.budget_period}` : ''}
-      </>
-    )
-  },
+  { header: 'Budgets', cell: o => budgetsText(o.budgets, '-') },
   { header: 'Requests / min', cell: o => o.rpm_limit ?? '-' },
   { header: 'Tokens / min', cell: o => o.tpm_limit ?? '-' }
 ];

@@ -1,9 +1,9 @@
 // Policy: a user's effective policy (profile, then their groups' overrides, then their
-// own), which layer set what, and this period's spend.
+// own, then their teams' limits), which layer set what, and each budget's spend.
 import React, { useState } from 'react';
 
 import { api } from '../../api';
-import { attempt, Facts, Problem } from '../../common';
+import { attempt, BudgetTable, Facts, Problem } from '../../common';
 import { money } from '../../format';
 import { Choice, enc, Policy, Profile, TextField, when } from './shared';
 
@@ -29,7 +29,7 @@ export function PolicyTab() {
   const budget =
     policy?.budget_usd === null || policy?.budget_usd === undefined
       ? 'none'
-      : `${money(policy.budget_usd)} a ${policy.budget_period}`;
+      : `${money(policy.budget_usd)} / ${policy.budget_period}`;
   return (
     <>
       <h3>Effective policy</h3>
@@ -54,13 +54,16 @@ export function PolicyTab() {
           <Facts
             facts={[
               ['Groups', (policy.groups ?? []).join(', ') || 'none'],
-              ['Budget', budget],
+              ['Binding budget', budget],
               ['Spent this period', policy.spend_usd === undefined ? '-' : money(policy.spend_usd)],
               ['Resets', when(policy.resets_at)],
               ['Requests / min', policy.rpm_limit ? String(policy.rpm_limit) : 'no limit'],
               ['Tokens / min', policy.tpm_limit ? String(policy.tpm_limit) : 'no limit']
             ]}
           />
+          {policy.budgets?.length ? (
+            <BudgetTable caption="Budgets (the one most spent binds)" budgets={policy.budgets} binding={policy.binding} />
+          ) : null}
           <p>
             <strong>Models allowed:</strong> {(policy.allowed_models ?? []).join(', ') || 'none'}
           </p>

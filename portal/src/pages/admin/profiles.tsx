@@ -1,12 +1,12 @@
-// Profiles: the notebook profiles, their resources, the models they allow, their budget
+// Profiles: the notebook profiles, their resources, the models they allow, their budgets
 // and limits, the hub groups they are for; create, edit, delete.
 import React from 'react';
 
 import { api } from '../../api';
-import { money } from '../../format';
+import { budgetFields, budgetsOf, budgetsText } from '../../budgets';
+import { BudgetsEditor } from './budgets';
 import {
   Check,
-  Choice,
   enc,
   ModelPicker,
   NewProfile,
@@ -16,7 +16,6 @@ import {
   TextArea,
   TextField,
   useCatalogNames,
-  useChoices,
   useFields
 } from './shared';
 import { AdminCollection, Column, EditorCard, RowAction } from './scaffold';
@@ -37,8 +36,7 @@ function formOf(p: Profile | null) {
     gpu: shown(r.gpu),
     image: r.image ?? '',
     models: p?.models ?? [],
-    budget_usd: shown(p?.budget_usd),
-    budget_period: (p?.budget_period ?? 'month') as string,
+    budgets: budgetFields(p?.budgets),
     rpm_limit: shown(p?.rpm_limit),
     tpm_limit: shown(p?.tpm_limit),
     groups: (p?.groups ?? []).join(', '),
@@ -62,8 +60,7 @@ function bodyOf(f: ProfileForm, was: Profile | null): NewProfile {
     description: f.description,
     resources: resources as NewProfile['resources'],
     models: f.models,
-    budget_usd: optionalNumber(f.budget_usd),
-    budget_period: f.budget_period as NewProfile['budget_period'],
+    budgets: budgetsOf(f.budgets),
     rpm_limit: optionalNumber(f.rpm_limit),
     tpm_limit: optionalNumber(f.tpm_limit),
     groups: groupsOf(f.groups),
@@ -82,7 +79,6 @@ export function groupsOf(text: string): string[] {
 function ProfileEditor({ profile, onDone }: { profile: Profile | null; onDone: () => void }) {
   const [f, set] = useFields(formOf(profile));
   const names = useCatalogNames();
-  const periods = useChoices('Profile', 'budget_period');
   const save = async () => {
     const body = bodyOf(f, profile);
     if (profile) {
@@ -104,14 +100,13 @@ function ProfileEditor({ profile, onDone }: { profile: Profile | null; onDone: (
         <TextField label="Memory guarantee" value={f.mem_guarantee} onChange={set('mem_guarantee')} placeholder="1G" />
         <TextField label="GPUs" type="number" min="0" step="1" value={f.gpu} onChange={set('gpu')} />
         <TextField label="Image" value={f.image} onChange={set('image')} placeholder="(the hub's default)" />
-        <TextField label="Budget (USD, empty: none)" type="number" min="0" step="any" value={f.budget_usd} onChange={set('budget_usd')} />
-        <Choice label="Budget period" value={f.budget_period} onChange={set('budget_period')} options={(periods.length ? periods : [f.budget_period]).map(p => [p, p])} />
         <TextField label="Requests per minute (empty: no limit)" type="number" min="1" value={f.rpm_limit} onChange={set('rpm_limit')} />
         <TextField label="Tokens per minute (empty: no limit)" type="number" min="1" value={f.tpm_limit} onChange={set('tpm_limit')} />
         <TextField label="Hub groups (comma-separated, empty: everyone)" value={f.groups} onChange={set('groups')} placeholder="everyone" />
         <Check label="Default profile" checked={f.default} onChange={set('default')} />
       </div>
       <TextArea label="Description" value={f.description} onChange={set('description')} />
+      <BudgetsEditor legend="Budgets per user (empty: no budget over that window)" value={f.budgets} onChange={set('budgets')} />
       <ModelPicker legend="Models it allows" names={names} value={f.models} onChange={set('models')} />
     </EditorCard>
   );
@@ -133,10 +128,7 @@ const COLUMNS: Column<Profile>[] = [
   { header: 'Slug', cell: p => <code>{p.slug}</code> },
   { header: 'Resources', cell: resourcesText },
   { header: 'Models', cell: p => (p.models ?? []).join(', ') || 'none' },
-  {
-    header: 'Budget',
-    cell: p => (p.budget_usd === null || p.budget_usd === undefined ? 'none' : `${money(p.budget_usd)} a ${p.budget_period}`)
-  },
+  { header: 'Budgets', cell: p => budgetsText(p.budgets) },
   {
     header: 'Limits',
     cell: p => (

@@ -54,17 +54,7 @@ export function useFields<T extends object>(initial: T) {
   return [fields, set, setFields] as const;
 }
 
-/** A number field's value for the API: null when empty; what was typed when it is no
- * number, so that the API answers with its sentence. */
-export function optionalNumber(text: string): number | null {
-  if (text.trim() === '') {
-    return null;
-  }
-  const value = Number(text);
-  return (Number.isNaN(value) ? text : value) as number;
-}
-
-export const shown = (value: number | string | null | undefined) => (value === null || value === undefined ? '' : String(value));
+export { optionalNumber, shown } from '../../format';
 
 type InputProps = Omit<React.InputHTMLAttributes<HTMLInputElement>, 'value' | 'onChange'>;
 
