@@ -63,8 +63,7 @@ def seed_database(
             "is_default": p == 0,
             "models": [MODEL, *names[1 + p * 3 : 4 + p * 3]],
             # budgets high enough never to run out, so every request checks one
-            "budget_usd": 1_000_000.0,
-            "budget_period": "month",
+            "budgets": [{"window": "month", "usd": 1_000_000.0}],
             "rpm_limit": None if os.environ.get("BENCH_NO_RPM") else 1_000_000,
         }
         for p in range(profiles)
@@ -79,8 +78,7 @@ def seed_database(
                     kind="group",
                     name=f"group-{g}",
                     extra_models=names[-2:],
-                    budget_usd=2_000_000.0,
-                    budget_period="month",
+                    budgets=[{"window": "month", "usd": 2_000_000.0}],
                 )
             )
         for u in range(users):

@@ -81,9 +81,12 @@ class UsageHandler(MaaSHandler):
         user = quote(self.maas.user, safe="")
         query = f"?{urlencode({'profile': self.maas.profile})}" if self.maas.profile else ""
         policy = await self.service(f"users/{user}/policy{query}")
-        # This period: the budget's, or the calendar month when there is no budget.
+        # This period: the window of the budget that binds (policy["binding"]), or the
+        # calendar month when there is no budget.
         period = policy.get("budget_period") or "month"
-        usage = await self.service(f"users/{user}/usage?period={period}")
+        since = policy.get("period_start")
+        window = urlencode({"since": since} if since else {"period": period})
+        usage = await self.service(f"users/{user}/usage?{window}")
         self.finish(
             json.dumps(
                 {
@@ -92,6 +95,8 @@ class UsageHandler(MaaSHandler):
                     "budget_period": period,
                     "period_start": usage["since"],
                     "resets_at": policy.get("resets_at"),
+                    # every budget that applies, each with its window's spend
+                    "budgets": policy.get("budgets", []),
                     "by_model": usage["by_model"],
                     "recent": usage["recent"],
                     "refused": usage.get("refused", []),

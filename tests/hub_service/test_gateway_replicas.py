@@ -123,7 +123,8 @@ def test_a_budget_held_by_a_stream_on_one_gateway_holds_on_the_other(replicas):
     gateway, the second gateway refuses another (on its own it would admit it)."""
     a, b, sessions = replicas
     with session_scope(sessions) as s:
-        s.add(PolicyOverride(kind="user", name="una", extra_models=["slow"], budget_usd=BUDGET))
+        month = [{"window": "month", "usd": BUDGET}]
+        s.add(PolicyOverride(kind="user", name="una", extra_models=["slow"], budgets=month))
     key = personal_key(sessions, "una")
     b.refreshed()
 

@@ -8,6 +8,7 @@ Backends are LiteLLM's mock responses and a slow streaming HTTP backend of our o
 from __future__ import annotations
 
 import concurrent.futures
+import datetime as dt
 import json
 import os
 import re
@@ -20,8 +21,9 @@ import requests
 from gatewayproc import MOCK_SMALL, issue_key, start_gateway
 from slowbackend import TOKENS, SlowBackend
 from sqlalchemy import insert, select
+from waiting import until
 
-from hub_service import catalog, keys
+from hub_service import catalog, keys, windows
 from hub_service.db import (
     ApiKey,
     CatalogModel,
@@ -36,6 +38,7 @@ from hub_service.gateway.gate import pseudonym
 from hub_service.gateway.usage import USAGE_DEFAULTS
 
 MAX_BODY = 256 * 1024
+BUDGET_TIMEZONE = "Europe/Berlin"  # budget days start at midnight in Berlin
 PRICE = 5e-05  # per token, in and out, of the "priced" model
 MODELS = [
     MOCK_SMALL,
@@ -93,7 +96,15 @@ def sessions(module_sessions, backend):
 
 
 @pytest.fixture(scope="module")
-def gateway(sessions, module_db_url, log_dir):
+def clock_file(tmp_path_factory) -> Path:
+    """Seconds the gateway's clock is ahead (the MAAS_CLOCK_OFFSET_FILE seam)."""
+    path = tmp_path_factory.mktemp("clock") / "offset"
+    path.write_text("0")
+    return path
+
+
+@pytest.fixture(scope="module")
+def gateway(sessions, module_db_url, log_dir, clock_file):
     kind = module_db_url.split(":")[0].split("+")[0]
     gw = start_gateway(
         module_db_url,
@@ -102,6 +113,8 @@ def gateway(sessions, module_db_url, log_dir):
             "MAAS_REFRESH_INTERVAL": "0.5",
             "MAAS_REFUSAL_INTERVAL": "0.5",
             "MAAS_MAX_BODY_BYTES": str(MAX_BODY),
+            "MAAS_CLOCK_OFFSET_FILE": str(clock_file),
+            "MAAS_BUDGET_TIMEZONE": BUDGET_TIMEZONE,
         },
     )
     yield gw
@@ -434,7 +447,7 @@ def test_a_loop_with_a_revoked_key_adds_a_count_not_rows(gateway, sessions, user
 def test_fifty_parallel_requests_pass_the_budget_by_one_worst_case_at_most(gateway, sessions, user):
     left, budget = 0.01, 0.05
     with session_scope(sessions) as s:
-        s.add(PolicyOverride(kind="user", name=user, budget_usd=budget, budget_period="day"))
+        s.add(PolicyOverride(kind="user", name=user, budgets=[{"window": "day", "usd": budget}]))
         s.execute(
             insert(Usage),
             [
@@ -471,6 +484,65 @@ def test_fifty_parallel_requests_pass_the_budget_by_one_worst_case_at_most(gatew
     # the test has teeth: admitting all fifty would have spent far more
     per_request = max(u.cost_usd for u in rows if u.model == "priced" and u.key_id)
     assert budget - left + 50 * per_request > budget + worst
+
+
+def test_parallel_requests_at_midnight_keep_each_days_budget(gateway, sessions, user, clock_file):
+    """Fifty requests in parallel seconds before midnight in Berlin, fifty just
+    after: each day's spend passes its budget by one worst case at most, however the
+    requests fall around the edge; the new day admits requests again; refusals name the
+    day and its reset at Berlin's midnight. The gateway's clock is moved, not waited for."""
+    zone = windows.zone(BUDGET_TIMEZONE)
+    budget = 0.004
+    with session_scope(sessions) as s:
+        s.add(PolicyOverride(kind="user", name=user, budgets=[{"window": "day", "usd": budget}]))
+    # valid up to the gateway's midnight, however far ahead its clock is moved
+    _, key = issue_key(sessions, user, "priced", lifetime=dt.timedelta(days=2))
+    real = utcnow()
+    _, midnight = windows.bounds("day", real, zone)
+    clock_file.write_text(str((midnight - real).total_seconds() - 15))
+    try:
+        gateway.refreshed()
+        body = chat_body("priced", max_tokens=5)
+        worst = len(json.dumps(body).encode()) * PRICE + 5 * PRICE
+
+        def burst():
+            with concurrent.futures.ThreadPoolExecutor(50) as pool:
+                return list(pool.map(lambda _: call(gateway, key, json=body), range(50)))
+
+        before = burst()
+        refusals = [message(r) for r in before if r.status_code == 429]
+        assert refusals, "the day before midnight was never spent"
+        reset = windows.iso(midnight)
+        assert all("daily budget" in m and reset in m for m in refusals), refusals[:1]
+
+        def past_midnight() -> bool:
+            clock = float(clock_file.read_text())
+            return utcnow() + dt.timedelta(seconds=clock) >= midnight + dt.timedelta(seconds=1)
+
+        until(past_midnight, 30, "the gateway's clock to pass midnight", every=0.05)
+        gateway.refreshed()
+        after = burst()
+        assert any(r.status_code == 200 for r in after), "the new day admitted nothing"
+        admitted = [r for r in (*before, *after) if r.status_code == 200]
+
+        def spend_by_day():
+            rows = usage_rows(sessions, user)
+            if len(rows) < len(admitted):
+                return None
+            days: dict = {}
+            for row in rows:
+                day = windows.bounds("day", row.ts, zone)[0]
+                days[day] = days.get(day, 0.0) + row.cost_usd
+            return days
+
+        days = until(spend_by_day, 15, "every admitted request's usage row")
+        assert set(days) <= {midnight - dt.timedelta(days=1), midnight}
+        for day, spent in days.items():
+            assert spent <= budget + worst, (day, spent, budget, worst)
+        # the test has teeth: all fifty of a burst would have spent far more
+        assert 50 * min(r.cost_usd for r in usage_rows(sessions, user)) > budget + worst
+    finally:
+        clock_file.write_text("0")
 
 
 def test_an_abandoned_stream_is_billed_for_what_was_generated(gateway, sessions, user, backend):

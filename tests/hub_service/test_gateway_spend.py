@@ -13,7 +13,7 @@ import os
 import pytest
 from sqlalchemy import insert
 
-from hub_service import db
+from hub_service import db, windows
 from hub_service.db import Usage
 from hub_service.gateway.snapshot import USAGE_GAP_TIMEOUT, GatewayState
 from hub_service.gateway.usage import USAGE_DEFAULTS
@@ -53,7 +53,7 @@ def state(database, clock):
 def refresh(gateway: GatewayState) -> float:
     """One refresh pass, as the gateway's loop runs it; return erin's spend today."""
     gateway.apply(gateway.load_changes(gateway.ledger.settled_ids()))
-    return gateway.ledger.spent("erin", "day")[0]
+    return gateway.ledger.spent("erin", *windows.bounds("day", db.utcnow()))
 
 
 def row(cost: float) -> dict:

@@ -35,11 +35,11 @@ ADMIN_CALLS = [
     ("GET", "admin/profiles", None),
     ("POST", "admin/profiles", {"slug": "x", "display_name": "X"}),
     ("GET", "admin/profiles/cpu-standard", None),
-    ("PATCH", "admin/profiles/cpu-standard", {"budget_usd": 0}),
+    ("PATCH", "admin/profiles/cpu-standard", {"budgets": [{"window": "day", "usd": 0}]}),
     ("DELETE", "admin/profiles/cpu-standard", None),
     ("GET", "admin/overrides", None),
     ("GET", "admin/overrides/user/carol", None),
-    ("PUT", "admin/overrides/user/carol", {"budget_usd": 1000}),
+    ("PUT", "admin/overrides/user/carol", {"budgets": [{"window": "day", "usd": 1000}]}),
     ("DELETE", "admin/overrides/user/carol", None),
     ("GET", "admin/keys", None),
     ("DELETE", "admin/keys/0123456789abcdef", None),
@@ -218,8 +218,7 @@ def test_a_group_override_changes_the_effective_policy(stack, admin):
         admin.token,
         json={
             "extra_models": ["echo-large"],
-            "budget_usd": 50,
-            "budget_period": "week",
+            "budgets": [{"window": "week", "usd": 50}],
             "rpm_limit": 100,
         },
     )
@@ -234,7 +233,7 @@ def test_a_group_override_changes_the_effective_policy(stack, admin):
     )
     assert policy["allowed_models"] == ["echo-large", "smollm2-135m"]
     assert (policy["budget_usd"], policy["budget_period"], policy["rpm_limit"]) == (50, "week", 100)
-    assert policy["sources"]["budget_usd"] == "group:research"
+    assert policy["binding"]["source"] == "group:research"
     assert policy["spend_usd"] == 0 and policy["resets_at"]
     # frank sees the same through his own endpoint
     token = stack.user("frank").create_token()
@@ -244,11 +243,12 @@ def test_a_group_override_changes_the_effective_policy(stack, admin):
     ]
     until(lambda: stack.chat(key, model="echo-large").ok)
 
-    # the user's own override wins over the group's
-    stack.api("PUT", "admin/overrides/user/frank", admin.token, json={"budget_usd": 5})
+    # the user's own budget for a window wins over the group's for that window
+    week = {"budgets": [{"window": "week", "usd": 5}]}
+    stack.api("PUT", "admin/overrides/user/frank", admin.token, json=week)
     policy = stack.api("GET", "admin/policy/frank", admin.token).json()
-    assert (policy["budget_usd"], policy["budget_period"]) == (5, "month")
-    assert policy["sources"]["budget_usd"] == "user"
+    assert (policy["budget_usd"], policy["budget_period"]) == (5, "week")
+    assert [(b["window"], b["source"]) for b in policy["budgets"]] == [("week", "user")]
 
 
 def test_rpm_limits_answer_429_with_a_clear_message(stack, admin):
@@ -289,7 +289,7 @@ def test_budget_exhaustion_gives_429_until_the_period_rolls_over(stack, admin):
         "PUT",
         "admin/overrides/user/gina",
         admin.token,
-        json={"extra_models": ["echo-large"], "budget_usd": 0.0001, "budget_period": "day"},
+        json={"extra_models": ["echo-large"], "budgets": [{"window": "day", "usd": 0.0001}]},
     )
     r, _ = until(lambda: (r := stack.chat(key, model="echo-large")).ok and r)  # spends ~$0.0002
 
@@ -323,7 +323,7 @@ def test_the_soft_threshold_alert_arrives_once(stack, admin, webhook):
         "PUT",
         "admin/overrides/user/hana",
         admin.token,
-        json={"extra_models": ["echo-large"], "budget_usd": 0.001},
+        json={"extra_models": ["echo-large"], "budgets": [{"window": "month", "usd": 0.001}]},
     )
     until(lambda: stack.chat(key, model="echo-large").ok)
 
@@ -350,7 +350,8 @@ def test_the_audit_log_records_who_changed_what(stack, admin):
     created = next(e for e in entries if e["action"] == "create")
     assert created["before"] is None and created["after"]["name"] == "echo-new"
     groups = stack.api("GET", "admin/audit?target_type=group", admin.token).json()["entries"]
-    assert groups[0]["target"] == "research" and groups[0]["after"]["budget_usd"] == 50
+    assert groups[0]["target"] == "research"
+    assert groups[0]["after"]["budgets"] == [{"window": "week", "usd": 50}]
 
 
 def test_chargeback_by_user_group_profile_and_model(stack, admin):

@@ -71,7 +71,12 @@ def browser():
 def lena(stack):
     """lena with a running server and a budget smaller than one call, both undone."""
     admin = stack.admin
-    r = stack.api("PUT", f"admin/overrides/user/{USER}", admin.token, json={"budget_usd": BUDGET})
+    r = stack.api(
+        "PUT",
+        f"admin/overrides/user/{USER}",
+        admin.token,
+        json={"budgets": [{"window": "month", "usd": BUDGET}]},
+    )
     assert r.status_code in (200, 201), r.text
     user = stack.user(USER)
     try:

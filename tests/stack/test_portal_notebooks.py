@@ -33,7 +33,7 @@ def gpu_budget(stack):
     """gpu-ml-ai with a budget of its own while these tests run, as it was afterwards."""
     admin = stack.admin.token
     before = stack.api("GET", "admin/profiles/gpu-ml-ai", admin).json()
-    changes = {"budget_usd": GPU_BUDGET, "budget_period": "month"}
+    changes = {"budgets": [{"window": "month", "usd": GPU_BUDGET}]}
     r = stack.api("PATCH", "admin/profiles/gpu-ml-ai", admin, json=changes)
     assert r.status_code == 200, r.text
     yield

@@ -341,7 +341,12 @@ def test_every_answer_declares_all_its_fields(stack, api, dave):
     stack.wait_usage("dave", 1)
     model = api("GET", "models", dave.token).json()["models"][0]["name"]
     profile = api("GET", "profiles", dave.token).json()["profiles"][0]["slug"]
-    r = api("PUT", "admin/overrides/user/dave", admin, json={"budget_usd": 100, "rpm_limit": 600})
+    r = api(
+        "PUT",
+        "admin/overrides/user/dave",
+        admin,
+        json={"budgets": [{"window": "month", "usd": 100}], "rpm_limit": 600},
+    )
     assert r.status_code in (200, 201), r.text
     key_id = api("GET", "users/dave/keys", dave.token).json()["keys"][0]["id"]
     values = {"user": "dave", "name": model, "slug": profile, "kind": "user", "key_id": key_id}
