@@ -86,6 +86,15 @@ SETTINGS: tuple[Setting, ...] = (
         "same rule); empty: any host but link-local and cloud metadata addresses.",
     ),
     Setting(
+        "budget_timezone",
+        "MAAS_BUDGET_TIMEZONE",
+        str,
+        "UTC",
+        "The time zone (IANA name) on whose clock budget windows start: days at its "
+        "midnight, weeks on Monday, months on the 1st. The service must have the same "
+        "(add_maas's environment and the Pulumi program give both).",
+    ),
+    Setting(
         "key_lookup_burst",
         "MAAS_KEY_LOOKUP_BURST",
         int,

@@ -167,6 +167,7 @@ def run(s: Settings) -> dict[str, pulumi.Input]:
             subdomain_host=s.domain if s.user_subdomains else None,
             image_pull_secrets=pull_secrets,
             backend_hosts=s.gateway_settings.get("backend_hosts", []),
+            budget_timezone=s.gateway_settings.get("budget_timezone"),
         ),
         opts=pulumi.ResourceOptions(depends_on=[database]),
     )

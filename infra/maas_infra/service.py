@@ -53,6 +53,9 @@ class MaaSServiceArgs:
     # the only hosts a catalog model's api_base may name (the gateway's backend_hosts:
     # the service checks the catalog with the same rule); empty: any but metadata
     backend_hosts: list[str] = field(default_factory=list)
+    # the time zone of budget windows (the gateway's budget_timezone; the service
+    # reports windows on the same clock); None: the default, UTC
+    budget_timezone: str | None = None
 
 
 def prefix(service_name: str) -> str:
@@ -133,6 +136,9 @@ class MaaSService(pulumi.ComponentResource):
         if args.backend_hosts:
             hosts = GATEWAY_BY_NAME["backend_hosts"]
             env.append({"name": hosts.env, "value": hosts.format(args.backend_hosts)})
+        if args.budget_timezone:
+            zone = GATEWAY_BY_NAME["budget_timezone"]
+            env.append({"name": zone.env, "value": zone.format(args.budget_timezone)})
         volume, mount = tmp_volume()
         pod_common = {
             "securityContext": pod_security(),

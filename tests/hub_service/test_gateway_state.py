@@ -14,7 +14,7 @@ from gatewayproc import issue_key
 from sqlalchemy import event, insert
 
 from hub_service import db, keys, windows
-from hub_service.db import ApiKey, Usage, session_scope
+from hub_service.db import ApiKey, Profile, Team, Usage, UserGroup, session_scope
 from hub_service.gateway.ledger import RESERVATION_GRACE, Ledger
 from hub_service.gateway.routes import Refused
 from hub_service.gateway.snapshot import (
@@ -307,6 +307,41 @@ def test_spend_outside_every_budget_window_leaves_memory(gateway, sessions):
         s.execute(insert(Usage), rows)
     refresh(gateway)
     assert list(gateway.ledger.buckets["ann"]) == [windows.bucket(now)]
+
+
+def test_a_profile_open_only_through_a_team_outside_its_term_is_closed(gateway, sessions):
+    """Keys of servers started with a course's profile stop working when the term ends,
+    with the sentence; a profile also open to another group of the user's stays open."""
+    now = db.utcnow()
+    ended = windows.bucket(now - dt.timedelta(hours=1))
+    with session_scope(sessions) as s:
+        s.add(
+            Team(
+                name="cs101",
+                available_models=["*"],
+                models=["course"],
+                budgets=[],
+                caps=[],
+                starts_at=ended - dt.timedelta(days=90),
+                ends_at=ended,
+            )
+        )
+        s.add(Profile(slug="course", display_name="Course", models=[], groups=["cs101"]))
+        s.add(Profile(slug="shared", display_name="Shared", models=[], groups=["cs101", "lab"]))
+        s.add_all(
+            [
+                UserGroup(user="bob", group="cs101"),
+                UserGroup(user="ann", group="cs101"),
+                UserGroup(user="ann", group="lab"),
+            ]
+        )
+    refresh(gateway)
+    bob = gateway.policy("bob", "course")
+    why = f"Team 'cs101''s term ended at {windows.iso(ended)}."
+    assert bob.idle_teams == {"cs101": (("course",), why)} and "course" not in bob.models
+    assert gateway.profile_closed("bob", "course", bob) == why
+    assert gateway.profile_closed("ann", "shared", gateway.policy("ann", "shared")) is None
+    assert gateway.profile_closed("ann", "course", gateway.policy("ann", "course")) == why
 
 
 # -- unknown keys ------------------------------------------------------------------------
