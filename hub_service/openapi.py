@@ -176,6 +176,11 @@ BUDGET = {
     },
     "team": {**NULLABLE_STRING, "description": "The team whose budget it is."},
     "cap": {"type": "boolean", "description": "The team members' total, not yours alone."},
+    "alert": {
+        "type": ["number", "null"],
+        "description": "The share of it at which to warn (a team's alert_percent / 100); "
+        "null: the hub's threshold.",
+    },
 }
 STANDING = {
     **BUDGET,

@@ -53,6 +53,7 @@ class Budget:
             "source": self.source,
             "team": self.team,
             "cap": self.cap,
+            "alert": self.alert,
         }
 
     def bounds(self, now: dt.datetime, tz=None) -> tuple[dt.datetime, dt.datetime]:

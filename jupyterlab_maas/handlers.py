@@ -97,6 +97,9 @@ class UsageHandler(MaaSHandler):
                     "resets_at": policy.get("resets_at"),
                     # every budget that applies, each with its window's spend
                     "budgets": policy.get("budgets", []),
+                    # a team's share at which to warn of the binding budget (else the
+                    # user's setting)
+                    "alert_threshold": (policy.get("binding") or {}).get("alert"),
                     "by_model": usage["by_model"],
                     "recent": usage["recent"],
                     "refused": usage.get("refused", []),

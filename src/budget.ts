@@ -24,8 +24,12 @@ export function budgetRefusals(usage: IUsage): number {
     .reduce((sum, r) => sum + r.requests, 0);
 }
 
-/** The status bar's state for a usage answer. */
+/**
+ * The status bar's state for a usage answer; ``threshold``: the user's alert share,
+ * unless the binding budget's team set its own.
+ */
 export function budgetState(usage: IUsage, threshold: number): BudgetState {
+  const share = usage.alert_threshold ?? threshold;
   const budget = usage.budget_usd;
   if (
     budgetRefusals(usage) > 0 ||
@@ -33,7 +37,7 @@ export function budgetState(usage: IUsage, threshold: number): BudgetState {
   ) {
     return 'warning';
   }
-  if (budget !== null && budget > 0 && usage.spend_usd >= threshold * budget) {
+  if (budget !== null && budget > 0 && usage.spend_usd >= share * budget) {
     return 'alert';
   }
   return 'ok';

@@ -45,6 +45,8 @@ export interface IBudgetStanding {
   source: string;
   team: string | null;
   cap: boolean;
+  /** A team's share at which to warn; null: the hub's. */
+  alert?: number | null;
   spend_usd: number;
   period_start: string;
   resets_at: string;
@@ -81,6 +83,11 @@ export interface IUsage {
   by_notebook?: INotebookSpend[];
   /** Every budget that applies; absent from server extensions older than windows. */
   budgets?: IBudgetStanding[];
+  /**
+   * The share of the binding budget at which to warn, when its team set one (its
+   * ``alert_percent``); null or absent: the user's ``alertThreshold`` setting.
+   */
+  alert_threshold?: number | null;
 }
 
 /**

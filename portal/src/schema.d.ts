@@ -4346,6 +4346,8 @@ export interface components {
                 team?: string | null;
                 /** @description The team members' total, not yours alone. */
                 cap?: boolean;
+                /** @description The share of it at which to warn (a team's alert_percent / 100); null: the hub's threshold. */
+                alert?: number | null;
                 spend_usd?: number;
                 /** Format: date-time */
                 period_start?: string;
@@ -4363,6 +4365,8 @@ export interface components {
                 team?: string | null;
                 /** @description The team members' total, not yours alone. */
                 cap?: boolean;
+                /** @description The share of it at which to warn (a team's alert_percent / 100); null: the hub's threshold. */
+                alert?: number | null;
                 spend_usd?: number;
                 /** Format: date-time */
                 period_start?: string;

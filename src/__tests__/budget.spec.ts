@@ -38,6 +38,12 @@ describe('budgetRefusals and budgetState', () => {
     expect(budgetState(refusedFor(1, 9.99), 0.8)).toBe('warning');
     expect(budgetState({ ...at(1e6), budget_usd: null }, 0.8)).toBe('ok');
   });
+
+  it("warns at the binding budget's team share when its team set one", () => {
+    const teams = { ...at(5), alert_threshold: 0.5 };
+    expect(budgetState(teams, 0.8)).toBe('alert');
+    expect(budgetState({ ...teams, alert_threshold: null }, 0.8)).toBe('ok');
+  });
 });
 
 describe('BudgetWatch', () => {
