@@ -2,9 +2,12 @@
 
 It talks to the MaaS service's API (``--url`` or $MAAS_URL) with a JupyterHub token
 (``--token`` or $MAAS_TOKEN / $JUPYTERHUB_API_TOKEN) that carries the
-``custom:maas:admin`` scope; ``maas pricing seed`` and ``maas pricing measure`` without
-``--apply`` need neither. ``maas backup``, ``maas restore`` and ``maas usage rollup``
-open the database itself (``--db-url`` or $MAAS_DB_URL, the service's default).
+``custom:maas:admin`` scope; ``maas teams`` also takes a team admin's own token (one
+carrying ``custom:maas:team-admin!group=<team>``: the service lets it see and change that
+team only, and making or removing a team stays a MaaS admin's). ``maas pricing seed`` and
+``maas pricing measure`` without ``--apply`` need neither. ``maas backup``, ``maas
+restore`` and ``maas usage rollup`` open the database itself (``--db-url`` or
+$MAAS_DB_URL, the service's default).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import sys
 import urllib.error
@@ -20,7 +24,7 @@ from pathlib import Path
 from urllib.parse import quote, urlencode
 
 from . import backup, pricing
-from .numbers import per_million
+from .numbers import money, per_million
 
 EXAMPLES = """
 examples:
@@ -30,12 +34,19 @@ examples:
       --set api_base=http://vllm:8000/v1 --set api_key_env=MAAS_BACKEND_VLLM_KEY \\
       --set input_cost_per_token=3e-6 --set output_cost_per_token=9e-6 --set context_window=8192
   maas models disable llama3-8b
-  maas profiles edit cpu-standard --set budget_usd=20 --set budget_period=month --set rpm_limit=60
+  maas profiles edit cpu-standard --set budgets=day:1,month:20 --set rpm_limit=60
   maas profiles edit gpu-ml-ai --set 'groups=["research"]'
-  maas overrides set group research --set 'extra_models=["llama3-8b"]' --set budget_usd=100
+  maas overrides set group research --set 'extra_models=["llama3-8b"]' \\
+      --set 'budgets=[{"window": "month", "usd": 100}]'
   maas policy alice --profile gpu-ml-ai
   maas keys list --user alice --state active
   maas keys revoke 3f2a9c0d1e4b5a67
+  maas teams make cs101 --models course-echo,echo-large
+  MAAS_TOKEN=<the instructor's hub token> maas teams set cs101 --set 'models=["course-echo"]' \\
+      --set budgets=day:1,term:20 --set caps=term:500 \\
+      --set starts_at=2027-01-04T00:00:00Z --set ends_at=2027-04-01T00:00:00Z
+  maas teams roster cs101 --format csv > cs101.csv
+  maas teams adjust cs101 bob --set budgets=day:3 --note "project week"
   maas chargeback --by group --start 2026-11-01 --end 2026-12-01 --format csv > nov.csv
   maas pricing seed --instance g5.2xlarge --throughput 35
   MAAS_DB_URL=sqlite:////srv/maas/maas.sqlite maas backup /backups/maas-$(date +%F).sqlite
@@ -50,6 +61,15 @@ class CLIError(Exception):
     """Something to tell the user, with the fix; exit status 1."""
 
 
+# fields holding budgets over windows ([{"window": "day", "usd": 1}, ...]), which --set
+# also takes as WINDOW:USD pairs
+BUDGET_FIELDS = ("budgets", "caps")
+BUDGETS_HELP = (
+    "budgets and caps also as WINDOW:USD pairs, such as budgets=day:1,month:20, "
+    "or budgets= for none"
+)
+
+
 class Client:
     def __init__(self, url: str, token: str):
         if not url:
@@ -60,7 +80,8 @@ class Client:
         if not token:
             raise CLIError(
                 "No token: pass --token or set MAAS_TOKEN to a JupyterHub token "
-                "of a MaaS admin (create one at <hub>/hub/token)."
+                "of a MaaS admin, or for maas teams of a team admin (create one at "
+                "<hub>/hub/token)."
             )
         self.base = url.rstrip("/") + "/api/v1/"
         self.token = token
@@ -88,8 +109,31 @@ class Client:
         return json.loads(data) if data else None
 
 
+def parse_budgets(field: str, text: str) -> list[dict]:
+    """``day:1,month:20`` as ``[{"window": "day", "usd": 1.0}, {"window": "month",
+    "usd": 20.0}]``; an empty text as no budgets. The service checks the windows."""
+    if not text.strip():
+        return []
+    budgets = []
+    for item in text.split(","):
+        window, sep, usd = (part.strip() for part in item.partition(":"))
+        try:
+            amount = float(usd)
+        except ValueError:
+            amount = math.nan
+        if not (sep and window and math.isfinite(amount)):
+            raise CLIError(
+                f"--set {field}={text}: {item.strip()!r} is not WINDOW:USD. Write {field} "
+                f"as WINDOW:USD pairs separated by commas, such as {field}=day:1,month:20 "
+                "(windows: hour, day, week, month; term for a team), or as JSON."
+            )
+        budgets.append({"window": window, "usd": amount})
+    return budgets
+
+
 def parse_sets(pairs: list[str] | None, file: str | None = None) -> dict:
-    """``--set field=value`` pairs (values read as JSON when they parse) and ``--file``."""
+    """``--set field=value`` pairs (values read as JSON when they parse; budget fields
+    not in JSON as ``parse_budgets`` reads them) and ``--file``."""
     body: dict = {}
     if file:
         try:
@@ -104,8 +148,13 @@ def parse_sets(pairs: list[str] | None, file: str | None = None) -> dict:
         try:
             body[field] = json.loads(value)
         except ValueError:
-            body[field] = value
+            body[field] = parse_budgets(field, value) if field in BUDGET_FIELDS else value
     return body
+
+
+def budgets_text(budgets: list[dict] | None) -> str:
+    """Budgets as a table cell: "$1.00/day, $20.00/month"."""
+    return ", ".join(f"{money(b['usd'])}/{b['window']}" for b in budgets or [])
 
 
 def table(rows: list[dict], columns: list[str]) -> str:
@@ -180,6 +229,7 @@ def cmd_profiles(args, client: Client) -> None:
         return
     for p in profiles:
         p["models"] = ",".join(p["models"])
+        p["budgets"] = budgets_text(p.get("budgets"))
         p["groups"] = ",".join(p.get("groups") or []) or "(everyone)"
     print(
         table(
@@ -189,8 +239,7 @@ def cmd_profiles(args, client: Client) -> None:
                 "display_name",
                 "default",
                 "models",
-                "budget_usd",
-                "budget_period",
+                "budgets",
                 "rpm_limit",
                 "tpm_limit",
                 "groups",
@@ -202,20 +251,13 @@ def cmd_profiles(args, client: Client) -> None:
 def cmd_overrides(args, client: Client) -> None:
     if args.action == "list":
         rows = client.call("GET", "admin/overrides")["overrides"]
-        print(
-            table(
-                rows,
-                [
-                    "kind",
-                    "name",
-                    "extra_models",
-                    "budget_usd",
-                    "budget_period",
-                    "rpm_limit",
-                    "tpm_limit",
-                ],
-            )
-        )
+        if args.json:
+            show(args, rows)
+            return
+        for r in rows:
+            r["extra_models"] = ",".join(r.get("extra_models") or [])
+            r["budgets"] = budgets_text(r.get("budgets"))
+        print(table(rows, ["kind", "name", "extra_models", "budgets", "rpm_limit", "tpm_limit"]))
         return
     if not (args.kind and args.name):
         raise CLIError(f"maas overrides {args.action} needs KIND (group or user) and NAME.")
@@ -259,6 +301,123 @@ def cmd_chargeback(args, client: Client) -> None:
     params.update({k: v for k, v in (("start", args.start), ("end", args.end)) if v})
     data = client.call("GET", f"admin/chargeback?{urlencode(params)}", raw=True)
     print(data if args.format == "csv" else json.dumps(json.loads(data), indent=2))
+
+
+TEAMS_HELP = """\
+Teams are hub groups run by their own team admins (docs/teams.md), who call these
+with their own hub token; make and remove are a MaaS admin's.
+
+  list                         the teams you administer (a MaaS admin: every team)
+  make TEAM --models a,b       make the hub group TEAM a team, whose admins choose its
+                               models among these ('*': every model); again: change them
+  remove TEAM                  TEAM is no team any more (its settings go)
+  show TEAM                    its settings, and whether its term runs
+  set TEAM --set FIELD=VALUE   models; budgets (per member) and caps (the members'
+                               total), per window hour, day, week, month or term, such
+                               as budgets=day:1,term:20; starts_at and ends_at (on a
+                               quarter hour: 2027-01-04T00:00:00Z); alert_percent
+  roster TEAM [--format csv]   each member's spend per window, requests, last use and
+                               top notebooks
+  adjust TEAM USER --set budgets=day:3 [--note WHY]
+                               the member's own budgets, within the caps
+  unadjust TEAM USER           the member is back to the team's budgets
+  revoke-keys TEAM USER        revoke every key of the member
+  usage TEAM [--days 30]       the members' spend and requests by day and model
+  audit TEAM                   the changes to the team, newest first
+
+Every change is audited. The service stores no prompt or answer, so none is shown.
+"""
+TEAM_ACTIONS_WITH_USER = ("adjust", "unadjust", "revoke-keys")
+
+
+def cmd_teams(args, client: Client) -> None:
+    if args.action == "list":
+        teams = client.call("GET", "teams")["teams"]
+        if args.json:
+            show(args, teams)
+            return
+        for t in teams:
+            t["available_models"] = ",".join(t["available_models"])
+            t["models"] = ",".join(t["models"])
+            t["budgets"] = budgets_text(t["budgets"])
+            t["caps"] = budgets_text(t["caps"])
+        columns = ["name", "available_models", "models", "budgets", "caps"]
+        print(table(teams, [*columns, "starts_at", "ends_at", "term_state"]))
+        return
+    if not args.team:
+        raise CLIError(f"maas teams {args.action} needs the team (its hub group's name).")
+    team = quote(args.team, safe="")
+    if args.action in TEAM_ACTIONS_WITH_USER:
+        if not args.user:
+            raise CLIError(f"maas teams {args.action} needs the team and the member's name.")
+        member = f"teams/{team}/members/{quote(args.user, safe='')}"
+    if args.action == "make":
+        if args.models is None:
+            raise CLIError(
+                "maas teams make needs --models: the models the team's admins may choose "
+                "among, such as --models course-echo,echo-large ('*' for every model)."
+            )
+        models = [m.strip() for m in args.models.split(",") if m.strip()]
+        show(args, client.call("PUT", f"admin/teams/{team}", {"available_models": models}))
+    elif args.action == "remove":
+        client.call("DELETE", f"admin/teams/{team}")
+        print(f"{args.team}: no longer a team")
+    elif args.action == "show":
+        show(args, client.call("GET", f"teams/{team}"))
+    elif args.action == "set":
+        show(args, client.call("PATCH", f"teams/{team}", parse_sets(args.set, args.file)))
+    elif args.action == "roster":
+        _roster(args, client, team)
+    elif args.action == "adjust":
+        body = parse_sets(args.set, args.file)
+        if args.note is not None:
+            body["note"] = args.note
+        show(args, client.call("PUT", member, body))
+    elif args.action == "unadjust":
+        client.call("DELETE", member)
+        print(f"{args.user}: back to team {args.team}'s budgets")
+    elif args.action == "revoke-keys":
+        revoked = client.call("DELETE", f"{member}/keys")["revoked"]
+        print(f"{args.user}: {revoked} key(s) revoked")
+    elif args.action == "usage":
+        data = client.call("GET", f"teams/{team}/usage?{urlencode({'days': args.days})}")
+        rows = data["by_day"]
+        if args.json:
+            show(args, rows)
+            return
+        cost = sum(r["cost_usd"] for r in rows)
+        requests = sum(r["requests"] for r in rows)
+        for r in rows:
+            r["cost"] = money(r["cost_usd"])
+        print(table(rows, ["day", "model", "requests", "cost"]))
+        print(f"total: {money(cost)}, {requests:,} request(s) in {data['days']} day(s)")
+    else:  # audit
+        entries = client.call("GET", f"teams/{team}/audit")["entries"]
+        if args.json:
+            show(args, entries)
+        else:
+            print(table(entries, ["ts", "actor", "action", "target"]))
+
+
+def _roster(args, client: Client, team: str) -> None:
+    """Each member's spend against each budget, requests, last use, top notebooks."""
+    if args.format == "csv":
+        print(client.call("GET", f"teams/{team}/members?format=csv", raw=True), end="")
+        return
+    members = client.call("GET", f"teams/{team}/members")["members"]
+    if args.json:
+        show(args, members)
+        return
+    for m in members:
+        m["spend"] = ", ".join(
+            f"{money(b['spend_usd'])} of {money(b['usd'])}/{b['window']}" for b in m["budgets"]
+        )
+        m["top_notebooks"] = ", ".join(
+            f"{n['notebook_path']} ({money(n['cost_usd'])})" for n in m["top_notebooks"]
+        )
+        adjustment = m.get("adjustment")
+        m["adjusted"] = (adjustment["note"] or "yes") if adjustment else ""
+    print(table(members, ["user", "spend", "requests", "last_used", "adjusted", "top_notebooks"]))
 
 
 def cmd_backup(args) -> None:
@@ -401,7 +560,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="maas",
         description="Administer Model-as-a-Service for JupyterHub: the model catalog, "
-        "notebook profiles, group and user overrides, keys, audit, chargeback and pricing.",
+        "notebook profiles, group and user overrides, teams, keys, audit, chargeback and "
+        "pricing.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -413,20 +573,25 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--token",
         default=os.environ.get("MAAS_TOKEN") or os.environ.get("JUPYTERHUB_API_TOKEN", ""),
-        help="a MaaS admin's JupyterHub token (default: $MAAS_TOKEN)",
+        help="a MaaS admin's JupyterHub token, or for maas teams a team admin's "
+        "(default: $MAAS_TOKEN)",
     )
     parser.add_argument("--json", action="store_true", help="print JSON rather than tables")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def editable(p, key: str, help_text: str):
-        p.add_argument(key, nargs="?", help=help_text)
+    def settable(p):
         p.add_argument(
             "--set",
             action="append",
             metavar="FIELD=VALUE",
-            help="a field to set (JSON values: numbers, true/false, lists); repeat",
+            help=f"a field to set (JSON values: numbers, true/false, lists; {BUDGETS_HELP}); "
+            "repeat",
         )
         p.add_argument("--file", help="a JSON file of fields")
+
+    def editable(p, key: str, help_text: str):
+        p.add_argument(key, nargs="?", help=help_text)
+        settable(p)
 
     p = sub.add_parser(
         "models",
@@ -447,9 +612,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="List, add, edit or remove profiles. Fields: display_name, "
         "description, resources (JSON: cpu_limit, cpu_guarantee, mem_limit, "
         "mem_guarantee, gpu, image, node_selector, tolerations), default, "
-        "models, budget_usd, budget_period (day, week, month), rpm_limit, "
-        "tpm_limit, groups (JSON: the hub groups whose members may use it; [] for "
-        "everyone; hub admins may use any).",
+        "models, budgets (per user, at most one per window hour, day, week or month: "
+        "budgets=day:1,month:20), rpm_limit, tpm_limit, groups (JSON: the hub groups "
+        "whose members may use it; [] for everyone; hub admins may use any).",
     )
     p.add_argument("action", choices=["list", "show", "add", "edit", "remove"])
     editable(p, "slug", "the profile's slug")
@@ -458,14 +623,53 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "overrides",
         help="per-group and per-user policy",
-        description="A hub group's or user's extra models, budget and limits. "
-        "Fields: extra_models, budget_usd, budget_period, rpm_limit, tpm_limit. "
-        "'set' replaces the whole override.",
+        description="A hub group's or user's extra models, budgets and limits. "
+        "Fields: extra_models, budgets (per window hour, day, week or month: "
+        "budgets=day:5,month:100; each window's replaces the profile's), rpm_limit, "
+        "tpm_limit. 'set' replaces the whole override.",
     )
     p.add_argument("action", choices=["list", "set", "remove"])
     p.add_argument("kind", nargs="?", choices=["group", "user"])
     editable(p, "name", "the group's or user's name")
     p.set_defaults(func=cmd_overrides)
+
+    p = sub.add_parser(
+        "teams",
+        help="hub groups run by their own team admins",
+        description=TEAMS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "action",
+        choices=[
+            "list",
+            "make",
+            "remove",
+            "show",
+            "set",
+            "roster",
+            "adjust",
+            "unadjust",
+            "revoke-keys",
+            "usage",
+            "audit",
+        ],
+    )
+    p.add_argument("team", nargs="?", help="the team: its hub group's name")
+    p.add_argument("user", nargs="?", help="adjust, unadjust, revoke-keys: the member")
+    settable(p)
+    p.add_argument(
+        "--models", help="make: the models its admins may choose among, a,b ('*': every model)"
+    )
+    p.add_argument("--note", help="adjust: why (kept with the adjustment and in the audit log)")
+    p.add_argument("--days", type=int, default=30, help="usage: days back, 1-366 (default 30)")
+    p.add_argument(
+        "--format",
+        choices=["table", "csv"],
+        default="table",
+        help="roster: csv is one line per member and window",
+    )
+    p.set_defaults(func=cmd_teams)
 
     p = sub.add_parser("policy", help="a user's effective policy")
     p.add_argument("user")
