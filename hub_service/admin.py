@@ -16,7 +16,6 @@ from sqlalchemy import func, select
 from . import catalog, keys, policy, pricing, usage
 from .db import ApiKey, AuditEntry, CatalogModel, PolicyOverride, Profile, UserGroup
 from .metrics import ADMIN_SCOPE
-from .teams import is_admin
 from .validation import (
     MODEL_FIELDS,
     OVERRIDE_FIELDS,
@@ -24,6 +23,11 @@ from .validation import (
     SEED_PRICING_FIELDS,
 )
 from .web import KEY_ID, MODEL_NAME, APIError, APIHandler
+
+
+def is_admin(model: dict) -> bool:
+    """A MaaS admin: a user holding the MaaS admin scope."""
+    return model.get("kind", "user") == "user" and ADMIN_SCOPE in (model.get("scopes") or [])
 
 
 def model_admin(m: CatalogModel) -> dict:

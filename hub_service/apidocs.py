@@ -20,6 +20,7 @@ from .gateway import routes as gateway_routes
 from .handlers import HubEventsHandler
 from .openapi import openapi_document, openapi_path
 from .routes import API_ROUTES
+from .teams import TEAM_ADMIN_SCOPE, TeamHandler
 from .web import MAX_BODY_BYTES
 
 PREFIX = "/services/maas/"
@@ -50,6 +51,12 @@ def who(path: str, operation: dict, handler: type) -> tuple[str, str]:
         return "MaaS admins", (
             f"MaaS admins: a token or sign-in with `{ADMIN_SCOPE}` (hub admins have it "
             "through the `maas-admin` role); 403 for anyone else."
+        )
+    if issubclass(handler, TeamHandler):
+        return "the team's admins", (
+            f"The team's admins: a token or sign-in with `{TEAM_ADMIN_SCOPE}!group=<the "
+            f"team>` (or without a filter: every team), and MaaS admins; 403 for anyone "
+            "else, 404 for a group that is no team."
         )
     if handler.authorize is HubEventsHandler.authorize:
         return "the hub (this service's token)", (

@@ -186,7 +186,7 @@ def add_maas(
     spawn_form: bool = True,
     profiles_ttl: float = 60.0,
     command: Callable[[str, list[str]], list[str]] | None = None,
-    teams: Iterable[str] = (),
+    teams: Iterable[str] | None = None,
 ) -> None:
     """Add MaaS to the hub that ``c`` configures (call it last in jupyterhub_config.py).
 
@@ -205,7 +205,8 @@ def add_maas(
       ``MAAS_SERVICE_URL``, where the lab extension asks for their key.
     - ``command(name, argv)`` may wrap the hub-run processes' commands (logging).
     - ``teams``: hub groups whose admins (the members of ``<team>-admins``) run them as
-      MaaS teams (``team_roles``; a MaaS admin then makes each a team in the service).
+      MaaS teams (``team_roles``; a MaaS admin then makes each a team in the service);
+      default: ``$MAAS_TEAMS``, comma-separated (how z2jh's ``hub.extraEnv`` gives it).
 
     A spawner whose servers do not share the hub's host (DockerSpawner, KubeSpawner...)
     cannot reach a loopback address: the hub then stops at start with a sentence
@@ -300,6 +301,8 @@ def add_maas(
     )
     c.JupyterHub.custom_scopes = {**c.JupyterHub.get("custom_scopes", {}), **CUSTOM_SCOPES}
     admins = c.Authenticator.get("admin_users", set()) if admin_users is None else admin_users
+    if teams is None:
+        teams = [t.strip() for t in os.environ.get("MAAS_TEAMS", "").split(",") if t.strip()]
     c.JupyterHub.load_roles = merge_roles(
         list(c.JupyterHub.get("load_roles", [])), load_roles(admins, name) + team_roles(teams, name)
     )

@@ -25,6 +25,7 @@ import datetime as dt
 from sqlalchemy import func, select
 
 from . import catalog, keys, policy, usage, windows
+from .admin import AdminHandler
 from .db import ApiKey, AuditEntry, CatalogModel, Team, TeamMember
 from .hub_config import TEAM_ADMIN_SCOPE
 from .metrics import ADMIN_SCOPE
@@ -34,11 +35,6 @@ from .web import APIError, APIHandler
 GROUP = r"(?P<group>[^/]+)"
 USER = r"(?P<user>[^/]+)"
 TOP_NOTEBOOKS = 3
-
-
-def is_admin(model: dict) -> bool:
-    """A MaaS admin (a user holding the MaaS admin scope)."""
-    return model.get("kind", "user") == "user" and ADMIN_SCOPE in (model.get("scopes") or [])
 
 
 def administered(model: dict) -> set[str] | None:
@@ -136,16 +132,11 @@ class TeamsHandler(APIHandler):
             self.write_json({"teams": [team_view(t, now) for t in db.scalars(query)]})
 
 
-class AdminTeamHandler(APIHandler):
+class AdminTeamHandler(AdminHandler):
     """PUT ``{"available_models": [...]}``: make the hub group a team, or change the
     models its admins may choose among (its members' models are trimmed to them);
     DELETE: the group is no team any more (its settings and adjustments go). MaaS
     admins only."""
-
-    def authorize(self):
-        super().authorize()
-        if not is_admin(self.current_user):
-            raise APIError(403, f"Only MaaS admins make teams (the {ADMIN_SCOPE} scope).")
 
     def put(self, group):
         fields = self.checked(TEAM_FIELDS)

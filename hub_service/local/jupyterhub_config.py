@@ -86,8 +86,6 @@ add_maas(
     service_token=service_token,
     profiles_ttl=float(os.environ.get("MAAS_LOCAL_PROFILES_TTL", "60")),
     command=logged,
-    # hub groups run as MaaS teams by the members of <team>-admins (docs/teams.md)
-    teams=[t for t in os.environ.get("MAAS_LOCAL_TEAMS", "").split(",") if t],
 )
 c.JupyterHub.services.append(
     {

@@ -235,6 +235,8 @@ class Settings:
     # backend model API keys: NAME -> secret value, given to the gateway as MAAS_BACKEND_NAME
     backend_keys: pulumi.Input[dict] | None = None
     admin_users: list[str] = field(default_factory=list)
+    # hub groups run as MaaS teams by the members of <team>-admins
+    teams: list[str] = field(default_factory=list)
     # z2jh hub.config (the authenticator and its settings; no secrets here) ...
     hub_config: dict = field(default_factory=dict)
     # ... and the hub's secret environment (e.g. OAUTH_CLIENT_SECRET), from a Secret
@@ -344,6 +346,7 @@ def load() -> Settings:
         },
         backend_keys=cfg.get_secret_object("backendKeys"),
         admin_users=list(cfg.get_object("adminUsers") or []),
+        teams=list(cfg.get_object("teams") or []),
         hub_config=dict(cfg.get_object("hubConfig") or {}),
         hub_secret_env=cfg.get_secret_object("hubSecretEnv"),
     )

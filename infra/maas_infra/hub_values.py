@@ -60,6 +60,7 @@ def jupyterhub_values(
     storage_class: str,
     user_storage: str = "10Gi",
     admin_users: list[str] | tuple = (),
+    teams: list[str] | tuple = (),
     hub_config: dict | None = None,
     hub_secret_env: list[str] | tuple = (),
     on_aws: bool = True,
@@ -113,6 +114,8 @@ def jupyterhub_values(
             },
             "extraEnv": {
                 "MAAS_SERVICE_URL": service_prefix,
+                # hub groups run as MaaS teams by their <team>-admins (add_maas reads it)
+                **({"MAAS_TEAMS": ",".join(teams)} if teams else {}),
                 **{
                     name: {
                         "valueFrom": {

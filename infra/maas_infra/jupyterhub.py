@@ -35,6 +35,8 @@ class JupyterHubArgs:
     storage_class: str
     user_storage: str = "10Gi"
     admin_users: list[str] = field(default_factory=list)
+    # hub groups whose <team>-admins run them as MaaS teams (docs/teams.md)
+    teams: list[str] = field(default_factory=list)
     hub_config: dict = field(default_factory=dict)
     # NAME -> secret value, in the hub's environment (e.g. OAUTH_CLIENT_SECRET)
     hub_secret_env: pulumi.Input[dict] | None = None
@@ -90,6 +92,7 @@ class JupyterHub(pulumi.ComponentResource):
                 storage_class=args.storage_class,
                 user_storage=args.user_storage,
                 admin_users=args.admin_users,
+                teams=args.teams,
                 hub_config=args.hub_config,
                 on_aws=args.exposure.on_aws,
                 load_balancer_annotations=NLB_ANNOTATIONS,

@@ -188,6 +188,7 @@ def run(s: Settings) -> dict[str, pulumi.Input]:
             storage_class=s.storage_class,
             user_storage=s.user_storage,
             admin_users=s.admin_users,
+            teams=s.teams,
             hub_config=s.hub_config,
             hub_secret_env=s.hub_secret_env,
             image_pull_secrets=pull_secrets,

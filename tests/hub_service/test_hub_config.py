@@ -158,3 +158,12 @@ def test_each_team_gets_a_role_for_its_admins_group_scoped_to_the_team_alone(hub
     maas = next(s for s in c.JupyterHub.services if s["name"] == "maas")
     # the service's sign-in may carry the scope, as the hub grants it to its holders
     assert "custom:maas:team-admin" in maas["oauth_client_allowed_scopes"]
+
+
+def test_the_teams_come_from_maas_teams_when_not_given(hub_dir, monkeypatch):
+    """How z2jh's hub.extraEnv (and the Pulumi program's maas:teams) names them."""
+    monkeypatch.setenv("MAAS_TEAMS", "cs101, lab-7")
+    c = Config()
+    add_maas(c)
+    names = {r["name"] for r in c.JupyterHub.load_roles}
+    assert {"maas-team-admin-cs101", "maas-team-admin-lab-7"} <= names

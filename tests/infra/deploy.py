@@ -37,6 +37,7 @@ SECRETS = {
 }
 CONFIG = {
     "adminUsers": ["alice", "bob"],
+    "teams": ["cs101", "cs102"],
     "gitRevision": "0123456789ab",
     "hubConfig": {
         "JupyterHub": {"authenticator_class": "github"},

@@ -326,6 +326,8 @@ def test_the_hub_gets_maas_from_the_service_not_from_typed_profiles(aws):
     assert "add_maas(c)" in hub["extraConfig"]["10-maas"]
     assert "profileList" not in single  # the catalog is the one source of profiles
     assert hub["config"]["Authenticator"]["admin_users"] == ["alice", "bob"]
+    # the teams add_maas gives roles to (their <team>-admins), from maas:teams
+    assert hub["extraEnv"]["MAAS_TEAMS"] == "cs101,cs102"
     assert hub["config"]["JupyterHub"]["authenticator_class"] == "github"
     assert hub["extraEnv"]["OAUTH_CLIENT_SECRET"] == {
         "valueFrom": {"secretKeyRef": {"name": "maas-hub", "key": "env.OAUTH_CLIENT_SECRET"}}

@@ -221,7 +221,7 @@ def stack(tmp_path_factory, log_dir, webhook) -> Stack:
             MAAS_LOCAL_PROFILES=json.dumps(PROFILES),
             MAAS_LOCAL_GROUP_SYNC_INTERVAL="1",
             # hub groups run as teams by their <team>-admins (test_teams.py)
-            MAAS_LOCAL_TEAMS="cs101,cs102",
+            MAAS_TEAMS="cs101,cs102",
             # the hub's copy of the profiles (its spawn form, its check of each start)
             # follows an admin's change within a second
             MAAS_LOCAL_PROFILES_TTL="1",
