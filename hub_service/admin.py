@@ -30,6 +30,19 @@ def is_admin(model: dict) -> bool:
     return model.get("kind", "user") == "user" and ADMIN_SCOPE in (model.get("scopes") or [])
 
 
+def audit_view(e: AuditEntry) -> dict:
+    """An audit entry as the API answers it."""
+    return {
+        "ts": keys.iso(e.ts),
+        "actor": e.actor,
+        "action": e.action,
+        "target_type": e.target_type,
+        "target": e.target,
+        "before": e.before,
+        "after": e.after,
+    }
+
+
 def model_admin(m: CatalogModel) -> dict:
     """Everything about a model an admin may see (a backend key only by its
     variable's name: the secret itself never enters the database)."""
@@ -344,22 +357,7 @@ class AdminAuditHandler(AdminHandler):
             query = query.where(AuditEntry.ts >= _parse_time(self, "since", self.now()))
         with self.db as db:
             rows = db.scalars(query).all()
-            self.write_json(
-                {
-                    "entries": [
-                        {
-                            "ts": keys.iso(e.ts),
-                            "actor": e.actor,
-                            "action": e.action,
-                            "target_type": e.target_type,
-                            "target": e.target,
-                            "before": e.before,
-                            "after": e.after,
-                        }
-                        for e in rows
-                    ]
-                }
-            )
+            self.write_json({"entries": [audit_view(e) for e in rows]})
 
 
 class AdminKeysHandler(AdminHandler):

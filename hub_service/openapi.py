@@ -101,6 +101,16 @@ def _errors(*codes: int) -> dict:
 TEAM_ERRORS = _errors(401, 403, 404)  # not your team, or no team
 
 
+def _json_or_csv(schema: dict, description: str) -> dict:
+    """A 200 answer that is JSON, or a CSV download with ``format=csv``."""
+    return {
+        "200": {
+            "description": description,
+            "content": {"application/json": {"schema": schema}, "text/csv": {"schema": STRING}},
+        }
+    }
+
+
 def _query(name: str, schema: dict, description: str = "") -> dict:
     param = {"name": name, "in": "query", "schema": schema}
     if description:
@@ -620,16 +630,7 @@ OPERATIONS: dict[str, dict] = {
         "parameters": [_query("format", {"enum": ["json", "csv"]}, "csv: one line per window")],
         "get": op(
             "The roster: each member's spend per window, requests, last use, top notebooks",
-            {
-                "200": {
-                    "description": "Roster",
-                    "content": {
-                        "application/json": {"schema": ref("TeamRoster")},
-                        "text/csv": {"schema": STRING},
-                    },
-                },
-                **_errors(400, 401, 403, 404),
-            },
+            {**_json_or_csv(ref("TeamRoster"), "Roster"), **_errors(400, 401, 403, 404)},
         ),
     },
     "TeamMemberHandler": {
@@ -717,16 +718,7 @@ OPERATIONS: dict[str, dict] = {
         ],
         "get": op(
             "Spend per user, group, profile or model over a period (admins)",
-            {
-                "200": {
-                    "description": "Chargeback",
-                    "content": {
-                        "application/json": {"schema": ref("Chargeback")},
-                        "text/csv": {"schema": STRING},
-                    },
-                },
-                **_errors(400, 401, 403),
-            },
+            {**_json_or_csv(ref("Chargeback"), "Chargeback"), **_errors(400, 401, 403)},
         ),
     },
     "AdminPricingHandler": {

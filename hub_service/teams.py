@@ -25,7 +25,7 @@ import datetime as dt
 from sqlalchemy import func, select
 
 from . import catalog, keys, policy, usage, windows
-from .admin import AdminHandler
+from .admin import AdminHandler, audit_view
 from .db import ApiKey, AuditEntry, CatalogModel, Team, TeamMember
 from .hub_config import TEAM_ADMIN_SCOPE
 from .metrics import ADMIN_SCOPE
@@ -422,22 +422,7 @@ class TeamAuditHandler(TeamHandler):
                 .order_by(AuditEntry.id.desc())
                 .limit(200)
             ).all()
-            self.write_json(
-                {
-                    "entries": [
-                        {
-                            "ts": keys.iso(e.ts),
-                            "actor": e.actor,
-                            "action": e.action,
-                            "target_type": e.target_type,
-                            "target": e.target,
-                            "before": e.before,
-                            "after": e.after,
-                        }
-                        for e in entries
-                    ]
-                }
-            )
+            self.write_json({"entries": [audit_view(e) for e in entries]})
 
 
 TEAM_ROUTES = [
