@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from . import windows
 from .db import PolicyOverride, Profile, Team, TeamMember, UserGroup
 from .numbers import money
+from .usage import spent
 
 PERIODS = windows.CALENDAR  # the windows a profile, group or user budget may name
 
@@ -261,8 +262,6 @@ def members(session: Session, team: str) -> list[str]:
 
 def spend_standings(session: Session, user: str, eff: Policy, now: dt.datetime) -> list:
     """``user``'s standing against each of ``eff``'s budgets, from the database."""
-    from .usage import spent  # the usage queries import this module's neighbours
-
     def spent_on(b: Budget, start, end) -> float:
         return spent(session, members(session, b.team) if b.cap else [user], start, end)
 
