@@ -1,6 +1,7 @@
 // Budgets over windows (an hour, a day, a week, a month; a team's term): how the portal
-// shows them, the fields a profile's or an override's budgets are edited in, and which of
-// a user's budgets binds. Pure functions, unit-tested; the editor is pages/admin/budgets.tsx.
+// shows them, the fields a profile's, an override's, a team's or a team member's budgets
+// are edited in, and which of a user's budgets binds. Pure functions, unit-tested; the
+// editor is console/budgets.tsx.
 import { money, optionalNumber, shown } from './format';
 import type { components } from './schema';
 
@@ -10,6 +11,13 @@ export type Budget = NonNullable<components['schemas']['Profile']['budgets']>[nu
 /** A window a profile's or an override's budget may name. */
 export type Window = Budget['window'];
 
+/** A budget as a team sets it (per member, or as a cap on the members' total): it may
+ * also be over the team's ``term``. */
+export type TeamBudget = NonNullable<components['schemas']['TeamSettings']['budgets']>[number];
+
+/** A window a team's budget may name: a profile's, or the team's term. */
+export type TeamWindow = TeamBudget['window'];
+
 /** A budget that applies to a user now, with its window's spend: one of the policy
  * answer's ``budgets`` (or its ``binding``, the one most spent). A team's budget may
  * be over its ``term``; with ``cap`` it limits what the team's members spend together. */
@@ -17,14 +25,22 @@ export type BudgetStanding = NonNullable<components['schemas']['Policy']['budget
 
 // Every window the API's document (schema.d.ts) names, shortest first, with its label in
 // the editor: a Record, so that the type check fails when the document names another.
-const LABELS: Record<Window, string> = { hour: 'Hourly', day: 'Daily', week: 'Weekly', month: 'Monthly' };
-const ADJECTIVES: Record<string, string> = { ...LABELS, term: 'Term' };
+const ADJECTIVES: Record<TeamWindow, string> = {
+  hour: 'Hourly',
+  day: 'Daily',
+  week: 'Weekly',
+  month: 'Monthly',
+  term: 'Term'
+};
 
-/** The windows a profile's or an override's budget may name, shortest first. */
-export const WINDOWS = Object.keys(LABELS) as Window[];
+/** The windows a team's budget may name, shortest first: the clock's, then the term. */
+export const TEAM_WINDOWS = Object.keys(ADJECTIVES) as TeamWindow[];
+
+/** The windows a profile's or an override's budget may name (the clock's), shortest first. */
+export const WINDOWS = TEAM_WINDOWS.filter((w): w is Window => w !== 'term');
 
 /** "Hourly", "Daily", "Weekly", "Monthly" or (a team's) "Term". */
-export const windowLabel = (window: string) => ADJECTIVES[window] ?? window;
+export const windowLabel = (window: string) => ADJECTIVES[window as TeamWindow] ?? window;
 
 // text lists the longest window first: "$10.00 / month, $1.00 / day"
 const LONGEST_FIRST = ['term', 'month', 'week', 'day', 'hour'];
@@ -50,14 +66,19 @@ export function budgetsText(
 }
 
 /** The editor's fields: each window's amount as typed, empty for no budget. */
-export type BudgetFields = Record<Window, string>;
+export type BudgetFields<W extends TeamWindow = Window> = Record<W, string>;
 
-/** The fields for a profile's or an override's budgets (none: all empty). */
-export function budgetFields(budgets: readonly Budget[] | null | undefined): BudgetFields {
-  const fields = Object.fromEntries(WINDOWS.map(w => [w, ''])) as BudgetFields;
+/** The fields for budgets over ``windows`` (a profile's or an override's by default; a
+ * team's may add the term): each window's amount, empty for none. A budget over another
+ * window has no field. */
+export function budgetFields<W extends TeamWindow = Window>(
+  budgets: readonly { window: string; usd: number }[] | null | undefined,
+  windows: readonly W[] = WINDOWS as readonly TeamWindow[] as readonly W[]
+): BudgetFields<W> {
+  const fields = Object.fromEntries(windows.map(w => [w, ''])) as BudgetFields<W>;
   for (const b of budgets ?? []) {
     if (b.window in fields) {
-      fields[b.window] = shown(b.usd);
+      fields[b.window as W] = shown(b.usd);
     }
   }
   return fields;
@@ -66,11 +87,14 @@ export function budgetFields(budgets: readonly Budget[] | null | undefined): Bud
 /** The API's budgets from the editor's fields, shortest window first: one a window with
  * an amount; an empty field sets none. What is no number goes as typed, so that the API
  * answers with its sentence. */
-export function budgetsOf(fields: BudgetFields): Budget[] {
-  return WINDOWS.filter(w => fields[w].trim() !== '').map(w => ({
-    window: w,
-    usd: optionalNumber(fields[w]) as number
-  }));
+export function budgetsOf<W extends TeamWindow>(fields: BudgetFields<W>): { window: W; usd: number }[] {
+  const windows = TEAM_WINDOWS.filter((w): w is W => w in fields);
+  return windows
+    .filter(w => fields[w].trim() !== '')
+    .map(w => ({
+      window: w,
+      usd: optionalNumber(fields[w]) as number
+    }));
 }
 
 /** A user's budget by name: "Daily", "Term (team cs101)" (a team's budget per member),

@@ -14,6 +14,18 @@ export function optionalNumber(text: string): number | null {
   return (Number.isNaN(value) ? text : value) as number;
 }
 
+/** A short, readable form of a value in a table cell. */
+export function brief(value: unknown): string {
+  if (value === null || value === undefined) {
+    return '-';
+  }
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  return text.length > 80 ? text.slice(0, 77) + '...' : text;
+}
+
+/** An API time (ISO, UTC) to the minute: "2027-01-31 23:00 UTC"; "-" for none. */
+export const when = (iso: string | null | undefined) => (iso ? iso.slice(0, 16).replace('T', ' ') + ' UTC' : '-');
+
 /** A number (or text) as a form field shows it: empty for none. */
 export const shown = (value: number | string | null | undefined) => (value === null || value === undefined ? '' : String(value));
 

@@ -6,6 +6,7 @@ import {
   budgetsOf,
   budgetsText,
   standingName,
+  TEAM_WINDOWS,
   thisWindow,
   windowLabel,
   WINDOWS
@@ -78,6 +79,19 @@ describe('the budgets editor', () => {
 
   it('sends what is no number as typed, so that the API says why', () => {
     expect(budgetsOf({ hour: '', day: 'ten', week: '', month: '' })).toEqual([{ window: 'day', usd: 'ten' }]);
+  });
+
+  it("has a team's term besides, where a team asks for it", () => {
+    expect(TEAM_WINDOWS).toEqual(['hour', 'day', 'week', 'month', 'term']);
+    expect(windowLabel('term')).toBe('Term');
+    const fields = budgetFields([{ window: 'term', usd: 50 }], TEAM_WINDOWS);
+    expect(fields).toEqual({ hour: '', day: '', week: '', month: '', term: '50' });
+    expect(budgetsOf({ ...fields, day: '1' })).toEqual([
+      { window: 'day', usd: 1 },
+      { window: 'term', usd: 50 }
+    ]);
+    // a profile's fields have none for the term, so a term's budget is not kept there
+    expect(budgetFields([{ window: 'term', usd: 50 }])).toEqual({ hour: '', day: '', week: '', month: '' });
   });
 
   it('gives back what it was given', () => {

@@ -1,5 +1,17 @@
-// The admin tabs' scaffold: what is open (the form, the question) and which buttons a row shows.
-import { actionsFor, closed, CollectionState, collectionReducer, editorKey, labelOf, RowAction } from '../pages/admin/collection';
+// The consoles' scaffold: what is open (the form, the question), which buttons a row shows,
+// and what a change's outcome says.
+import {
+  actionsFor,
+  closed,
+  CollectionState,
+  collectionReducer,
+  editButton,
+  editorKey,
+  labelOf,
+  noticeOf,
+  RowAction,
+  RowEditor
+} from '../console/collection';
 
 interface Team {
   name: string;
@@ -49,5 +61,30 @@ describe("a row's buttons", () => {
     expect(labelOf(actions[0], cs101)).toBe('Disable');
     expect(labelOf(actions[0], staff)).toBe('Enable');
     expect(labelOf(actions[1], staff)).toBe('Remove');
+  });
+});
+
+describe("a row's Edit button", () => {
+  const form = () => null;
+
+  it('says Edit, and names its row', () => {
+    const editor: RowEditor<Team> = { name: t => t.name, form };
+    expect(editButton(editor, cs101)).toEqual({ text: 'Edit', name: 'Edit cs101' });
+  });
+
+  it('says what it edits when it has a label of its own', () => {
+    const editor: RowEditor<Team> = { label: 'Adjust budgets', name: t => t.name, form };
+    expect(editButton(editor, staff)).toEqual({ text: 'Adjust budgets', name: 'Adjust budgets of staff' });
+  });
+});
+
+describe("a change's outcome", () => {
+  it('is the sentence the change resolved to', () => {
+    expect(noticeOf('Revoked 2 keys of sam.')).toBe('Revoked 2 keys of sam.');
+  });
+
+  it("is nothing when the change resolved to the API's answer or to nothing", () => {
+    expect(noticeOf({ revoked: 2 })).toBe('');
+    expect(noticeOf(undefined)).toBe('');
   });
 });

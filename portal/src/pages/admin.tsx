@@ -9,6 +9,7 @@ import { KeysTab } from './admin/keys';
 import { OverridesTab } from './admin/overrides';
 import { PolicyTab } from './admin/policy';
 import { ProfilesTab } from './admin/profiles';
+import { TeamsTab } from './admin/teams';
 
 const TABS = [
   { id: 'catalog', label: 'Catalog', Component: CatalogTab },
@@ -16,6 +17,7 @@ const TABS = [
   { id: 'overrides', label: 'Overrides', Component: OverridesTab },
   { id: 'policy', label: 'Policy', Component: PolicyTab },
   { id: 'keys', label: 'Keys', Component: KeysTab },
+  { id: 'teams', label: 'Teams', Component: TeamsTab },
   { id: 'audit', label: 'Audit', Component: AuditTab },
   { id: 'chargeback', label: 'Chargeback', Component: ChargebackTab }
 ];
@@ -33,7 +35,7 @@ export function AdminPage() {
     return () => window.removeEventListener('hashchange', onHash);
   }, []);
   return (
-    <section aria-labelledby="admin-title" className="admin">
+    <section aria-labelledby="admin-title" className="admin console">
       <h2 id="admin-title">Admin</h2>
       <nav aria-label="Admin sections" className="admin-tabs">
         {TABS.map(t => (

@@ -5,23 +5,9 @@ import React, { useState } from 'react';
 import { api, ApiError, config } from '../../api';
 import { attempt, Facts, Problem, useLoad } from '../../common';
 import { contextK, money, perMillion } from '../../format';
-import {
-  AdminModel,
-  Check,
-  Choice,
-  enc,
-  InstancePrices,
-  NewModel,
-  optionalNumber,
-  SeedPrices,
-  SeedPricing,
-  shown,
-  TextArea,
-  TextField,
-  useChoices,
-  useFields
-} from './shared';
-import { AdminCollection, Column, EditorCard, RowAction } from './scaffold';
+import { Check, Choice, enc, optionalNumber, shown, TextArea, TextField, useFields } from '../../console/fields';
+import { AdminCollection, Column, EditorCard, RowAction } from '../../console/scaffold';
+import { AdminModel, InstancePrices, NewModel, SeedPrices, SeedPricing, useChoices } from './shared';
 
 // prices are edited per million tokens, stored per token
 const toMillion = (perToken: number | null | undefined) =>

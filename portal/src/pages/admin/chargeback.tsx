@@ -5,7 +5,8 @@ import React, { useMemo, useState } from 'react';
 import { api, config } from '../../api';
 import { Problem, useLoad } from '../../common';
 import { count, money } from '../../format';
-import { Chargeback, Choice, useChoices, when } from './shared';
+import { Choice, when } from '../../console/fields';
+import { Chargeback, useChoices } from './shared';
 
 const PERIODS: [string, string][] = [
   ['7', 'Last 7 days'],

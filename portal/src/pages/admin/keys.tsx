@@ -2,9 +2,10 @@
 import React, { useState } from 'react';
 
 import { api } from '../../api';
-import { AdminKey, Choice, enc, TextField, useChoices, when } from './shared';
-import { AdminCollection, Column, RowAction } from './scaffold';
+import { Choice, enc, TextField, when } from '../../console/fields';
+import { AdminCollection, Column, RowAction } from '../../console/scaffold';
 import { keyLabel } from '../../usage';
+import { AdminKey, useChoices } from './shared';
 
 const COLUMNS: Column<AdminKey>[] = [
   {

@@ -3,20 +3,10 @@ import React from 'react';
 
 import { api } from '../../api';
 import { budgetFields, budgetsOf, budgetsText } from '../../budgets';
-import { BudgetsEditor } from './budgets';
-import {
-  Choice,
-  enc,
-  ModelPicker,
-  optionalNumber,
-  Override,
-  OverrideFields,
-  shown,
-  TextField,
-  useCatalogNames,
-  useFields
-} from './shared';
-import { AdminCollection, Column, EditorCard, RowAction } from './scaffold';
+import { BudgetsEditor } from '../../console/budgets';
+import { Choice, enc, ModelPicker, optionalNumber, shown, TextField, useFields } from '../../console/fields';
+import { AdminCollection, Column, EditorCard, RowAction } from '../../console/scaffold';
+import { Override, OverrideFields, useCatalogNames } from './shared';
 
 function formOf(o: Override | null) {
   return {

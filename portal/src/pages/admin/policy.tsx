@@ -5,7 +5,8 @@ import React, { useState } from 'react';
 import { api } from '../../api';
 import { attempt, BudgetTable, Facts, Problem } from '../../common';
 import { money } from '../../format';
-import { Choice, enc, Policy, Profile, TextField, when } from './shared';
+import { Choice, enc, TextField, when } from '../../console/fields';
+import { Policy, Profile } from './shared';
 
 export function PolicyTab() {
   const [user, setUser] = useState('');

@@ -4,21 +4,10 @@ import React from 'react';
 
 import { api } from '../../api';
 import { budgetFields, budgetsOf, budgetsText } from '../../budgets';
-import { BudgetsEditor } from './budgets';
-import {
-  Check,
-  enc,
-  ModelPicker,
-  NewProfile,
-  optionalNumber,
-  Profile,
-  shown,
-  TextArea,
-  TextField,
-  useCatalogNames,
-  useFields
-} from './shared';
-import { AdminCollection, Column, EditorCard, RowAction } from './scaffold';
+import { BudgetsEditor } from '../../console/budgets';
+import { Check, enc, ModelPicker, optionalNumber, shown, TextArea, TextField, useFields } from '../../console/fields';
+import { AdminCollection, Column, EditorCard, RowAction } from '../../console/scaffold';
+import { NewProfile, Profile, useCatalogNames } from './shared';
 
 // the resources this form edits; others (node selector, tolerations) are kept as they are
 const EDITED = ['cpu_limit', 'cpu_guarantee', 'mem_limit', 'mem_guarantee', 'gpu', 'image'] as const;

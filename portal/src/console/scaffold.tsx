@@ -1,11 +1,12 @@
-// What a tab that manages a collection does the same way whatever its rows are (models,
-// profiles, overrides, keys, and whatever comes next): load the rows, show them in a
-// table with a button per action, open the edit form for one row or a new one, ask
-// before a change that cannot be undone, show the API's refusal, reload after a change.
-// The tab keeps what is its own: the columns, the form's fields, the sentences.
+// What a console's collection does the same way whatever its rows are (the admin tabs'
+// models, profiles, overrides, keys and teams; a team's roster): load the rows, show them
+// in a table with a button per action, open the edit form for one row or a new one, ask
+// before a change that cannot be undone, show the API's refusal or the change's outcome,
+// reload after a change. The page keeps what is its own: the columns, the form's fields,
+// the sentences.
 import React, { useReducer, useState } from 'react';
 
-import { attempt, Problem, useLoad } from '../../common';
+import { attempt, Problem, useLoad } from '../common';
 import {
   actionsFor,
   closed,
@@ -13,12 +14,14 @@ import {
   CollectionState,
   collectionReducer,
   Column,
+  editButton,
   editorKey,
   labelOf,
+  noticeOf,
   RowAction,
   RowEditor
 } from './collection';
-import { Confirm } from './shared';
+import { Confirm } from './fields';
 
 export type { Column, RowAction, RowEditor } from './collection';
 
@@ -36,6 +39,8 @@ export interface AdminCollectionProps<T> {
   editor?: RowEditor<T>;
   /** Shown between the title and the table (a filter form, say). */
   filters?: React.ReactNode;
+  /** Called after a change (an action done, the form closed), for what else shows it. */
+  onChange?: () => void;
 }
 
 export function AdminCollection<T>({
@@ -48,7 +53,8 @@ export function AdminCollection<T>({
   empty,
   actions = [],
   editor,
-  filters
+  filters,
+  onChange
 }: AdminCollectionProps<T>) {
   const rows = useLoad(load, deps);
   const [state, dispatch] = useReducer(
@@ -56,17 +62,22 @@ export function AdminCollection<T>({
     closed
   );
   const [problem, setProblem] = useState('');
+  const [notice, setNotice] = useState('');
   const list = rows.data ?? [];
-  const run = (action: RowAction<T>, row: T) =>
-    attempt(setProblem, async () => {
-      await action.run(row);
+  const run = (action: RowAction<T>, row: T) => {
+    setNotice('');
+    return attempt(setProblem, async () => {
+      setNotice(noticeOf(await action.run(row)));
       rows.reload();
+      onChange?.();
     });
+  };
   const press = (action: RowAction<T>, index: number, row: T) =>
     action.confirm ? dispatch({ type: 'ask', action: index, row }) : run(action, row);
   const done = () => {
     dispatch({ type: 'close' });
     rows.reload();
+    onChange?.();
   };
   const asked = state.confirming;
   const askedAction = asked ? actions[asked.action] : undefined;
@@ -84,6 +95,10 @@ export function AdminCollection<T>({
       )}
       {filters}
       <Problem text={problem || rows.error} />
+      {/* there before its sentence, so that assistive technology reads the sentence out */}
+      <p className="notice" role="status">
+        {notice}
+      </p>
       {editor && state.editing ? (
         <React.Fragment key={editorKey(state.editing, rowKey)}>
           {editor.form(state.editing === 'new' ? null : state.editing, done)}
@@ -132,8 +147,8 @@ export function AdminCollection<T>({
               )}
               <td className="actions">
                 {editor ? (
-                  <button onClick={() => dispatch({ type: 'edit', row })} aria-label={`Edit ${editor.name(row)}`}>
-                    Edit
+                  <button onClick={() => dispatch({ type: 'edit', row })} aria-label={editButton(editor, row).name}>
+                    {editButton(editor, row).text}
                   </button>
                 ) : null}
                 {actionsFor(row, actions).map(([action, index], n) => (

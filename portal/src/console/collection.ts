@@ -1,6 +1,7 @@
-// The pure part of the admin tabs' scaffold (scaffold.tsx): what a collection's columns,
-// actions and editor are, what is open, and which buttons a row shows. No DOM and no
-// API here, so that it is tested as it is (__tests__/scaffold.spec.ts).
+// The pure part of the consoles' scaffold (scaffold.tsx: the admin console's tabs, the
+// Teams page's roster): what a collection's columns, actions and editor are, what is
+// open, and which buttons a row shows. No DOM and no API here, so that it is tested as
+// it is (__tests__/scaffold.spec.ts).
 import type { ReactNode } from 'react';
 
 /** A column: its header and what a row shows in it. */
@@ -24,7 +25,8 @@ export interface RowAction<T> {
   when?: (row: T) => boolean;
   /** Asked first, in a dialog with this title and sentence; its button is the label. */
   confirm?: { title: string; sentence: (row: T) => ReactNode };
-  /** The change; the rows reload after it, its refusal shows above the table. */
+  /** The change; the rows reload after it, its refusal shows above the table, and so
+   * does the sentence it resolves to, if any (how many keys it revoked, say). */
   run: (row: T) => Promise<unknown>;
 }
 
@@ -32,6 +34,8 @@ export interface RowAction<T> {
 export interface RowEditor<T> {
   /** The text of the button that opens the form for a new row; none: no adding. */
   add?: string;
+  /** The text of a row's Edit button when it says more ("Adjust budgets"). */
+  label?: string;
   /** The row's name in its Edit button's accessible name ("Edit <name>"). */
   name: (row: T) => string;
   /** The form for ``row`` (null: a new one); it calls ``done`` when saved or cancelled. */
@@ -82,3 +86,15 @@ export function actionsFor<T>(row: T, actions: RowAction<T>[]): [RowAction<T>, n
 
 export const labelOf = <T,>(action: RowAction<T>, row: T) =>
   typeof action.label === 'string' ? action.label : action.label(row);
+
+/** A row's Edit button: its text and its accessible name, "Edit cs101" or, with a label
+ * of its own, "Adjust budgets of sam". */
+export function editButton<T>(editor: RowEditor<T>, row: T): { text: string; name: string } {
+  return editor.label
+    ? { text: editor.label, name: `${editor.label} of ${editor.name(row)}` }
+    : { text: 'Edit', name: `Edit ${editor.name(row)}` };
+}
+
+/** What an action's change resolved to, shown once it is done: a sentence, or nothing
+ * (an API's answer, an object, is no sentence for the reader). */
+export const noticeOf = (result: unknown): string => (typeof result === 'string' ? result : '');
