@@ -17,7 +17,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sqlalchemy import case, func, select
 
-from . import policy
+from . import windows
 from .db import ApiKey, Refusal
 from .usage import R  # usage rows and rollups alike
 
@@ -44,7 +44,7 @@ class DatabaseCollector:
 
     def collect(self):
         now = self.service.utcnow()
-        month, _ = policy.period_bounds("month", now)
+        month, _ = windows.bounds("month", now, windows.zone("UTC"))
         keys = GaugeMetricFamily(
             "maas_service_keys", "Issued keys by kind and state", labels=["kind", "state"]
         )

@@ -11,6 +11,7 @@ from urllib.parse import quote
 import pytest
 import requests
 from sqlalchemy import create_engine, text
+from waiting import until
 
 
 @pytest.fixture(scope="module")
@@ -150,7 +151,10 @@ def test_bad_input_gets_400_with_a_message(api, carol):
     r = api("GET", "users/carol/usage?days=abc", carol.token)
     assert r.status_code == 400 and "days" in r.json()["message"]
     r = api("GET", "users/carol/usage?period=year", carol.token)
-    assert r.status_code == 400 and "period must be one of day, week, month" in r.json()["message"]
+    assert (
+        r.status_code == 400
+        and "period must be one of hour, day, week, month" in (r.json()["message"])
+    )
     r = api("GET", "no/such/thing", carol.token)
     assert r.status_code == 404 and "No such API endpoint" in r.json()["message"]
 
@@ -349,9 +353,35 @@ def test_every_answer_declares_all_its_fields(stack, api, dave):
     )
     assert r.status_code in (200, 201), r.text
     key_id = api("GET", "users/dave/keys", dave.token).json()["keys"][0]["id"]
+    # a team of dave's, with budgets, a cap, a term and his own adjustment
+    team = "answers-team"
+    r = stack.admin.hub_api("POST", f"groups/{team}", json={"users": ["dave"]})
+    assert r.status_code == 201, r.text
     values = {"user": "dave", "name": model, "slug": profile, "kind": "user", "key_id": key_id}
+    values["group"] = team
     checked = []
     try:
+        r = api("PUT", f"admin/teams/{team}", admin, json={"available_models": [model]})
+        assert r.status_code == 201, r.text
+        settings = {
+            "models": [model],
+            "budgets": [{"window": "day", "usd": 50}, {"window": "term", "usd": 90}],
+            "caps": [{"window": "week", "usd": 500}],
+            "starts_at": "2026-01-01T00:00:00Z",
+            "ends_at": "2099-01-01T00:00:00Z",
+        }
+        assert api("PATCH", f"teams/{team}", admin, json=settings).status_code == 200
+        until(
+            lambda: (
+                [m["user"] for m in api("GET", f"teams/{team}/members", admin).json()["members"]]
+                == ["dave"]
+            ),
+            30,
+            "the hub group's member to reach the service",
+        )
+        adjust = {"budgets": [{"window": "day", "usd": 60}], "note": "answers"}
+        r = api("PUT", f"teams/{team}/members/dave", admin, json=adjust)
+        assert r.status_code == 201, r.text
         for path, item in doc["paths"].items():
             if "get" not in item or path in ("/openapi.json",):
                 continue
@@ -363,7 +393,7 @@ def test_every_answer_declares_all_its_fields(stack, api, dave):
                     else values[name]
                 )
                 url = url.replace("{" + name + "}", quote(value, safe=""))
-            token = admin if path.startswith("/admin") else dave.token
+            token = admin if path.startswith(("/admin", "/teams")) else dave.token
             r = api("GET", url, token)
             assert r.status_code == 200, (url, r.status_code, r.text)
             errors = list(
@@ -373,5 +403,8 @@ def test_every_answer_declares_all_its_fields(stack, api, dave):
             checked.append(path)
     finally:
         api("DELETE", "admin/overrides/user/dave", admin)
+        api("DELETE", f"admin/teams/{team}", admin)
+        stack.admin.hub_api("DELETE", f"groups/{team}")
     # the usage answer held a row, the policy a budget: their fields were all checked
     assert {"/users/{user}/usage", "/users/{user}/policy", "/admin/keys", "/health"} <= set(checked)
+    assert {"/teams", "/teams/{group}/members", "/teams/{group}/usage"} <= set(checked)
