@@ -262,6 +262,7 @@ def members(session: Session, team: str) -> list[str]:
 
 def spend_standings(session: Session, user: str, eff: Policy, now: dt.datetime) -> list:
     """``user``'s standing against each of ``eff``'s budgets, from the database."""
+
     def spent_on(b: Budget, start, end) -> float:
         return spent(session, members(session, b.team) if b.cap else [user], start, end)
 
