@@ -24,10 +24,20 @@ PARAMETERS = {
     "key_id": None,  # the admin's own key, made below
     "kernel_id": "kernel-0",
     "server_name": "cookie-test",
+    "group": "cookie-team",  # a team (teams/{group}), none of whose rows may change
 }
 WRITES = ("post", "put", "patch", "delete")
 # what a write may touch; every row of these is compared before and after
-TABLES = ("models", "profiles", "api_keys", "policy_overrides", "audit_log", "user_groups")
+TABLES = (
+    "models",
+    "profiles",
+    "api_keys",
+    "policy_overrides",
+    "audit_log",
+    "user_groups",
+    "teams",
+    "team_members",
+)
 
 
 def snapshot(db_url: str) -> dict[str, list]:

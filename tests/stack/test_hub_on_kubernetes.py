@@ -116,6 +116,7 @@ def hub_on_kubernetes(values_from, hub_python, stack, tmp_path_factory):
         existing_secret="maas-hub",
         storage_class="gp3",
         admin_users=["alice"],
+        teams=["cs101"],
         hub_config={
             "JupyterHub": {"authenticator_class": "dummy"},
             "DummyAuthenticator": {"password": "not-used-here"},
@@ -141,8 +142,9 @@ def hub_on_kubernetes(values_from, hub_python, stack, tmp_path_factory):
         "PROXY_PUBLIC_SERVICE_PORT": "80",
         "CONFIGPROXY_AUTH_TOKEN": "ef" * 32,
     }
-    if values_from == "infra":
-        env["MAAS_SERVICE_URL"] = values["hub"]["extraEnv"]["MAAS_SERVICE_URL"]
+    if values_from == "infra":  # the pod's environment: hub.extraEnv's plain values
+        for name in ("MAAS_SERVICE_URL", "MAAS_TEAMS"):
+            env[name] = values["hub"]["extraEnv"][name]
     run = subprocess.run(
         [hub_python, str(Path(__file__).with_name("z2jh_hub.py")), str(root), kim.name],
         env=env,
@@ -170,12 +172,25 @@ def test_the_profiles_are_the_services(hub_on_kubernetes):
 
 
 def test_the_roles_and_scopes_load(hub_on_kubernetes):
-    report, *_, values = hub_on_kubernetes
+    report, *_, values = hub_on_kubernetes  # values: where they come from
     roles = report["roles"]
     assert roles["maas-service"]["services"] == ["maas"]
     assert "read:servers" in roles["maas-service"]["scopes"]
     assert roles["maas-admin"]["users"] == ["alice"]
-    assert set(roles["maas-admin"]["scopes"]) == {"custom:maas:admin", "custom:maas:metrics"}
+    assert set(roles["maas-admin"]["scopes"]) == {
+        "custom:maas:admin",
+        "custom:maas:metrics",
+        "custom:maas:team-admin",
+    }
+    # infra's values name the team cs101 (hub.extraEnv.MAAS_TEAMS, from maas:teams): a
+    # role for its cs101-admins, scoped to it alone; the documented values name none
+    teams = {name for name in roles if name.startswith("maas-team-admin-")}
+    if values == "infra":
+        assert teams == {"maas-team-admin-cs101"}
+        assert roles["maas-team-admin-cs101"]["scopes"] == ["custom:maas:team-admin!group=cs101"]
+        assert roles["maas-team-admin-cs101"]["groups"] == ["cs101-admins"]
+    else:
+        assert teams == set()
     assert "access:services!service=maas" in roles["server"]["scopes"]
     assert "access:services!service=maas" in roles["user"]["scopes"]
     assert {"custom:maas:admin", "custom:maas:metrics"} <= set(report["custom_scopes"])

@@ -37,6 +37,7 @@ async def main(root: Path, user: str) -> dict:
             "scopes": sorted(role.scopes),
             "users": sorted(u.name for u in role.users),
             "services": sorted(s.name for s in role.services),
+            "groups": sorted(g.name for g in role.groups),
         }
         for role in hub.db.query(orm.Role)
     }
