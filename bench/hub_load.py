@@ -49,7 +49,7 @@ from hub_service import db  # noqa: E402
 from hub_service.local import wait_for_url  # noqa: E402
 
 CONFIG = '''
-import os, json, sys
+import asyncio, os, json, sys
 from pathlib import Path
 from jupyterhub.spawner import Spawner
 from hub_service.hub_hooks import NotifyMaaS
@@ -60,6 +60,8 @@ tokens = Path(s["tokens"])
 class RegisteredSpawner(Spawner):
     """A server the hub believes runs: no process, one shared HTTP endpoint."""
     async def start(self):
+        # a server's process takes a moment to start (class_start.py: --start-delay)
+        await asyncio.sleep(s.get("start_delay", 0))
         (tokens / f"{self.user.name}").write_text(self.api_token)
         return s["server_url"]
     async def poll(self):
@@ -95,7 +97,7 @@ c.JupyterHub.services = [
     },
 ]
 c.JupyterHub.load_roles = [
-    {"name": "bench", "scopes": ["admin:users", "admin:servers", "list:users",
+    {"name": "bench", "scopes": ["admin:users", "admin:servers", "list:users", "tokens",
      "custom:maas:metrics", "access:services!service=maas"], "services": ["bench"]},
     {"name": "maas-service", "scopes": ["list:users", "read:users", "read:servers",
      "list:groups", "read:groups", "access:services!service=maas"], "services": ["maas"]},
@@ -128,7 +130,9 @@ def pct(values: list[float], q: float) -> float:
 
 
 class Hub:
-    def __init__(self, work: Path, db_url: str, hooks: bool, reconcile: float):
+    def __init__(
+        self, work: Path, db_url: str, hooks: bool, reconcile: float, start_delay: float = 0.0
+    ):
         work.mkdir(parents=True)
         self.work = work
         self.db_url = db_url
@@ -152,6 +156,7 @@ class Hub:
             "db_url": db_url,
             "reconcile": reconcile,
             "hooks": hooks,
+            "start_delay": start_delay,
         }
         self.api = f"http://127.0.0.1:{settings['hub_api_port']}/hub/api"
         self.service = settings["service_url"] + "/services/maas/api/v1"

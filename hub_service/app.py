@@ -24,14 +24,20 @@ from tornado.httpserver import HTTPServer
 from traitlets import Bool, Dict, Float, Integer, List, Unicode, default
 from traitlets.config import Application
 
-from . import __version__, catalog, db, hub, keys, usage
-from .hub import HubAPIError, HubClient, StartingServers
+from . import __version__, catalog, db, hub, keys, starts, usage
+from .hub import BoundedCache, HubAPIError, HubClient
 from .metrics import ServiceMetrics, metric_method, record_reconcile
 from .routes import API_ROUTES, routes
 from .validation import MODEL_FIELDS, Invalid, validate
 from .web import DRAIN_BODY_BYTES
 
 FALSE_WORDS = ("0", "false", "no", "off")
+
+
+# who a token is, as the hub answered (HubAuth's cache): kept this many seconds (a
+# revocation in the hub counts within it), for at most this many tokens
+TOKEN_CACHE_AGE = 60
+TOKEN_CACHE = 20_000
 
 
 class MaaSService(Application):
@@ -288,9 +294,11 @@ class MaaSService(Application):
             return
         self.api_routes = API_ROUTES  # what the OpenAPI document is derived from
         self.hub = HubClient(self.hub_api_url, self.hub_api_token)
-        self.starting = StartingServers()
         self.metrics = ServiceMetrics(self)
-        self.hub_auth = HubOAuth(api_token=self.hub_api_token, cache_max_age=60)
+        # who a token is, as the hub said: remembered a minute (a revocation in the hub
+        # counts within it), for at most TOKEN_CACHE tokens
+        self.hub_auth = HubOAuth(api_token=self.hub_api_token, cache_max_age=TOKEN_CACHE_AGE)
+        self.hub_auth.cache = BoundedCache(TOKEN_CACHE_AGE, TOKEN_CACHE)
         self.web_app = web.Application(
             [
                 *routes(self.api_prefix, self),
@@ -453,6 +461,7 @@ class MaaSService(Application):
                 keys_before=now - dt.timedelta(days=self.key_retention_days),
                 kernel_keys_before=now - dt.timedelta(seconds=self.kernel_key_retention),
             )
+            starts.prune(session, now)  # servers' starts past their use
         if pruned:
             self.log.info("Deleted %d key(s) revoked or expired past their retention", pruned)
         return pruned

@@ -346,6 +346,22 @@ class TeamMember(Base):
     note: Mapped[str] = mapped_column(Text, default="")
 
 
+class ServerStart(Base):
+    """A server as the hub saw it start (``hub_service.starts``): what its own key
+    request needs, and the SHA-256 of its own hub token."""
+
+    __tablename__ = "server_starts"
+
+    user: Mapped[str] = mapped_column(String(255), primary_key=True)
+    server_name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    token_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    profile: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    user_created: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    groups: Mapped[list] = mapped_column(JSON, default=list)
+    admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+
+
 class UserGroup(Base):
     """Hub group membership, mirrored from the hub by the service."""
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import re
 
 from sqlalchemy import select
 
-from . import __version__, catalog, hub, keys, policy, teams, usage, validation, windows
+from . import __version__, catalog, hub, keys, policy, starts, teams, usage, validation, windows
 from .db import ApiKey, CatalogModel, Profile, Refusal
 from .gateway import routes as gateway_routes
 from .metrics import ADMIN_SCOPE, METRICS_SCOPE
@@ -179,13 +180,18 @@ class UserUsageHandler(APIHandler):
         )
 
 
+TOKEN_HASH = re.compile(r"[0-9a-f]{64}")
+
+
 class HubEventsHandler(APIHandler):
     """POST, from the hub's hooks (``hub_service.hub_hooks``) with this service's own
     token: ``{"event": "server-stopped", "user": ..., "server_name": ..., "at": ...}``
     revokes that server's key, ``{"event": "user-deleted", "user": ..., "at": ...}``
     every key of the user (keys issued after ``at`` stay); ``{"event":
-    "server-starting", ..., "profile": ..., "user_created": ...}`` notes what the
-    server's key will carry, so that its request needs no question to the hub."""
+    "server-starting", ..., "profile": ..., "user_created": ..., "groups": [...],
+    "admin": false, "token_hash": ...}`` notes what the server's key will carry and the
+    hash of the server's own token, so that its request needs no question to the hub
+    (``hub_service.starts``)."""
 
     def authorize(self):
         super().authorize()
@@ -215,11 +221,29 @@ class HubEventsHandler(APIHandler):
                 created = hub.created({"created": created}) if created else None
             except (ValueError, TypeError):
                 raise APIError(400, "user_created must be an ISO time.") from None
-            self.service.starting.put(user, server, profile, created)
+            token_hash, groups = body.get("token_hash"), body.get("groups") or []
+            if token_hash is not None and not (
+                isinstance(token_hash, str) and TOKEN_HASH.fullmatch(token_hash)
+            ):
+                raise APIError(400, "token_hash must be the SHA-256 of the server's token (hex).")
+            if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+                raise APIError(400, "groups must be the user's hub group names.")
+            with self.db as db:
+                starts.register(
+                    db,
+                    user=user,
+                    server_name=server,
+                    token_hash=token_hash,
+                    profile=profile,
+                    user_created=created,
+                    groups=groups,
+                    admin=body.get("admin") is True,
+                    now=now,
+                )
             return self.write_json({"revoked": 0})
         with self.db as db:
             if event == "server-stopped":
-                self.service.starting.drop(user, server)
+                starts.forget(db, user, server, before=at)
                 revoked = keys.revoke_where(
                     db,
                     (ApiKey.user == user, ApiKey.server_name == server, ApiKey.created <= at),

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import time
-from collections import OrderedDict
 from urllib.parse import quote, urlencode
 
+from jupyterhub.services.auth import _ExpiringDict  # HubAuth.cache's type
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 
 PAGINATION_MEDIA_TYPE = "application/jupyterhub-pagination+json"
@@ -105,29 +104,21 @@ def created(user: dict) -> dt.datetime | None:
     return parsed
 
 
-class StartingServers:
-    """What the hub said of servers as they started (``server-starting`` notices): their
-    profile and their user's creation time, so that a server asking for its key with its
-    own token needs no further question to the hub. Bounded; entries expire."""
+class BoundedCache(_ExpiringDict):
+    """HubAuth's cache of who each token is, as the hub answered: entries expire after
+    ``max_age`` seconds, as in HubAuth's own, and at most ``limit`` are kept (the oldest
+    go first), so a flood of distinct tokens cannot grow the service's memory."""
 
-    def __init__(self, ttl: float = 900.0, limit: int = 50_000):
-        self.ttl, self.limit = ttl, limit
-        self._entries: OrderedDict[tuple[str, str], tuple] = OrderedDict()
+    def __init__(self, max_age: float, limit: int):
+        super().__init__(max_age)
+        self.limit = limit
 
-    def put(self, user: str, server: str, profile: str | None, created: dt.datetime | None):
-        self._entries.pop((user, server), None)
-        self._entries[(user, server)] = (profile, created, time.monotonic())
-        while len(self._entries) > self.limit:
-            self._entries.popitem(last=False)
-
-    def get(self, user: str, server: str) -> tuple[str | None, dt.datetime | None] | None:
-        found = self._entries.get((user, server))
-        if found is None or time.monotonic() - found[2] > self.ttl:
-            return None
-        return found[0], found[1]
-
-    def drop(self, user: str, server: str) -> None:
-        self._entries.pop((user, server), None)
+    def __setitem__(self, key, value):
+        super().__setitem__(key, value)
+        while len(self.values) > self.limit:
+            oldest = next(iter(self.values))
+            self.values.pop(oldest, None)
+            self.timestamps.pop(oldest, None)
 
 
 class HubRefused(HubAPIError):

@@ -23,6 +23,7 @@ service hold.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 
@@ -101,19 +102,27 @@ class NotifyMaaS:
 
     async def pre_spawn_hook(self, spawner) -> None:
         """``Spawner.pre_spawn_hook``: refuse a profile that is not the user's (with a
-        ``gate``); then the service notes the server's profile and its user's creation
-        time, so that the server's key request needs no question to the hub (when many
-        servers start at once, the hub answers half as many)."""
+        ``gate``); then the service notes the server's profile, its user's creation
+        time, groups and admin flag, and the hash of the server's own token (made and
+        committed by the hub before this hook runs), so that the server's key request
+        needs no question to the hub (``hub_service.starts``)."""
         if self.gate is not None:
             await self.gate(spawner)
-        created = getattr(spawner.user, "created", None)
+        user = spawner.user
+        created = getattr(user, "created", None)
+        token = getattr(spawner, "api_token", None)
         self.send(
             {
                 "event": "server-starting",
-                "user": spawner.user.name,
+                "user": user.name,
                 "server_name": spawner.name,
                 "profile": (spawner.user_options or {}).get("profile"),
                 "user_created": created.isoformat() if created else None,
+                # who the server's own token speaks for, and its hash (never the token):
+                # the server's key request is then answered without asking the hub
+                "groups": sorted(getattr(g, "name", g) for g in getattr(user, "groups", [])),
+                "admin": bool(getattr(user, "admin", False)),
+                "token_hash": hashlib.sha256(token.encode()).hexdigest() if token else None,
                 "at": utcnow().isoformat(),
             }
         )

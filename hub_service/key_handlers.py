@@ -9,7 +9,7 @@ import logging
 
 from sqlalchemy import func, select
 
-from . import catalog, hub, keys, policy
+from . import catalog, hub, keys, policy, starts
 from .db import ApiKey, Profile
 from .hub import HubAPIError
 from .usage import R  # usage rows and rollups alike
@@ -112,9 +112,15 @@ class UserKeysHandler(APIHandler):
                 raise APIError(400, f"expires_in_days may be at most {longest} (days).")
             lifetime = body["expires_in_days"] * 86400
 
-        # a server asking with its own token, whose start the hub just reported: no
-        # need to ask the hub again (a burst of servers starting costs it half as much)
-        told = self.service.starting.get(user, server_name) if own_server is not None else None
+        # a server asking with its own token, whose start the hub reported: no need to
+        # ask the hub (hub_service.starts); a user's own token may say when they were made
+        told = None
+        if own_server is not None:
+            with self.db as db:
+                start = starts.of_server(db, user, server_name, self.now())
+                told = (start.profile, start.user_created) if start else None
+        elif server_name is None and me.get("created"):
+            told = (None, hub.created(me))
         profile_slug = None
         if told is not None:
             profile_slug, user_created = told

@@ -893,6 +893,14 @@ OPERATIONS: dict[str, dict] = {
                         "server_name": STRING,
                         "profile": NULLABLE_STRING,
                         "user_created": NULLABLE_TIME,
+                        "groups": {**STRINGS, "description": "server-starting: its user's"},
+                        "admin": {"type": "boolean", "description": "server-starting"},
+                        "token_hash": {
+                            **NULLABLE_STRING,
+                            "pattern": "^[0-9a-f]{64}$",
+                            "description": "server-starting: the SHA-256 of the server's "
+                            "own token (hub_service.starts)",
+                        },
                         "at": TIME,
                     },
                     ["event", "user", "at"],

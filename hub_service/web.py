@@ -13,7 +13,7 @@ from jupyterhub.services.auth import HubOAuthenticated, UserNotAllowed
 from sqlalchemy import select
 from tornado import web
 
-from . import catalog
+from . import catalog, starts
 from .db import AuditEntry, Profile, session_scope
 from .validation import Invalid, validate
 
@@ -46,6 +46,12 @@ class APIError(web.HTTPError):
         self.message = message
 
 
+def bearer_token(header: str) -> str | None:
+    """The token of an ``Authorization: token ...`` (or ``Bearer ...``) header."""
+    kind, _, token = header.strip().partition(" ")
+    return token.strip() or None if kind.lower() in ("token", "bearer") else None
+
+
 def caller_server(model: dict) -> str | None:
     """The server a token belongs to, if it is a single server's own token.
 
@@ -66,6 +72,8 @@ class BaseHandler(HubOAuthenticated, web.RequestHandler):
 
     def initialize(self, service):
         self.service = service
+        # the service's HubOAuth (its cache: bounded, short), not HubOAuth.instance()
+        self.hub_auth = service.hub_auth
 
     @property
     def db(self):
@@ -80,6 +88,13 @@ class BaseHandler(HubOAuthenticated, web.RequestHandler):
         other request would wait too (a burst of servers starting, say)."""
         if hasattr(self, "_hub_auth_user_cache"):
             return
+        token = bearer_token(self.request.headers.get("Authorization", ""))
+        if token:  # a server's own token, announced by the hub as the server started
+            with self.db as db:
+                start = starts.by_token(db, token, self.now())
+                if start is not None:
+                    self._hub_auth_user_cache = starts.identity(start, self.service.service_name)
+                    return
         model = await self.hub_auth.get_user(self, sync=False)
         try:
             self._hub_auth_user_cache = self.check_hub_user(model) if model else None

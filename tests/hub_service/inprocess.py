@@ -22,11 +22,13 @@ ACCESS = "access:services!service=maas"
 
 
 class _WhoAmI(web.RequestHandler):
-    def initialize(self, users):
+    def initialize(self, users, asked):
         self.users = users
+        self.asked = asked
 
     def get(self):
         token = self.request.headers.get("Authorization", "").partition(" ")[2]
+        self.asked.append(token)
         model = self.users.get(token)
         if model is None:
             raise web.HTTPError(403)
@@ -42,6 +44,7 @@ class ServedService:
         self.prefix = "/services/maas/"
         self.tokens: dict[str, str] = {}
         self.users: dict[str, dict] = {}
+        self.asked: list[str] = []  # the tokens the service asked the hub about
         for name, value in {
             "JUPYTERHUB_API_URL": f"http://127.0.0.1:{hub_port}/hub/api",
             "JUPYTERHUB_API_TOKEN": secrets.token_hex(16),
@@ -56,7 +59,9 @@ class ServedService:
         self.service.initialize([f"--db-url={db_url}"])
         self.service.utcnow = now
         self.admin = admin
-        self.hub_app = web.Application([(r"/hub/api/user", _WhoAmI, {"users": self.users})])
+        self.hub_app = web.Application(
+            [(r"/hub/api/user", _WhoAmI, {"users": self.users, "asked": self.asked})]
+        )
         self.loop = asyncio.new_event_loop()
         ready = threading.Event()
 

@@ -37,6 +37,7 @@ SAMPLE: dict[str, list[dict]] = {
             "id": 1, "slug": "cpu", "display_name": "CPU", "description": "small",
             "resources": {"cpu_limit": 2}, "is_default": True, "models": ["m1"],
             "budget_usd": 20.0, "budget_period": "month", "rpm_limit": 60,
+            "budgets": [{"window": "month", "usd": 20.0}],
             "tpm_limit": None, "groups": ["research"],
         }
     ],
@@ -79,6 +80,7 @@ SAMPLE: dict[str, list[dict]] = {
         {
             "id": 1, "kind": "group", "name": "research", "extra_models": ["m2"],
             "budget_usd": 100.0, "budget_period": "month", "rpm_limit": None,
+            "budgets": [{"window": "month", "usd": 100.0}],
             "tpm_limit": 1000,
         }
     ],
@@ -109,6 +111,10 @@ SAMPLE: dict[str, list[dict]] = {
     "team_members": [
         {"team": "research", "user": "ann", "budgets": [{"window": "day", "usd": 2.0}],
          "note": "accommodation"}
+    ],
+    "server_starts": [
+        {"user": "ann", "server_name": "", "token_hash": "e" * 64, "profile": "cpu",
+         "user_created": T0, "groups": ["research"], "admin": False, "at": T0}
     ],
 }  # fmt: skip
 # columns a later revision folds into another: (table, column) -> the column that holds
