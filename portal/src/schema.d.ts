@@ -1838,6 +1838,12 @@ export interface paths {
                         profile?: string | null;
                         /** Format: date-time */
                         user_created?: string | null;
+                        /** @description server-starting: its user's */
+                        groups?: string[];
+                        /** @description server-starting */
+                        admin?: boolean;
+                        /** @description server-starting: the SHA-256 of the server's own token (hub_service.starts) */
+                        token_hash?: string | null;
                         /** Format: date-time */
                         at: string;
                     };
