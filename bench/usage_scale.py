@@ -70,7 +70,7 @@ def seed(engine, rows: int, days: int, now: dt.datetime) -> float:
                         completion_tokens, cost_usd, latency_ms, status_code, error,
                         request_id, profile, gateway, kernel_id, notebook_path)
                     SELECT
-                        :start + (g * :span / :rows) * interval '1 second',
+                        :start + (g::bigint * :span / :rows) * interval '1 second',
                         CASE WHEN g % 10 < 3 THEN 's' || lpad((g % :students)::text, 4, '0')
                              ELSE 'o' || lpad((g % :others)::text, 4, '0') END,
                         'k' || (g % :users),
@@ -164,7 +164,7 @@ def main() -> int:
         try:
 
             def get(path: str, user: str):
-                return lambda: served.get(path, user)
+                return lambda: served.get(path, user, timeout=600)
 
             queries = {
                 "usage page, 90 days": get("users/s0001/usage?days=90", "s0001"),

@@ -218,54 +218,68 @@ class TeamSettingsHandler(TeamHandler):
 
 def _roster(db, team: Team, names: list[str], now: dt.datetime) -> list[dict]:
     """Each member's spend per window of the team's budgets (their adjustment applied),
-    requests, last use and top notebooks: never what they wrote."""
+    requests, last use and top notebooks: never what they wrote. A query per window and
+    two more, each grouped by member, whatever the team's size."""
     adjustments = {
         m.user: m for m in db.scalars(select(TeamMember).where(TeamMember.team == team.name))
     }
+    grants = {name: policy.team_grant(team, adjustments.get(name)) for name in names}
     term = (team.starts_at, team.ends_at) if team.starts_at and team.ends_at else None
     since = min(
         [windows.earliest_start(now), *([term[0]] if term else [])],
     )
+    r = usage.R
+    mine = r.user.in_(names)
     totals = {
         user: (int(n), last)
         for user, n, last in db.execute(
-            select(usage.R.user, func.coalesce(func.sum(usage.R.requests), 0), func.max(usage.R.ts))
-            .where(usage.R.user.in_(names), usage.R.ts >= since)
-            .group_by(usage.R.user)
+            select(r.user, func.coalesce(func.sum(r.requests), 0), func.max(r.ts))
+            .where(mine, r.ts >= since)
+            .group_by(r.user)
         )
     }
+    spend: dict[str, dict[str, float]] = {}  # window -> member -> spend in it
+    bounds: dict[str, tuple] = {}
+    for window in {w for g in grants.values() for w in g.budgets}:
+        if window == "term" and not term:
+            continue
+        start, end = bounds[window] = windows.bounds(window, now, term=term)
+        spend[window] = {
+            user: float(cost)
+            for user, cost in db.execute(
+                select(r.user, func.sum(r.cost_usd))
+                .where(mine, r.ts >= start, r.ts < end)
+                .group_by(r.user)
+            )
+        }
+    notebooks: dict[str, list] = {}
+    for user, path, cost in db.execute(
+        select(r.user, r.notebook_path, func.sum(r.cost_usd))
+        .where(mine, r.ts >= since, r.notebook_path.is_not(None))
+        .group_by(r.user, r.notebook_path)
+    ):
+        notebooks.setdefault(user, []).append({"notebook_path": path, "cost_usd": float(cost)})
     rows = []
     for name in names:
-        own = policy.team_grant(team, adjustments.get(name))
-        spent = []
-        for window, usd in own.budgets.items():
-            if window == "term" and not term:
-                continue
-            start, end = windows.bounds(window, now, term=term)
-            spent.append(
-                {
-                    "window": window,
-                    "usd": usd,
-                    "spend_usd": usage.spent(db, [name], start, end),
-                    "resets_at": windows.iso(end),
-                }
-            )
-        notebooks = db.execute(
-            select(usage.R.notebook_path, func.sum(usage.R.cost_usd))
-            .where(usage.R.user == name, usage.R.ts >= since, usage.R.notebook_path.is_not(None))
-            .group_by(usage.R.notebook_path)
-            .order_by(func.sum(usage.R.cost_usd).desc())
-            .limit(TOP_NOTEBOOKS)
-        ).all()
         requests, last = totals.get(name, (0, None))
         adjusted = adjustments.get(name)
+        top = sorted(notebooks.get(name, []), key=lambda n: (-n["cost_usd"], n["notebook_path"]))
         rows.append(
             {
                 "user": name,
-                "budgets": spent,
+                "budgets": [
+                    {
+                        "window": window,
+                        "usd": usd,
+                        "spend_usd": spend[window].get(name, 0.0),
+                        "resets_at": windows.iso(bounds[window][1]),
+                    }
+                    for window, usd in grants[name].budgets.items()
+                    if window in spend
+                ],
                 "requests": requests,
                 "last_used": keys.iso(last) if last else None,
-                "top_notebooks": [{"notebook_path": p, "cost_usd": float(c)} for p, c in notebooks],
+                "top_notebooks": top[:TOP_NOTEBOOKS],
                 "adjustment": member_view(adjusted) if adjusted else None,
             }
         )

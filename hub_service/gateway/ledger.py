@@ -70,6 +70,11 @@ class Ledger:
         self.remote: dict[str, float] = {}
         # each team's members (a team's cap limits their total): set at each refresh
         self.members: dict[str, tuple[str, ...]] = {}
+        # spend is kept per quarter hour from ``horizon`` on (the oldest calendar window's
+        # start); a term that began before it has its earlier spend here, per term start
+        # and user, summed by the database
+        self.horizon: dt.datetime | None = None
+        self.term_base: dict[dt.datetime, dict[str, float]] = {}
         self._totals: dict[tuple, float] = {}
 
     # -- what the refresh brings -------------------------------------------------
@@ -116,6 +121,8 @@ class Ledger:
         if counted is None:  # summed once per refresh
             mine = self.buckets.get(user, {})
             counted = sum(cost for q, cost in mine.items() if start <= q < end)
+            if self.horizon is not None and start < self.horizon:
+                counted += self.term_base.get(start, {}).get(user, 0.0)
             self._totals[(user, start, end)] = counted
         settled = self.settled.get(user)
         if settled:

@@ -32,7 +32,7 @@ from sqlalchemy import delete, func, insert, select
 
 from .. import catalog as catalog_rules
 from .. import policy as policies
-from .. import windows
+from .. import usage, windows
 from ..db import (
     KEY_COUNTER,
     ApiKey,
@@ -186,6 +186,9 @@ class Changes:
     reset: bool
     since: dt.datetime
     usage_mark: tuple
+    # the terms' spend before the oldest calendar window, per term start and user (None:
+    # unchanged since the last pass)
+    term_base: tuple | None = None
 
 
 class GatewayState:
@@ -224,6 +227,7 @@ class GatewayState:
         self._overrides: dict[tuple[str, str], PolicyOverride] = {}
         self._groups: dict[str, list[str]] = {}
         self._teams: dict[str, Team] = {}
+        self._term_key: tuple | None = None  # what the ledger's term bases were read for
         self._adjustments: dict[tuple[str, str], TeamMember] = {}  # (team, user)
         self._policy_inputs: tuple | None = None
         self._policies: dict[tuple[str, str | None], policies.Policy] = {}
@@ -351,7 +355,9 @@ class GatewayState:
             deployments = [
                 deployment(m) for m in rows if m.enabled and catalog[m.name].problem is None
             ]
-            spend = self._load_spend(session, self._oldest(now, teams.values()))
+            since = self._oldest(now)
+            spend = self._load_spend(session, since)
+            term_base = self._load_term_base(session, teams.values(), since, now)
         return Changes(
             now=now,
             remote_held=remote_held,
@@ -361,6 +367,7 @@ class GatewayState:
             catalog=catalog,
             deployments=deployments,
             seen=seen,
+            term_base=term_base,
             **spend,
         )
 
@@ -419,12 +426,38 @@ class GatewayState:
         keys = [(row.key_hash, _key_info(row)) for row in rows]
         return keys, max([key_seq or 0, *(info.seq for _, info in keys)])
 
-    def _oldest(self, now: dt.datetime, teams) -> dt.datetime:
-        """The start of the oldest window that can be running: of the calendar's (a week
-        may start in the previous month) and of the terms running now."""
-        starts = [windows.earliest_start(now, self.tz)]
-        starts += [t.starts_at for t in teams if t.starts_at and t.ends_at and now < t.ends_at]
-        return windows.bucket(min(starts))
+    def _oldest(self, now: dt.datetime) -> dt.datetime:
+        """The start of the oldest calendar window that can be running (a week may start
+        in the previous month): spend since then is kept per quarter hour."""
+        return windows.bucket(windows.earliest_start(now, self.tz))
+
+    def _load_term_base(self, session, teams, since: dt.datetime, now: dt.datetime):
+        """Each running term that began before ``since``: its members' spend from its start
+        to ``since``, summed by the database per user (a term's months of rows are not
+        read), once per change of the terms or of ``since``."""
+        starts = sorted(
+            {
+                t.starts_at
+                for t in teams
+                if t.starts_at and t.ends_at and t.starts_at < since and now < t.ends_at
+            }
+        )
+        key = (since, tuple(starts))
+        if key == self._term_key:
+            return None
+        r = usage.R  # usage rows and rollups alike
+        base = {
+            start: {
+                user: float(cost)
+                for user, cost in session.execute(
+                    select(r.user, func.sum(r.cost_usd))
+                    .where(r.ts >= start, r.ts < since, r.cost_usd > 0)
+                    .group_by(r.user)
+                )
+            }
+            for start in starts
+        }
+        return key, base
 
     def _load_spend(self, session, since: dt.datetime) -> dict:
         """Spend per (user, quarter hour) since ``since``, the start of the oldest
@@ -484,6 +517,9 @@ class GatewayState:
     def apply(self, c: Changes) -> None:
         """(on the event loop) Swap the changes in between two requests."""
         self.ledger.count(c.spend, c.seen, c.reset)
+        if c.term_base is not None:
+            self._term_key, self.ledger.term_base = c.term_base
+            self.ledger.horizon = c.term_base[0][0]
         self.ledger.remote = c.remote_held
         for user, (requests, tokens) in c.remote.items():
             # counted from when this gateway learns of them, a refresh late at most
@@ -534,7 +570,7 @@ class GatewayState:
         ]
         for key_hash in stale:
             self._hash_of.pop(self.keys.pop(key_hash).id, None)
-        oldest = self._oldest(now, self._teams.values())
+        oldest = self._oldest(now)
         self.ledger.forget_before(oldest)
         self.ledger.expire()
         self.limiter.forget_idle()

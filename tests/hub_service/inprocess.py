@@ -87,12 +87,12 @@ class ServedService:
             self.users[token] = {"kind": "user", "name": user, "scopes": scopes, "groups": []}
         return self.tokens[user]
 
-    def get(self, path: str, user: str, **params) -> requests.Response:
+    def get(self, path: str, user: str, timeout: float = 30, **params) -> requests.Response:
         return requests.get(
             f"http://127.0.0.1:{self.port}{self.prefix}api/v1/{path}",
             params=params,
             headers={"Authorization": f"token {self.token(user)}"},
-            timeout=30,
+            timeout=timeout,
         )
 
     def stop(self) -> None:

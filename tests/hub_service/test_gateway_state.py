@@ -344,6 +344,41 @@ def test_a_profile_open_only_through_a_team_outside_its_term_is_closed(gateway, 
     assert gateway.profile_closed("ann", "course", gateway.policy("ann", "course")) == why
 
 
+def test_a_terms_older_spend_is_summed_by_the_database_not_kept_in_memory(gateway, sessions):
+    """A term that began months ago: its spend before the oldest calendar window comes
+    from one query per term, so the gateway's first refresh does not read the term's
+    rows, and memory holds only the calendar windows' quarter hours."""
+    now = db.utcnow()
+    start = windows.bucket(now - dt.timedelta(days=90))
+    term = (start, now + dt.timedelta(days=30))
+    rows = [
+        {**USAGE_DEFAULTS, "ts": ts, "user": "bob", "model": "m", "status_code": 200, "cost_usd": c}
+        for ts, c in (
+            (now - dt.timedelta(days=80), 2.0),
+            (now, 1.0),
+            (start - dt.timedelta(days=1), 4.0),
+        )
+    ]
+    with session_scope(sessions) as s:
+        s.add(
+            Team(
+                name="cs101",
+                available_models=[],
+                models=[],
+                budgets=[],
+                caps=[],
+                starts_at=term[0],
+                ends_at=term[1],
+            )
+        )
+        s.execute(insert(Usage), rows)
+    refresh(gateway)
+    assert list(gateway.ledger.buckets["bob"]) == [windows.bucket(now)]
+    assert gateway.ledger.spent("bob", *term) == pytest.approx(3.0)  # not the row before it
+    refresh(gateway)  # unchanged terms: not summed again, still counted
+    assert gateway.ledger.spent("bob", *term) == pytest.approx(3.0)
+
+
 # -- unknown keys ------------------------------------------------------------------------
 
 
