@@ -16,6 +16,7 @@ from pathlib import Path
 import psutil
 import pytest
 import requests
+from browser import chromium
 from hubclient import HubUser
 from localstack import launch
 from sqlalchemy import create_engine, text
@@ -248,6 +249,21 @@ def stack(tmp_path_factory, log_dir, webhook) -> Stack:
         # counted, not compared: a failing comparison's message would print the key
         leaked = sum(key in content for key in s.issued_keys + s.foreign_keys)
         assert leaked == 0, f"{leaked} issued key(s) appear in {path}"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Chromium, one per test module (tests that use it call require_chromium())."""
+    with chromium() as browser:
+        yield browser
+
+
+@pytest.fixture
+def shots(log_dir):
+    """Where the portal's and JupyterLab's screenshots go."""
+    path = log_dir.parent / "screenshots"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 @pytest.fixture(scope="module")

@@ -13,18 +13,11 @@ import datetime as dt
 import json
 import re
 
-import pytest
-from browser import chromium, require_chromium
+from browser import require_chromium
 
 require_chromium()
 
 from playwright.sync_api import expect  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
 
 
 def test_a_person_picks_a_model_runs_its_snippet_and_sees_the_spend(stack, browser, log_dir):

@@ -12,7 +12,7 @@ import json
 import re
 
 import pytest
-from browser import chromium, require_chromium
+from browser import require_chromium
 from waiting import until
 
 require_chromium()
@@ -59,12 +59,6 @@ def luminance(rgb: str) -> float:
     """Relative luminance (0 black .. 1 white) of a CSS ``rgb(...)``/``rgba(...)``."""
     r, g, b = (int(v) / 255 for v in re.findall(r"[\d.]+", rgb)[:3])
     return 0.2126 * r + 0.7152 * g + 0.0722 * b
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
 
 
 @pytest.fixture

@@ -11,9 +11,8 @@ import re
 import time
 from pathlib import Path
 
-import pytest
 import requests
-from browser import chromium, require_chromium
+from browser import require_chromium
 from waiting import until
 
 require_chromium()
@@ -21,12 +20,6 @@ require_chromium()
 from playwright.sync_api import expect  # noqa: E402
 
 AXE = Path(__file__).resolve().parents[2] / "portal" / "node_modules" / "axe-core" / "axe.min.js"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
 
 
 def signed_in(stack, browser, user: str):

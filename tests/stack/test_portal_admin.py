@@ -16,7 +16,7 @@ import io
 import re
 
 import pytest
-from browser import chromium, require_chromium
+from browser import require_chromium
 from test_portal import accessibility_problems, signed_in
 from waiting import until
 
@@ -36,19 +36,6 @@ def model_row(page):
     return page.locator("tbody tr").filter(
         has=page.locator("td:first-child, th:first-child", has_text=EXACTLY)
     )
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
-
-
-@pytest.fixture
-def shots(log_dir):
-    path = log_dir.parent / "screenshots"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser import chromium, require_chromium
+from browser import require_chromium
 from waiting import until
 
 require_chromium()
@@ -20,12 +20,6 @@ from test_portal import accessibility_problems, signed_in  # noqa: E402
 
 USER = "nora"
 GPU_BUDGET = 25.0  # set on gpu-ml-ai for this test (the stack's profiles have none)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
 
 
 @pytest.fixture(scope="module")

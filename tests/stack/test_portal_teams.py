@@ -17,7 +17,7 @@ import datetime as dt
 import re
 
 import pytest
-from browser import chromium, require_chromium
+from browser import require_chromium
 from test_portal import accessibility_problems, signed_in
 from waiting import until
 
@@ -41,19 +41,6 @@ TEAM_MODEL = {
     "output_cost_per_token": 2e-4,
     "extra_params": {"mock_response": "echo"},
 }
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
-
-
-@pytest.fixture
-def shots(log_dir):
-    path = log_dir.parent / "screenshots"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def personal_key(stack, name: str) -> str:
