@@ -80,7 +80,7 @@ def seed(engine, rows: int, days: int, now: dt.datetime) -> float:
                         CASE WHEN g % 97 = 0 THEN 429 ELSE 200 END, NULL,
                         'r' || g, 'cpu-standard', 'g1', NULL,
                         'notebooks/n' || (g % 5) || '.ipynb'
-                    FROM generate_series(:first, :last) AS g
+                    FROM generate_series(CAST(:first AS bigint), CAST(:last AS bigint)) AS g
                     """
                 ),
                 {
