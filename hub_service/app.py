@@ -297,7 +297,11 @@ class MaaSService(Application):
         self.metrics = ServiceMetrics(self)
         # who a token is, as the hub said: remembered a minute (a revocation in the hub
         # counts within it), for at most TOKEN_CACHE tokens
-        self.hub_auth = HubOAuth(api_token=self.hub_api_token, cache_max_age=TOKEN_CACHE_AGE)
+        # the one HubOAuth of the process: our handlers and JupyterHub's OAuth callback
+        # handler (which takes HubOAuth.instance()) must share its OAuth state
+        self.hub_auth = HubOAuth.instance(
+            api_token=self.hub_api_token, cache_max_age=TOKEN_CACHE_AGE
+        )
         self.hub_auth.cache = BoundedCache(TOKEN_CACHE_AGE, TOKEN_CACHE)
         self.web_app = web.Application(
             [

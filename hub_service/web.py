@@ -72,7 +72,7 @@ class BaseHandler(HubOAuthenticated, web.RequestHandler):
 
     def initialize(self, service):
         self.service = service
-        # the service's HubOAuth (its cache: bounded, short), not HubOAuth.instance()
+        # the service's HubOAuth (HubOAuth.instance(), with a short, bounded cache)
         self.hub_auth = service.hub_auth
 
     @property
