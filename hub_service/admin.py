@@ -426,6 +426,37 @@ def _parse_time(handler, name: str, default: dt.datetime) -> dt.datetime:
     return parsed
 
 
+def _chargeback(db, by: str, start: dt.datetime, end: dt.datetime) -> list[dict]:
+    """Requests, tokens and spend in [start, end) per ``by`` (a CHARGEBACK_DIMENSIONS)."""
+    u = usage.requests(db, start, end).c
+    if by == "group":  # summed per user first, then counted in each of their groups
+        per_user = select(u.user, *(s.label(f"s{i}") for i, s in enumerate(usage.spend_columns(u))))
+        per_user = per_user.group_by(u.user).subquery()
+        key = func.coalesce(UserGroup.group, "(none)")
+        sums = [func.sum(c) for c in list(per_user.c)[1:]]
+        query = select(key.label("key"), *sums).outerjoin(
+            UserGroup, UserGroup.user == per_user.c.user
+        )
+    else:
+        if by == "notebook":  # a user's notebook: "alice:analysis/churn.ipynb"
+            key = u.user + ":" + func.coalesce(u.notebook_path, "(none)")
+        else:
+            key = func.coalesce(getattr(u, by), "(none)")
+        sums = usage.spend_columns(u)
+        query = select(key.label("key"), *sums)
+    query = query.group_by(key).order_by(sums[3].desc(), key)
+    return [
+        {
+            by: k,
+            "requests": int(n),
+            "prompt_tokens": int(p),
+            "completion_tokens": int(c),
+            "cost_usd": round(float(cost), 10),
+        }
+        for k, n, p, c, cost in db.execute(query).all()
+    ]
+
+
 class AdminChargebackHandler(AdminHandler):
     """GET ``?by=user|group|profile|model|notebook&start=2026-11-01&end=2026-12-01``
     ``&format=json|csv``: requests, tokens and spend per user, hub group, profile, model
@@ -444,28 +475,8 @@ class AdminChargebackHandler(AdminHandler):
         start = _parse_time(self, "start", end - dt.timedelta(days=30))
         if start >= end:
             raise APIError(400, "start must be before end.")
-        u = usage.R  # usage rows and rollups alike
-        if by == "group":
-            key = func.coalesce(UserGroup.group, "(none)")
-        elif by == "notebook":  # a user's notebook: "alice:analysis/churn.ipynb"
-            key = u.user + ":" + func.coalesce(u.notebook_path, "(none)")
-        else:
-            key = func.coalesce(getattr(u, by), "(none)")
-        query = select(key.label("key"), *usage.SPEND_COLUMNS).where(u.ts >= start, u.ts < end)
-        if by == "group":
-            query = query.outerjoin(UserGroup, UserGroup.user == u.user)
-        query = query.group_by(key).order_by(func.sum(u.cost_usd).desc(), key)
         with self.db as db:
-            rows = [
-                {
-                    by: k,
-                    "requests": int(n),
-                    "prompt_tokens": int(p),
-                    "completion_tokens": int(c),
-                    "cost_usd": round(float(cost), 10),
-                }
-                for k, n, p, c, cost in db.execute(query).all()
-            ]
+            rows = _chargeback(db, by, start, end)
         if fmt == "csv":
             self.write_csv(
                 [by, "requests", "prompt_tokens", "completion_tokens", "cost_usd"],

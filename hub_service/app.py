@@ -192,8 +192,15 @@ class MaaSService(Application):
 
     prune_interval = Float(
         3600.0,
-        help="Seconds between deletions of the keys past their retention (and rollups "
-        "of the usage rows past usage_retention_days).",
+        help="Seconds between deletions of the keys past their retention (and of the "
+        "usage rows past usage_retention_days).",
+    ).tag(config=True)
+
+    usage_summary_interval = Float(
+        60.0,
+        help="Seconds between sums of the new usage rows into the daily summary (usage "
+        "rollups) that reports read whole days from. Reports stay exact whatever it is: "
+        "they also read the rows not summed yet, so the longer it is, the more of them.",
     ).tag(config=True)
 
     reconcile_interval = Float(
@@ -254,9 +261,9 @@ class MaaSService(Application):
 
     usage_retention_days = Float(
         0.0,
-        help="Days usage rows are kept one per request; older ones are summed per day "
-        "(user, model, key, server, notebook, profile, status) into usage rollups and "
-        "deleted, every prune_interval. Every total the API, the portal, chargeback and "
+        help="Days usage rows are kept one per request; older ones, already summed per "
+        "day (user, model, key, server, notebook, profile, status) into usage rollups, are "
+        "deleted every prune_interval. Every total the API, the portal, chargeback and "
         "the metrics show stays the same; what goes is per-request detail (the kernel, "
         "latency and error of each request, and their place in the last requests). "
         f"0 keeps every row forever; else at least {usage.MIN_RETENTION_DAYS:g} (the "
@@ -470,15 +477,22 @@ class MaaSService(Application):
             self.log.info("Deleted %d key(s) revoked or expired past their retention", pruned)
         return pruned
 
+    def summarize_usage_once(self) -> int:
+        """Sum the new usage rows into the daily summary; return how many."""
+        done = usage.summarize(self.session_factory)
+        if done:
+            self.log.debug("Summed %d usage row(s) into the daily summary", done)
+        return done
+
     def roll_up_usage_once(self) -> int:
-        """Sum the usage rows past ``usage_retention_days`` into daily rollups (nothing
-        when it is 0); return how many rows were rolled up."""
+        """Delete the usage rows past ``usage_retention_days``, summed (nothing when it
+        is 0); return how many."""
         if not self.usage_retention_days:
             return 0
         before = self.utcnow() - dt.timedelta(days=self.usage_retention_days)
         done = usage.roll_up(self.session_factory, before)
         if done:
-            self.log.info("Rolled up %d usage row(s) from before %s", done, before.date())
+            self.log.info("Deleted %d summed usage row(s) from before %s", done, before.date())
         return done
 
     async def sync_groups_once(self) -> bool:
@@ -530,6 +544,13 @@ class MaaSService(Application):
                     self.prune_interval,
                     lambda: asyncio.to_thread(self.roll_up_usage_once),
                     "roll up old usage",
+                )
+            ),
+            asyncio.create_task(
+                self._every(
+                    self.usage_summary_interval,
+                    lambda: asyncio.to_thread(self.summarize_usage_once),
+                    "sum usage into the daily summary",
                 )
             ),
         ]

@@ -454,7 +454,7 @@ def cmd_usage(args) -> None:
         done = usage.roll_up(db.make_session_factory(engine), before)
     finally:
         engine.dispose()
-    print(f"Rolled up {done} usage row(s) from before {usage.midnight(before).date()}")
+    print(f"Deleted {done} summed usage row(s) from before {usage.midnight(before).date()}")
 
 
 # commands that open the database rather than call the service
@@ -774,9 +774,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "usage",
         help="roll up old usage rows now",
-        description="Sum the usage rows older than --older-than-days into daily "
-        "rollups and delete them, as the service does every prune_interval with "
-        "MaaSService.usage_retention_days; every total stays the same.",
+        description="Sum the usage rows not yet summed into the daily rollups, then "
+        "delete those older than --older-than-days, as the service does every "
+        "prune_interval with MaaSService.usage_retention_days; every total stays the "
+        "same.",
     )
     p.add_argument("action", choices=["rollup"])
     p.add_argument("--older-than-days", type=float, required=True)

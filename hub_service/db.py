@@ -23,12 +23,14 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
     create_engine,
     event,
+    false,
     inspect,
     text,
     update,
@@ -197,12 +199,26 @@ class Usage(Base):
     # the gateway process that wrote the row, so gateways sharing a database can count
     # each other's requests toward rate limits
     gateway: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # counted in its day's rollup already (``usage.summarize``): reports read whole days
+    # from the rollups and only the rows not yet summed, and the edges of their range
+    summarized: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+    __table_args__ = (
+        # the rows not yet summed: few, whatever the table's size
+        Index(
+            "ix_usage_unsummarized",
+            "id",
+            postgresql_where=text("NOT summarized"),
+            sqlite_where=text("NOT summarized"),
+        ),
+    )
 
 
 class UsageRollup(Base):
-    """Usage rows past the service's ``usage_retention_days``, summed per day and per
-    what the usage reports tell apart (user, model, key, server, notebook, profile,
-    status); every read of usage counts these with the rows (``usage.REQUESTS``)."""
+    """Usage rows summed per day and per what the usage reports tell apart (user,
+    model, key, server, notebook, profile, status): the daily summary the reports read
+    whole days from (``usage.requests``). A row is added once (``Usage.summarized``);
+    rows past ``usage_retention_days`` are then deleted and their rollups remain."""
 
     __tablename__ = "usage_rollups"
 
@@ -222,6 +238,8 @@ class UsageRollup(Base):
     cost_usd: Mapped[float] = mapped_column(Float)
     # the sum of the requests' latencies (their mean is latency_ms / requests)
     latency_ms: Mapped[float] = mapped_column(Float)
+    # the last of its requests (None: summed before this was kept)
+    last_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
 
 
 class Refusal(Base):
@@ -268,6 +286,10 @@ class Counter(Base):
 
 
 KEY_COUNTER = "api_keys"
+# the midnight (UTC, in seconds since the epoch; 0: none) before which usage rows were
+# deleted once summed (``usage.prune``); its row is also the lock that summing and
+# deleting take, so that they never interleave
+USAGE_PRUNED = "usage_pruned_before"
 
 
 def next_key_seq(connection) -> int:

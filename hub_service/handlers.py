@@ -146,38 +146,34 @@ class UserUsageHandler(APIHandler):
         fmt = self.get_argument("format", "json")
         if fmt not in ("json", "csv"):
             raise APIError(400, "format must be json or csv.")
-        # usage rows and rollups alike (usage.R: their columns)
-        where = [usage.R.user == user, usage.R.ts >= since]
+        match = {"user": user}
         refusals = [Refusal.user == user, Refusal.minute >= since]
-        for name, column, refused in (
-            ("model", usage.R.model, Refusal.model),
-            ("key_id", usage.R.key_id, Refusal.key_id),
-            ("server_name", usage.R.server_name, None),
+        for name, refused in (
+            ("model", Refusal.model),
+            ("key_id", Refusal.key_id),
+            ("server_name", None),
         ):
             value = self.get_argument(name, None)
             if value is not None:
-                where.append(column == value)
+                match[name] = value
                 if refused is not None:
                     refusals.append(refused == value)
         with self.db as db:
             if fmt == "csv":
-                self._csv(db, user, where, since)
+                self.write_csv(
+                    list(usage.CSV_COLUMNS),
+                    usage.csv_rows(db, user, since, match),
+                    f"maas-usage-{since.date()}-{self.now().date()}.csv",
+                )
                 return
             self.write_json(
                 {
                     "period": period,
                     "days": days,
                     "since": keys.iso(since),
-                    **usage.summary(db, where, refusals),
+                    **usage.summary(db, since, match, refusals),
                 }
             )
-
-    def _csv(self, db, user: str, where: list, since: dt.datetime) -> None:
-        self.write_csv(
-            list(usage.CSV_COLUMNS),
-            usage.csv_rows(db, user, where),
-            f"maas-usage-{since.date()}-{self.now().date()}.csv",
-        )
 
 
 TOKEN_HASH = re.compile(r"[0-9a-f]{64}")

@@ -9,10 +9,9 @@ import logging
 
 from sqlalchemy import func, select
 
-from . import catalog, hub, keys, policy, starts
+from . import catalog, hub, keys, policy, starts, usage
 from .db import ApiKey, Profile
 from .hub import HubAPIError
-from .usage import R  # usage rows and rollups alike
 from .validation import ISSUE_KEY_FIELDS, KERNEL_KEY_FIELDS, KEY_FIELDS
 from .web import KERNEL_ID, KEY_ID, USER, APIError, APIHandler, caller_server
 
@@ -43,17 +42,18 @@ class UserKeysHandler(APIHandler):
                 )
                 .order_by(ApiKey.created.desc())
             ).all()
+            r = usage.requests(db).c
             use = {
                 key_id: (int(n), float(cost), last)
                 for key_id, n, cost, last in db.execute(
                     select(
-                        R.key_id,
-                        func.coalesce(func.sum(R.requests), 0),
-                        func.coalesce(func.sum(R.cost_usd), 0.0),
-                        func.max(R.ts),
+                        r.key_id,
+                        func.coalesce(func.sum(r.requests), 0),
+                        func.coalesce(func.sum(r.cost_usd), 0.0),
+                        func.max(r.last_at),
                     )
-                    .where(R.user == user, R.key_id.in_([r.id for r in rows]))
-                    .group_by(R.key_id)
+                    .where(r.user == user, r.key_id.in_([row.id for row in rows]))
+                    .group_by(r.key_id)
                 )
             }
             answer = []

@@ -17,9 +17,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sqlalchemy import case, func, select
 
-from . import windows
+from . import usage, windows
 from .db import ApiKey, Refusal
-from .usage import R  # usage rows and rollups alike
 
 METRICS_SCOPE = "custom:maas:metrics"
 ADMIN_SCOPE = "custom:maas:admin"
@@ -70,12 +69,13 @@ class DatabaseCollector:
                 select(kind, state, func.count(ApiKey.id)).group_by(kind, state)
             ):
                 keys.add_metric([k, s], n)
+            r = usage.requests(session, month).c
             cost, prompt, completion = session.execute(
                 select(
-                    func.coalesce(func.sum(R.cost_usd), 0.0),
-                    func.coalesce(func.sum(R.prompt_tokens), 0),
-                    func.coalesce(func.sum(R.completion_tokens), 0),
-                ).where(R.ts >= month)
+                    func.coalesce(func.sum(r.cost_usd), 0.0),
+                    func.coalesce(func.sum(r.prompt_tokens), 0),
+                    func.coalesce(func.sum(r.completion_tokens), 0),
+                )
             ).one()
             for reason, n in session.execute(
                 select(Refusal.reason, func.sum(Refusal.count))

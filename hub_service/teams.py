@@ -228,13 +228,12 @@ def _roster(db, team: Team, names: list[str], now: dt.datetime) -> list[dict]:
     since = min(
         [windows.earliest_start(now), *([term[0]] if term else [])],
     )
-    r = usage.R
-    mine = r.user.in_(names)
+    r = usage.requests(db, since).c
     totals = {
         user: (int(n), last)
         for user, n, last in db.execute(
             select(r.user, func.coalesce(func.sum(r.requests), 0), func.max(r.ts))
-            .where(mine, r.ts >= since)
+            .where(r.user.in_(names))
             .group_by(r.user)
         )
     }
@@ -244,18 +243,17 @@ def _roster(db, team: Team, names: list[str], now: dt.datetime) -> list[dict]:
         if window == "term" and not term:
             continue
         start, end = bounds[window] = windows.bounds(window, now, term=term)
+        w = usage.requests(db, start, end).c
         spend[window] = {
             user: float(cost)
             for user, cost in db.execute(
-                select(r.user, func.sum(r.cost_usd))
-                .where(mine, r.ts >= start, r.ts < end)
-                .group_by(r.user)
+                select(w.user, func.sum(w.cost_usd)).where(w.user.in_(names)).group_by(w.user)
             )
         }
     notebooks: dict[str, list] = {}
     for user, path, cost in db.execute(
         select(r.user, r.notebook_path, func.sum(r.cost_usd))
-        .where(mine, r.ts >= since, r.notebook_path.is_not(None))
+        .where(r.user.in_(names), r.notebook_path.is_not(None))
         .group_by(r.user, r.notebook_path)
     ):
         notebooks.setdefault(user, []).append({"notebook_path": path, "cost_usd": float(cost)})
@@ -399,12 +397,13 @@ class TeamUsageHandler(TeamHandler):
         with self.db as db:
             self.team(db, group)
             names = self.members(db, group)
-            day = func.date(usage.R.ts)
+            r = usage.requests(db, since).c
+            day = func.date(r.ts)
             rows = db.execute(
-                select(day, usage.R.model, func.sum(usage.R.requests), func.sum(usage.R.cost_usd))
-                .where(usage.R.user.in_(names), usage.R.ts >= since)
-                .group_by(day, usage.R.model)
-                .order_by(day, usage.R.model)
+                select(day, r.model, func.sum(r.requests), func.sum(r.cost_usd))
+                .where(r.user.in_(names))
+                .group_by(day, r.model)
+                .order_by(day, r.model)
             ).all()
         self.write_json(
             {

@@ -1,11 +1,15 @@
 """Usage: what the usage API answers (a user's requests summed by model, key and day,
-their last requests and refusals, and every request as CSV rows), and its retention.
+their last requests and refusals, and every request as CSV rows), its daily summary and
+its retention.
 
-Usage rows older than the retention are summed per day into ``usage_rollups``
-(``roll_up``) and deleted. Every read counts both through ``REQUESTS``, the union of
-the rows (one request each) and the rollups (``requests`` each), so that no total
-changes when rows are rolled up. A rollup counts at the start (midnight UTC) of its
-day; only the list of last requests is read from the rows alone.
+Every usage row is summed once into its day's rollup (``summarize``, every
+``usage_summary_interval``), per what the reports tell apart. A report over [start, end)
+reads the rollups of the whole days in it, and the rows of its partial days and the rows
+not yet summed (``requests``): what a term of usage costs to read grows with its days,
+not its rows. Rows older than the retention are then deleted (``roll_up``), their days
+"pruned": a pruned day's rollup counts at the start (midnight UTC) of its day, and the
+CSV gives it as one line (``lines``). Only the list of last requests is read from the
+rows alone.
 """
 
 from __future__ import annotations
@@ -13,10 +17,25 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-from sqlalchemy import Integer, String, delete, false, func, literal, null, select, true, update
+from sqlalchemy import (
+    Integer,
+    String,
+    and_,
+    case,
+    delete,
+    false,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
-from .db import ApiKey, Refusal, Usage, UsageRollup, session_scope
+from .db import USAGE_PRUNED, ApiKey, Counter, Refusal, Usage, UsageRollup, session_scope
 from .keys import iso
 
 # what a rollup tells apart: the usage reports group and filter by these
@@ -31,8 +50,27 @@ ROLLUP_DIMENSIONS = (
 )
 ROLLUP_SUMS = ("prompt_tokens", "completion_tokens", "cost_usd", "latency_ms")
 
+# the rows not summed yet (``ix_usage_unsummarized``'s condition, as written there)
+UNSUMMARIZED = Usage.summarized == false()
 
-def _requests():
+
+def midnight(t: dt.datetime) -> dt.datetime:
+    return dt.datetime.combine(t.date(), dt.time())
+
+
+def _epoch(t: dt.datetime) -> int:
+    return int(t.replace(tzinfo=dt.timezone.utc).timestamp())
+
+
+def pruned_before(db) -> dt.datetime | None:
+    """The midnight before which the rows summed are deleted (None: no day pruned)."""
+    value = db.scalar(select(Counter.value).where(Counter.name == USAGE_PRUNED))
+    return dt.datetime.fromtimestamp(value, dt.timezone.utc).replace(tzinfo=None) if value else None
+
+
+def _union(rows_where: list, rollups_where: list):
+    """Rows and rollups in the same columns (``requests``: how many requests a line
+    stands for; ``latency_ms``: the sum of their latencies; ``last_at``: the last)."""
     rows = select(
         Usage.ts,
         *(getattr(Usage, d) for d in ROLLUP_DIMENSIONS),
@@ -40,7 +78,8 @@ def _requests():
         *(getattr(Usage, s) for s in ROLLUP_SUMS),
         Usage.kernel_id,
         false().label("rolled_up"),
-    )
+        Usage.ts.label("last_at"),
+    ).where(*rows_where)
     rollups = select(
         UsageRollup.day.label("ts"),
         *(getattr(UsageRollup, d) for d in ROLLUP_DIMENSIONS),
@@ -48,14 +87,43 @@ def _requests():
         *(getattr(UsageRollup, s) for s in ROLLUP_SUMS),
         null().cast(String(64)).label("kernel_id"),
         true().label("rolled_up"),
-    )
+        func.coalesce(UsageRollup.last_at, UsageRollup.day).label("last_at"),
+    ).where(*rollups_where)
     return rows.union_all(rollups).subquery("requests")
 
 
-# Every request: the usage rows and the rollups, in the same columns (``requests``: how
-# many requests a row stands for; ``latency_ms``: the sum of their latencies).
-REQUESTS = _requests()
-R = REQUESTS.c
+def requests(db, start: dt.datetime | None = None, end: dt.datetime | None = None):
+    """Every request in [start, end) (None: unbounded), each counted once: the rollups
+    of the whole days in the range, and the rows of its partial days and those not yet
+    summed. A pruned day at the range's end counts if its midnight is in the range (its
+    rows are gone); at its start, only its rows not yet summed count."""
+    rows, edges, rollups = [], [], []
+    if start is not None:
+        # the first whole day's midnight
+        first = start if start == midnight(start) else midnight(start) + dt.timedelta(days=1)
+        rows.append(Usage.ts >= start)
+        edges.append(Usage.ts < first)
+        rollups.append(UsageRollup.day >= first)
+    if end is not None:
+        last = midnight(end)  # the end of the whole days
+        rows.append(Usage.ts < end)
+        edges.append(Usage.ts >= last)
+        ends = UsageRollup.day < last
+        pruned = pruned_before(db)
+        if pruned is not None and last < end:
+            ends = or_(ends, and_(UsageRollup.day == last, UsageRollup.day < pruned))
+        rollups.append(ends)
+    rows.append(or_(UNSUMMARIZED, *edges))
+    return _union(rows, rollups)
+
+
+def lines(db, start: dt.datetime):
+    """Every request since ``start`` as a line: the rows still here, and a pruned day's
+    rollup as one line for its requests (counted at its midnight)."""
+    pruned = pruned_before(db)
+    rollups = [UsageRollup.day >= start, UsageRollup.day < (pruned or start)]
+    return _union([Usage.ts >= start], rollups)
+
 
 CSV_COLUMNS = (
     "time",
@@ -76,12 +144,9 @@ CSV_COLUMNS = (
 
 def spent(db, users, start: dt.datetime, end: dt.datetime) -> float:
     """What ``users`` spent together in [start, end)."""
+    r = requests(db, start, end).c
     return float(
-        db.scalar(
-            select(func.coalesce(func.sum(R.cost_usd), 0.0)).where(
-                R.user.in_(list(users)), R.ts >= start, R.ts < end
-            )
-        )
+        db.scalar(select(func.coalesce(func.sum(r.cost_usd), 0.0)).where(r.user.in_(list(users))))
     )
 
 
@@ -94,49 +159,58 @@ def spend(n, prompt, completion, cost) -> dict:
     }
 
 
-SPEND_COLUMNS = (
-    func.coalesce(func.sum(R.requests), 0),
-    func.coalesce(func.sum(R.prompt_tokens), 0),
-    func.coalesce(func.sum(R.completion_tokens), 0),
-    func.coalesce(func.sum(R.cost_usd), 0.0),
-)
+def spend_columns(r) -> tuple:
+    """Requests, prompt and completion tokens, and cost, summed over ``r`` (the columns
+    of ``requests`` or ``lines``)."""
+    return (
+        func.coalesce(func.sum(r.requests), 0),
+        func.coalesce(func.sum(r.prompt_tokens), 0),
+        func.coalesce(func.sum(r.completion_tokens), 0),
+        func.coalesce(func.sum(r.cost_usd), 0.0),
+    )
 
 
-def summary(db, where: list, refusals: list) -> dict:
-    """Spend by model, key, notebook and day, the last requests and the refusals matching
-    (``where``: conditions on ``REQUESTS``' columns, ``R``)."""
+def summary(db, since: dt.datetime, match: dict, refusals: list) -> dict:
+    """Spend by model, key, notebook and day since ``since``, the last requests and the
+    refusals, of the requests whose columns equal ``match``'s values."""
+    r = requests(db, since).c
+    where = [r[name] == value for name, value in match.items()]
+    sums = spend_columns(r)
     by_model = [
         {"model": m, **spend(*sums)}
         for m, *sums in db.execute(
-            select(R.model, *SPEND_COLUMNS).where(*where).group_by(R.model).order_by(R.model)
+            select(r.model, *sums).where(*where).group_by(r.model).order_by(r.model)
         )
     ]
     by_key = [
         {"key_id": key_id, "name": name, "server_name": server, **spend(*sums)}
         for key_id, name, server, *sums in db.execute(
-            select(R.key_id, ApiKey.name, ApiKey.server_name, *SPEND_COLUMNS)
-            .outerjoin(ApiKey, ApiKey.id == R.key_id)
+            select(r.key_id, ApiKey.name, ApiKey.server_name, *sums)
+            .outerjoin(ApiKey, ApiKey.id == r.key_id)
             .where(*where)
-            .group_by(R.key_id, ApiKey.name, ApiKey.server_name)
-            .order_by(func.sum(R.cost_usd).desc(), R.key_id)
+            .group_by(r.key_id, ApiKey.name, ApiKey.server_name)
+            .order_by(func.sum(r.cost_usd).desc(), r.key_id)
         )
     ]
     by_notebook = [
         {"server_name": server, "notebook_path": path, **spend(*sums)}
         for server, path, *sums in db.execute(
-            select(R.server_name, R.notebook_path, *SPEND_COLUMNS)
-            .where(*where, R.server_name.is_not(None))
-            .group_by(R.server_name, R.notebook_path)
-            .order_by(func.sum(R.cost_usd).desc(), R.notebook_path)
+            select(r.server_name, r.notebook_path, *sums)
+            .where(*where, r.server_name.is_not(None))
+            .group_by(r.server_name, r.notebook_path)
+            .order_by(func.sum(r.cost_usd).desc(), r.notebook_path)
         )
     ]
     # single requests: the rows alone (a rollup is a day's requests)
-    recent = db.execute(
-        select(REQUESTS).where(*where, R.rolled_up.is_(False)).order_by(R.ts.desc()).limit(20)
+    recent = db.scalars(
+        select(Usage)
+        .where(Usage.ts >= since, *(getattr(Usage, k) == v for k, v in match.items()))
+        .order_by(Usage.ts.desc())
+        .limit(20)
     ).all()
-    day = func.date(R.ts)
+    day = func.date(r.ts)
     by_day = db.execute(
-        select(day, SPEND_COLUMNS[0], SPEND_COLUMNS[3]).where(*where).group_by(day).order_by(day)
+        select(day, sums[0], sums[3]).where(*where).group_by(day).order_by(day)
     ).all()
     refused = db.execute(
         select(Refusal.status, Refusal.reason, func.sum(Refusal.count))
@@ -178,11 +252,14 @@ def summary(db, where: list, refusals: list) -> dict:
     }
 
 
-def csv_rows(db, user: str, where: list):
-    """Every request matching ``where``, oldest first, as ``CSV_COLUMNS`` dicts; a rollup
-    is one line for its day's requests (``requests``; its mean latency, no kernel)."""
+def csv_rows(db, user: str, since: dt.datetime, match: dict):
+    """Every request since ``since`` whose columns equal ``match``'s values, oldest
+    first, as ``CSV_COLUMNS`` dicts; a pruned day's rollup is one line for its requests
+    (``requests``; their mean latency, no kernel)."""
     names = dict(db.execute(select(ApiKey.id, ApiKey.name).where(ApiKey.user == user)).all())
-    for u in db.execute(select(REQUESTS).where(*where).order_by(R.ts, R.rolled_up.desc())):
+    r = lines(db, since).c
+    query = select(r).where(*(r[k] == v for k, v in match.items()))
+    for u in db.execute(query.order_by(r.ts, r.rolled_up.desc())):
         yield {
             "time": iso(u.ts),
             "model": u.model,
@@ -200,61 +277,113 @@ def csv_rows(db, user: str, where: list):
         }
 
 
-# -- retention ----------------------------------------------------------------------
+# -- the daily summary and retention -------------------------------------------------
 
 # The shortest retention allowed: the gateway counts budget spend from the usage rows
 # alone, since the start of the longest period (a month, 31 days at most).
 MIN_RETENTION_DAYS = 35.0
-# rows deleted and summed per transaction (a busy day is several)
-ROLLUP_BATCH = 5000
+# rows summed per transaction
+SUMMARY_BATCH = 10_000
 
 
-def midnight(t: dt.datetime) -> dt.datetime:
-    return dt.datetime.combine(t.date(), dt.time())
+def _lock(session: Session) -> dt.datetime | None:
+    """Take the lock that summing and pruning share (the counter's row, until the
+    transaction ends), and read the pruned days' end."""
+    value = session.execute(
+        update(Counter)
+        .where(Counter.name == USAGE_PRUNED)
+        .values(value=Counter.value)
+        .returning(Counter.value)
+    ).scalar_one()
+    return dt.datetime.fromtimestamp(value, dt.timezone.utc).replace(tzinfo=None) if value else None
 
 
-def roll_up(factory: sessionmaker[Session], before: dt.datetime, batch: int = ROLLUP_BATCH) -> int:
-    """Sum the usage rows of the days before ``before``'s (midnight UTC) into the
-    rollups and delete them; return how many rows were rolled up.
+def summarize(factory: sessionmaker[Session], batch: int = SUMMARY_BATCH) -> int:
+    """Sum the rows not yet summed into their days' rollups; return how many.
 
-    Each batch is one transaction that deletes its rows and returns them (``DELETE ...
-    RETURNING``), so a row is summed exactly when it is deleted: a crash loses nothing,
-    and two replicas rolling up at once never count a row twice. A row written late for
-    a day already rolled up is added to that day's rollup by the next run."""
-    cutoff = midnight(before)
+    Each batch is one transaction that marks its rows summed and returns them (``UPDATE
+    ... RETURNING``), so a row is summed exactly once: a crash loses nothing, and two
+    replicas summing at once never count a row twice. A row written late for a pruned
+    day is deleted once summed, like the rest of its day."""
+    columns = [getattr(Usage, c) for c in (*ROLLUP_DIMENSIONS, *ROLLUP_SUMS)]
     done = 0
     while True:
         with session_scope(factory) as session:
-            first = session.scalar(select(func.min(Usage.ts)).where(Usage.ts < cutoff))
-            if first is None:
-                return done
-            day = midnight(first)
-            ids = (
-                select(Usage.id)
-                .where(Usage.ts >= day, Usage.ts < day + dt.timedelta(days=1))
-                .order_by(Usage.id)
-                .limit(batch)
-            )
-            columns = [getattr(Usage, c) for c in (*ROLLUP_DIMENSIONS, *ROLLUP_SUMS)]
+            pruned = _lock(session)
+            batch_ids = select(Usage.id).where(UNSUMMARIZED).order_by(Usage.id).limit(batch)
             rows = session.execute(
-                delete(Usage).where(Usage.id.in_(ids)).returning(*columns),
+                update(Usage)
+                .where(Usage.id.in_(batch_ids))
+                .values(summarized=True)
+                .returning(Usage.id, Usage.ts, *columns),
                 execution_options={"synchronize_session": False},
             ).all()
-            _add_to_rollups(session, day, rows)
+            days: dict[dt.datetime, list] = {}
+            for row in rows:
+                days.setdefault(midnight(row[1]), []).append(row[1:])
+            for day, members in days.items():
+                _add_to_rollups(session, day, members)
+            late = [row[0] for row in rows if pruned and row[1] < pruned]
+            if late:
+                session.execute(delete(Usage).where(Usage.id.in_(late)))
             done += len(rows)
+        if len(rows) < batch:
+            return done
+
+
+def roll_up(factory: sessionmaker[Session], before: dt.datetime) -> int:
+    """Delete the usage rows of the days before ``before``'s (midnight UTC), once
+    summed, their rollups remaining; return how many rows were deleted.
+
+    A day is deleted in one transaction that also marks it pruned, so that a report
+    never counts a day's requests twice nor misses them."""
+    cutoff = midnight(before)
+    summarize(factory)
+    done = 0
+    while True:
+        with session_scope(factory) as session:
+            pruned = _lock(session)
+            first = session.scalar(
+                select(func.min(Usage.ts)).where(Usage.ts < cutoff, Usage.summarized == true())
+            )
+            day = midnight(first) if first else cutoff
+            if first is not None:
+                done += session.execute(
+                    delete(Usage).where(
+                        Usage.ts >= day,
+                        Usage.ts < day + dt.timedelta(days=1),
+                        Usage.summarized == true(),
+                    ),
+                    execution_options={"synchronize_session": False},
+                ).rowcount
+                day += dt.timedelta(days=1)
+            if pruned is None or day > pruned:
+                session.execute(
+                    update(Counter).where(Counter.name == USAGE_PRUNED).values(value=_epoch(day))
+                )
+        if first is None:
+            return done
 
 
 def _add_to_rollups(session: Session, day: dt.datetime, rows) -> None:
+    """Add ``rows`` (each a request's time, ``ROLLUP_DIMENSIONS`` and ``ROLLUP_SUMS``),
+    all of ``day``, to the day's rollups."""
     n = len(ROLLUP_DIMENSIONS)
     groups: dict[tuple, list] = {}
-    for row in rows:
-        groups.setdefault(tuple(row[:n]), []).append(row[n:])
+    for ts, *row in rows:
+        groups.setdefault(tuple(row[:n]), []).append((ts, *row[n:]))
+    users = {dims[0] for dims in groups}
     existing = {
-        tuple(getattr(r, d) for d in ROLLUP_DIMENSIONS): r.id
-        for r in session.scalars(select(UsageRollup).where(UsageRollup.day == day))
+        tuple(r[1:]): r[0]
+        for r in session.execute(
+            select(UsageRollup.id, *(getattr(UsageRollup, d) for d in ROLLUP_DIMENSIONS)).where(
+                UsageRollup.day == day, UsageRollup.user.in_(users)
+            )
+        )
     }
+    new = []
     for dims, members in groups.items():
-        prompt, completion, cost, latency = zip(*members, strict=True)
+        last, prompt, completion, cost, latency = zip(*members, strict=True)
         sums = {
             "requests": len(members),
             "prompt_tokens": sum(p or 0 for p in prompt),
@@ -264,12 +393,20 @@ def _add_to_rollups(session: Session, day: dt.datetime, rows) -> None:
         }
         rollup_id = existing.get(dims)
         if rollup_id is None:
-            session.add(
-                UsageRollup(day=day, **dict(zip(ROLLUP_DIMENSIONS, dims, strict=True)), **sums)
+            new.append(
+                {"day": day, **dict(zip(ROLLUP_DIMENSIONS, dims, strict=True)), **sums}
+                | {"last_at": max(last)}
             )
-        else:  # increments in SQL: another replica may be adding to it too
-            session.execute(
-                update(UsageRollup)
-                .where(UsageRollup.id == rollup_id)
-                .values({k: getattr(UsageRollup, k) + v for k, v in sums.items()})
-            )
+            continue
+        # increments in SQL: another replica may be adding to it too
+        later = case(
+            (or_(UsageRollup.last_at.is_(None), UsageRollup.last_at < max(last)), max(last)),
+            else_=UsageRollup.last_at,
+        )
+        session.execute(
+            update(UsageRollup)
+            .where(UsageRollup.id == rollup_id)
+            .values({k: getattr(UsageRollup, k) + v for k, v in sums.items()} | {"last_at": later})
+        )
+    if new:
+        session.execute(insert(UsageRollup), new)

@@ -445,18 +445,15 @@ class GatewayState:
         key = (since, tuple(starts))
         if key == self._term_key:
             return None
-        r = usage.R  # usage rows and rollups alike
-        base = {
-            start: {
+        base = {}
+        for start in starts:
+            r = usage.requests(session, start, since).c
+            base[start] = {
                 user: float(cost)
                 for user, cost in session.execute(
-                    select(r.user, func.sum(r.cost_usd))
-                    .where(r.ts >= start, r.ts < since, r.cost_usd > 0)
-                    .group_by(r.user)
+                    select(r.user, func.sum(r.cost_usd)).where(r.cost_usd > 0).group_by(r.user)
                 )
             }
-            for start in starts
-        }
         return key, base
 
     def _load_spend(self, session, since: dt.datetime) -> dict:

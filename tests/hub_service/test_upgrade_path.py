@@ -218,7 +218,9 @@ def test_data_written_at_an_earlier_revision_survives_the_upgrade(revision, db_u
         # the key authenticates as the gateway finds it: by the hash of what was shown
         row = session.scalar(select(db.ApiKey).where(db.ApiKey.key_hash == keys.hash_key(SECRET)))
         assert row is not None and row.user == "ann" and row.state(T0) == "active"
-        total = usage.summary(session, [usage.R.user == "ann"], [db.Refusal.user == "ann"])
+        total = usage.summary(
+            session, dt.datetime(2000, 1, 1), {"user": "ann"}, [db.Refusal.user == "ann"]
+        )
         rolled = written.get("usage_rollups", [])
         assert total["total_requests"] == 10 + sum(r["requests"] for r in rolled)
         assert total["total_cost_usd"] == pytest.approx(2.5 + sum(r["cost_usd"] for r in rolled))

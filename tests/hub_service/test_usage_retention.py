@@ -1,8 +1,9 @@
-"""Usage retention: rows past ``MaaSService.usage_retention_days`` are summed per day
-into rollups and deleted, and every total the API shows (a user's usage page, its CSV,
-their keys' spend, admin chargeback by every dimension, a policy's spend) is the same
-before and after. The service's own app answers, on SQLite and PostgreSQL, with its
-clock injected."""
+"""The daily summary and usage retention: rows are summed per day into rollups, which
+reports read whole days from, and rows past ``MaaSService.usage_retention_days`` are
+deleted once summed. Every total the API shows (a user's usage page, its CSV, their
+keys' spend and last use, admin chargeback by every dimension, a policy's spend, ranges
+that start and end inside a day) is the same before and after each. The service's own
+app answers, on SQLite and PostgreSQL, with its clock injected."""
 
 from __future__ import annotations
 
@@ -93,6 +94,7 @@ def every_total(served: ServedService) -> dict:
         # windows that start and end on days either all rolled up or all kept: one that
         # starts inside a rolled-up day counts that day from its start (midnight) on
         for params in (
+            {"since": "2027-03-02T09:45:00Z"},
             {"days": 366},
             {"days": 366, "model": "small"},
             {"days": 366, "key_id": f"{user}2"},
@@ -107,12 +109,18 @@ def every_total(served: ServedService) -> dict:
             answer(f"users/{user}/usage", user, days=366, format="csv").text
         )
         seen[("keys", user)] = {
-            k["id"]: (k["requests"], pytest.approx(k["spend_usd"], rel=1e-9))
+            k["id"]: (k["requests"], pytest.approx(k["spend_usd"], rel=1e-9), k["last_used"])
             for k in answer(f"users/{user}/keys", user).json()["keys"]
         }
         seen[("policy", user)] = answer(f"admin/policy/{user}", served.admin).json()
     for by in ("user", "group", "profile", "model", "notebook"):
-        for start, end in (("2026-01-01", "2027-04-01"), ("2027-01-10", "2027-02-01")):
+        for start, end in (
+            ("2026-01-01", "2027-04-01"),
+            ("2027-01-10", "2027-02-01"),
+            # inside days at both ends, and inside one day
+            ("2027-03-01T07:15:00Z", "2027-03-14T16:45:00Z"),
+            ("2027-03-10T03:00:00Z", "2027-03-10T21:30:00Z"),
+        ):
             rows = answer("admin/chargeback", served.admin, by=by, start=start, end=end).json()
             seen[("chargeback", by, start)] = rows
     return seen
@@ -127,6 +135,12 @@ def approximately(value):
     if isinstance(value, list):
         return [approximately(v) for v in value]
     return value
+
+
+def chargeback(served: ServedService, start: str, end: str) -> list:
+    r = served.get("admin/chargeback", served.admin, by="user", start=start, end=end)
+    assert r.status_code == 200, r.text
+    return r.json()["rows"]
 
 
 @pytest.fixture
@@ -145,10 +159,38 @@ def count(factory, model, *where) -> int:
         return session.scalar(select(func.count()).select_from(model).where(*where))
 
 
+def test_the_daily_summary_keeps_every_total(served):
+    factory = served.service.session_factory
+    populate(factory)
+    before = every_total(served)
+    rows = count(factory, db.Usage)
+
+    assert served.service.summarize_usage_once() == rows
+    assert count(factory, db.Usage, db.Usage.summarized.is_(False)) == 0
+    assert 0 < count(factory, db.UsageRollup) < rows
+    assert every_total(served) == approximately(before)
+
+    # A row written after the sum is counted from the row until the next sum
+    with db.session_scope(factory) as session:
+        session.add(
+            db.Usage(
+                ts=NOW - dt.timedelta(hours=1), user="ann", model="small", key_id="ann0",
+                prompt_tokens=7, completion_tokens=3, cost_usd=0.5,
+            )
+        )  # fmt: skip
+    usage_page = ("usage", "ann", "{'days': 366}")
+    total = before[usage_page]["total_requests"] + 1
+    assert served.get("users/ann/usage", "ann", days=366).json()["total_requests"] == total
+    assert served.service.summarize_usage_once() == 1
+    assert served.get("users/ann/usage", "ann", days=366).json()["total_requests"] == total
+    assert served.service.summarize_usage_once() == 0
+
+
 def test_rolling_up_old_usage_keeps_every_total(served):
     factory = served.service.session_factory
     populate(factory)
     before = every_total(served)
+    whole_days = chargeback(served, "2027-01-11", "2027-01-21")
     cutoff = usage.midnight(NOW - dt.timedelta(days=RETENTION))
     old = count(factory, db.Usage, db.Usage.ts < cutoff)
     assert old > 500
@@ -158,10 +200,12 @@ def test_rolling_up_old_usage_keeps_every_total(served):
     assert rolled == old
     assert count(factory, db.Usage, db.Usage.ts < cutoff) == 0
     assert count(factory, db.Usage) > 0  # the recent rows stay as they were
-    assert 0 < count(factory, db.UsageRollup) < old
-    assert count(factory, db.UsageRollup, db.UsageRollup.day >= cutoff) == 0
+    assert 0 < count(factory, db.UsageRollup, db.UsageRollup.day < cutoff) < old
     after = every_total(served)
     assert after == approximately(before)
+    # A range inside deleted days counts each of their rollups at its day's start
+    inside = chargeback(served, "2027-01-10T05:00:00Z", "2027-01-20T13:30:00Z")
+    assert inside == approximately(whole_days)
 
     # When a gateway writes a late row for a day already rolled up, and a day passes
     with db.session_scope(factory) as session:
@@ -174,8 +218,10 @@ def test_rolling_up_old_usage_keeps_every_total(served):
     rollups = count(factory, db.UsageRollup)
     served.clock["now"] = NOW + dt.timedelta(days=1)
     assert served.service.roll_up_usage_once() > 1
-    # Then it joins its day's rollup of the same request kind, or starts one
+    # Then it joins its day's rollup of the same request kind, or starts one, and its
+    # row goes with it
     assert count(factory, db.UsageRollup) >= rollups
+    assert count(factory, db.Usage, db.Usage.ts < cutoff) == 0
     later = served.get("users/ann/usage", "ann", days=366).json()
     assert (
         later["total_requests"] == before[("usage", "ann", "{'days': 366}")]["total_requests"] + 1
@@ -194,7 +240,7 @@ def test_retention_off_keeps_every_row(db_url, monkeypatch):
         served.stop()
 
 
-def test_a_rollup_in_batches_is_the_same_as_in_one(tmp_path):
+def test_a_sum_in_batches_is_the_same_as_in_one(tmp_path):
     engine = db.make_engine(f"sqlite:///{tmp_path / 'batches.sqlite'}")
     db.upgrade(engine)
     factory = db.make_session_factory(engine)
@@ -202,11 +248,12 @@ def test_a_rollup_in_batches_is_the_same_as_in_one(tmp_path):
     today = usage.midnight(NOW)
     old = count(factory, db.Usage, db.Usage.ts < today)
 
-    assert usage.roll_up(factory, NOW, batch=7) == old  # the days before today
+    assert usage.summarize(factory, batch=7) == 120
     with factory() as session:
-        assert session.scalar(select(func.sum(db.UsageRollup.requests))) == old
+        assert session.scalar(select(func.sum(db.UsageRollup.requests))) == 120
         days = session.scalars(select(db.UsageRollup.day).distinct()).all()
-    assert sorted(days) == [today - dt.timedelta(days=d) for d in (3, 2, 1)]
+    assert sorted(days) == [today - dt.timedelta(days=d) for d in (3, 2, 1, 0)]
+    assert usage.roll_up(factory, NOW) == old  # the days before today
     assert count(factory, db.Usage) == 120 - old
     engine.dispose()
 
