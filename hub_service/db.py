@@ -181,7 +181,7 @@ class Usage(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ts: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
-    user: Mapped[str] = mapped_column(String(255), index=True)
+    user: Mapped[str] = mapped_column(String(255))
     server_name: Mapped[str | None] = mapped_column(String(255), nullable=True)
     key_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
     model: Mapped[str] = mapped_column(String(255))
@@ -204,6 +204,8 @@ class Usage(Base):
     summarized: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     __table_args__ = (
+        # a user's or a team's rows in a range (the partial days of a report)
+        Index("ix_usage_user_ts", "user", "ts"),
         # the rows not yet summed: few, whatever the table's size
         Index(
             "ix_usage_unsummarized",
@@ -435,16 +437,20 @@ def make_engine(db_url: str, *, statement_timeout: float | None = None) -> Engin
     """An engine for ``db_url``; SQLite gets WAL so the gateway and service share it.
     PostgreSQL connections give up after 10 s, and statements after
     ``statement_timeout`` seconds if given (a database that accepts connections but
-    never answers must not hang the caller)."""
+    never answers must not hang the caller); their statements are planned for their
+    parameters each time."""
     url = engine_url(db_url)
     kwargs: dict = {"future": True, "pool_pre_ping": True}
     if url.get_backend_name() == "sqlite":
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
     elif url.get_backend_name() == "postgresql":
-        connect: dict = {"connect_timeout": 10}
+        # psycopg prepares a statement run five times, and PostgreSQL may then plan it
+        # once for any parameters: a report's range is narrow or wide by its dates, so
+        # every execution gets its own plan (a generic one read a term of rows)
+        options = ["-c plan_cache_mode=force_custom_plan"]
         if statement_timeout:
-            connect["options"] = f"-c statement_timeout={int(statement_timeout * 1000)}"
-        kwargs["connect_args"] = connect
+            options.append(f"-c statement_timeout={int(statement_timeout * 1000)}")
+        kwargs["connect_args"] = {"connect_timeout": 10, "options": " ".join(options)}
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
 
