@@ -62,10 +62,13 @@ def _epoch(t: dt.datetime) -> int:
     return int(t.replace(tzinfo=dt.timezone.utc).timestamp())
 
 
+def _from_epoch(value: int) -> dt.datetime | None:
+    return dt.datetime.fromtimestamp(value, dt.timezone.utc).replace(tzinfo=None) if value else None
+
+
 def pruned_before(db) -> dt.datetime | None:
     """The midnight before which the rows summed are deleted (None: no day pruned)."""
-    value = db.scalar(select(Counter.value).where(Counter.name == USAGE_PRUNED))
-    return dt.datetime.fromtimestamp(value, dt.timezone.utc).replace(tzinfo=None) if value else None
+    return _from_epoch(db.scalar(select(Counter.value).where(Counter.name == USAGE_PRUNED)))
 
 
 def _union(rows_where: list, rollups_where: list):
@@ -295,7 +298,7 @@ def _lock(session: Session) -> dt.datetime | None:
         .values(value=Counter.value)
         .returning(Counter.value)
     ).scalar_one()
-    return dt.datetime.fromtimestamp(value, dt.timezone.utc).replace(tzinfo=None) if value else None
+    return _from_epoch(value)
 
 
 def summarize(factory: sessionmaker[Session], batch: int = SUMMARY_BATCH) -> int:
