@@ -413,7 +413,7 @@ AUDIT_FILTERS = ("actor", "action", "target_type", "target")
 CHARGEBACK_DIMENSIONS = ("user", "group", "profile", "model", "notebook")
 
 
-def _parse_time(handler, name: str, default: dt.datetime) -> dt.datetime:
+def _parse_time(handler, name: str, default: dt.datetime | None) -> dt.datetime | None:
     value = handler.get_argument(name, None)
     if value is None:
         return default
@@ -472,7 +472,9 @@ class AdminChargebackHandler(AdminHandler):
         if fmt not in ("json", "csv"):
             raise APIError(400, "format must be json or csv.")
         end = _parse_time(self, "end", self.now())
-        start = _parse_time(self, "start", end - dt.timedelta(days=30))
+        start = _parse_time(self, "start", None)
+        if start is None:  # the 30 days before the end (or since the first day there is)
+            start = end - min(dt.timedelta(days=30), end - dt.datetime.min)
         if start >= end:
             raise APIError(400, "start must be before end.")
         with self.db as db:

@@ -58,6 +58,13 @@ def midnight(t: dt.datetime) -> dt.datetime:
     return dt.datetime.combine(t.date(), dt.time())
 
 
+def _next_midnight(t: dt.datetime) -> dt.datetime:
+    """The midnight after ``t`` (the last representable time on the last day)."""
+    if t.date() == dt.date.max:
+        return dt.datetime.max
+    return midnight(t) + dt.timedelta(days=1)
+
+
 def _epoch(t: dt.datetime) -> int:
     return int(t.replace(tzinfo=dt.timezone.utc).timestamp())
 
@@ -103,7 +110,7 @@ def requests(db, start: dt.datetime | None = None, end: dt.datetime | None = Non
     rows, edges, rollups = [], [], []
     if start is not None:
         # the first whole day's midnight
-        first = start if start == midnight(start) else midnight(start) + dt.timedelta(days=1)
+        first = start if start == midnight(start) else _next_midnight(start)
         rows.append(Usage.ts >= start)
         edges.append(Usage.ts < first)
         rollups.append(UsageRollup.day >= first)

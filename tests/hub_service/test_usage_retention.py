@@ -272,3 +272,19 @@ def test_a_retention_too_short_for_budgets_refuses_to_start(days, tmp_path):
     assert "usage_retention_days" in done.stderr and "at least 35" in done.stderr
     assert "Traceback" not in done.stderr
     assert MaaSService.usage_retention_days.default_value == 0
+
+
+@pytest.mark.parametrize(
+    "start, end",
+    [
+        ("9999-12-31T12:00:00Z", "9999-12-31T13:00:00Z"),  # no midnight after it
+        ("0001-01-01", "0001-01-02"),  # no 30 days before it
+        (None, "0001-01-10"),
+    ],
+)
+def test_ranges_at_the_ends_of_time_answer_not_a_server_error(served, start, end):
+    populate(served.service.session_factory, days=2, per_day=3)
+    params = {"by": "user", "end": end, **({"start": start} if start else {})}
+    assert served.get("admin/chargeback", served.admin, **params).status_code == 200
+    since = "9999-12-31T23:45:00Z"
+    assert served.get("users/ann/usage", "ann", since=since).json()["total_requests"] == 0
