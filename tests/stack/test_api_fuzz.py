@@ -45,8 +45,11 @@ def fuzz(stack, token: str) -> subprocess.CompletedProcess:
             "examples,coverage,fuzzing",
             "--generation-database",
             "none",
+            # one worker: hypothesis parses lambdas' source with ast.parse, which
+            # CPython 3.11 can fail in two threads at once ("AST constructor recursion
+            # depth mismatch", a SystemError that ended a CI run)
             "--workers",
-            "2",
+            "1",
             "--no-color",
         ],
         capture_output=True,
