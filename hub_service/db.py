@@ -289,7 +289,7 @@ class Counter(Base):
 
 KEY_COUNTER = "api_keys"
 # the midnight (UTC, in seconds since the epoch; 0: none) before which usage rows were
-# deleted once summed (``usage.prune``); its row is also the lock that summing and
+# deleted once summed (``usage.roll_up``); its row is also the lock that summing and
 # deleting take, so that they never interleave
 USAGE_PRUNED = "usage_pruned_before"
 

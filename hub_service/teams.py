@@ -232,7 +232,7 @@ def _roster(db, team: Team, names: list[str], now: dt.datetime) -> list[dict]:
     totals = {
         user: (int(n), last)
         for user, n, last in db.execute(
-            select(r.user, func.coalesce(func.sum(r.requests), 0), func.max(r.ts))
+            select(r.user, func.coalesce(func.sum(r.requests), 0), func.max(r.last_at))
             .where(r.user.in_(names))
             .group_by(r.user)
         )

@@ -50,7 +50,7 @@ ROLLUP_DIMENSIONS = (
 )
 ROLLUP_SUMS = ("prompt_tokens", "completion_tokens", "cost_usd", "latency_ms")
 
-# the rows not summed yet (``ix_usage_unsummarized``'s condition, as written there)
+# the rows not summed yet (PostgreSQL reads it as ``ix_usage_unsummarized``'s condition)
 UNSUMMARIZED = Usage.summarized == false()
 
 
