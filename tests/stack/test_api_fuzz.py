@@ -50,6 +50,11 @@ def fuzz(stack, token: str) -> subprocess.CompletedProcess:
             # depth mismatch", a SystemError that ended a CI run)
             "--workers",
             "1",
+            # a server's start answers when the spawner is done or after the hub's
+            # slow_spawn_timeout (10 s), plus the service's own lookups: schemathesis's
+            # default 10 s ended a CI run as a "Network Error"
+            "--request-timeout",
+            "60",
             "--no-color",
         ],
         capture_output=True,
