@@ -427,34 +427,32 @@ def _parse_time(handler, name: str, default: dt.datetime | None) -> dt.datetime 
 
 
 def _chargeback(db, by: str, start: dt.datetime, end: dt.datetime) -> list[dict]:
-    """Requests, tokens and spend in [start, end) per ``by`` (a CHARGEBACK_DIMENSIONS)."""
+    """Requests, tokens and spend in [start, end) per ``by`` (a CHARGEBACK_DIMENSIONS),
+    the largest spend first."""
     u = usage.requests(db, start, end).c
     if by == "group":  # summed per user first, then counted in each of their groups
         per_user = select(u.user, *(s.label(f"s{i}") for i, s in enumerate(usage.spend_columns(u))))
         per_user = per_user.group_by(u.user).subquery()
-        key = func.coalesce(UserGroup.group, "(none)")
+        columns = [func.coalesce(UserGroup.group, "(none)")]
         sums = [func.sum(c) for c in list(per_user.c)[1:]]
-        query = select(key.label("key"), *sums).outerjoin(
-            UserGroup, UserGroup.user == per_user.c.user
-        )
+        query = select(*columns, *sums).outerjoin(UserGroup, UserGroup.user == per_user.c.user)
     else:
-        if by == "notebook":  # a user's notebook: "alice:analysis/churn.ipynb"
-            key = u.user + ":" + func.coalesce(u.notebook_path, "(none)")
-        else:
-            key = func.coalesce(getattr(u, by), "(none)")
+        # a user's notebook is "alice:analysis/churn.ipynb": grouped by the two columns,
+        # joined here (a string built per row would be grouped row by row)
+        columns = [u.user, u.notebook_path] if by == "notebook" else [getattr(u, by)]
         sums = usage.spend_columns(u)
-        query = select(key.label("key"), *sums)
-    query = query.group_by(key).order_by(sums[3].desc(), key)
-    return [
+        query = select(*columns, *sums)
+    rows = [
         {
-            by: k,
+            by: ":".join(k or "(none)" for k in key),
             "requests": int(n),
             "prompt_tokens": int(p),
             "completion_tokens": int(c),
             "cost_usd": round(float(cost), 10),
         }
-        for k, n, p, c, cost in db.execute(query).all()
+        for *key, n, p, c, cost in db.execute(query.group_by(*columns)).all()
     ]
+    return sorted(rows, key=lambda row: (-row["cost_usd"], row[by]))
 
 
 class AdminChargebackHandler(AdminHandler):

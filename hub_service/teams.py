@@ -216,10 +216,20 @@ class TeamSettingsHandler(TeamHandler):
         self.write_json(after)
 
 
+def _spend_by_member(db, names: list[str], start: dt.datetime, end: dt.datetime | None) -> dict:
+    """Each member's spend in [start, end) (None: unbounded)."""
+    w = usage.requests(db, start, end).c
+    query = select(w.user, func.sum(w.cost_usd)).where(w.user.in_(names)).group_by(w.user)
+    return {user: float(cost) for user, cost in db.execute(query)}
+
+
 def _roster(db, team: Team, names: list[str], now: dt.datetime) -> list[dict]:
     """Each member's spend per window of the team's budgets (their adjustment applied),
-    requests, last use and top notebooks: never what they wrote. A query per window and
-    two more, each grouped by member, whatever the team's size."""
+    requests, last use and top notebooks: never what they wrote. One read of the usage
+    since the oldest window's start, grouped by member and notebook, gives the totals,
+    the notebooks and the spend of the windows that start then (less what comes after
+    their end, usually nothing); a shorter read per other window. Each is grouped by
+    member, whatever the team's size."""
     adjustments = {
         m.user: m for m in db.scalars(select(TeamMember).where(TeamMember.team == team.name))
     }
@@ -229,34 +239,32 @@ def _roster(db, team: Team, names: list[str], now: dt.datetime) -> list[dict]:
         [windows.earliest_start(now), *([term[0]] if term else [])],
     )
     r = usage.requests(db, since).c
-    totals = {
-        user: (int(n), last)
-        for user, n, last in db.execute(
-            select(r.user, func.coalesce(func.sum(r.requests), 0), func.max(r.last_at))
-            .where(r.user.in_(names))
-            .group_by(r.user)
+    totals: dict[str, tuple[int, dt.datetime | None]] = {}
+    spent: dict[str, float] = {}  # since ``since``
+    notebooks: dict[str, list] = {}
+    for user, path, n, last, cost in db.execute(
+        select(
+            r.user, r.notebook_path, func.sum(r.requests), func.max(r.last_at), func.sum(r.cost_usd)
         )
-    }
+        .where(r.user.in_(names))
+        .group_by(r.user, r.notebook_path)
+    ):
+        requests, latest = totals.get(user, (0, None))
+        totals[user] = (requests + int(n), max(filter(None, (latest, last)), default=None))
+        spent[user] = spent.get(user, 0.0) + float(cost)
+        if path is not None:
+            notebooks.setdefault(user, []).append({"notebook_path": path, "cost_usd": float(cost)})
     spend: dict[str, dict[str, float]] = {}  # window -> member -> spend in it
     bounds: dict[str, tuple] = {}
     for window in {w for g in grants.values() for w in g.budgets}:
         if window == "term" and not term:
             continue
         start, end = bounds[window] = windows.bounds(window, now, term=term)
-        w = usage.requests(db, start, end).c
-        spend[window] = {
-            user: float(cost)
-            for user, cost in db.execute(
-                select(w.user, func.sum(w.cost_usd)).where(w.user.in_(names)).group_by(w.user)
-            )
-        }
-    notebooks: dict[str, list] = {}
-    for user, path, cost in db.execute(
-        select(r.user, r.notebook_path, func.sum(r.cost_usd))
-        .where(r.user.in_(names), r.notebook_path.is_not(None))
-        .group_by(r.user, r.notebook_path)
-    ):
-        notebooks.setdefault(user, []).append({"notebook_path": path, "cost_usd": float(cost)})
+        if start == since:
+            later = _spend_by_member(db, names, end, None)
+            spend[window] = {u: c - later[u] if u in later else c for u, c in spent.items()}
+        else:
+            spend[window] = _spend_by_member(db, names, start, end)
     rows = []
     for name in names:
         requests, last = totals.get(name, (0, None))

@@ -20,11 +20,17 @@ from sqlalchemy import func, select
 
 from hub_service import db, usage
 from hub_service.app import MaaSService
+from hub_service.keys import iso
 
 NOW = dt.datetime(2027, 3, 15, 12, 30)
 USERS = ("ann", "bob", "cy")
 MODELS = ("small", "large", "vision")
 RETENTION = 40
+TEAM = "course"
+# the course's term: it began before the oldest calendar window (so the roster reads
+# from its start) and ended two days ago (the requests since do not count in it)
+TERM = (dt.datetime(2026, 12, 1, 8, 15), dt.datetime(2027, 3, 13, 9, 45))
+TEAM_BUDGETS = [{"window": w, "usd": 5} for w in ("day", "week", "month", "term")]
 
 
 def populate(factory, days: int = 90, per_day: int = 12, seed: int = 7) -> None:
@@ -45,6 +51,13 @@ def populate(factory, days: int = 90, per_day: int = 12, seed: int = 7) -> None:
                         expires_at=NOW + dt.timedelta(days=30),
                     )
                 )
+        session.add(
+            db.Team(
+                name=TEAM, available_models=["*"], models=[], budgets=TEAM_BUDGETS, caps=[],
+                starts_at=TERM[0], ends_at=TERM[1], alert_percent=80,
+            )
+        )  # fmt: skip
+        session.add_all(db.UserGroup(user=user, group=TEAM) for user in USERS[:2])
         session.flush()
         for day in range(days):
             for _ in range(per_day):
@@ -113,6 +126,8 @@ def every_total(served: ServedService) -> dict:
             for k in answer(f"users/{user}/keys", user).json()["keys"]
         }
         seen[("policy", user)] = answer(f"admin/policy/{user}", served.admin).json()
+    seen["roster"] = answer(f"teams/{TEAM}/members", served.admin).json()
+    seen["team usage"] = answer(f"teams/{TEAM}/usage", served.admin, days=120).json()
     for by in ("user", "group", "profile", "model", "notebook"):
         for start, end in (
             ("2026-01-01", "2027-04-01"),
@@ -288,3 +303,65 @@ def test_ranges_at_the_ends_of_time_answer_not_a_server_error(served, start, end
     assert served.get("admin/chargeback", served.admin, **params).status_code == 200
     since = "9999-12-31T23:45:00Z"
     assert served.get("users/ann/usage", "ann", since=since).json()["total_requests"] == 0
+
+
+def test_the_roster_counts_each_members_requests_exactly(served):
+    """A team's roster (spend per window, requests, last use, top notebooks) against the
+    rows themselves, then summed and pruned: the term began before the data did (inside
+    a day) and ended two days ago, after which its members went on working."""
+    factory = served.service.session_factory
+    populate(factory, days=110)
+    bounds = {
+        "day": (dt.datetime(2027, 3, 15), dt.datetime(2027, 3, 16)),
+        "week": (dt.datetime(2027, 3, 15), dt.datetime(2027, 3, 22)),  # a Monday
+        "month": (dt.datetime(2027, 3, 1), dt.datetime(2027, 4, 1)),
+        "term": TERM,
+    }
+    with factory() as session:
+        rows = session.scalars(select(db.Usage).where(db.Usage.ts >= TERM[0])).all()
+    assert any(TERM[1] <= u.ts for u in rows)  # requests after the term
+
+    def expected(rows) -> dict:
+        members = {}
+        for user in USERS[:2]:
+            mine = [u for u in rows if u.user == user]
+            notebooks: dict = {}
+            for u in mine:
+                if u.notebook_path is not None:
+                    notebooks[u.notebook_path] = notebooks.get(u.notebook_path, 0) + u.cost_usd
+            members[user] = {
+                "requests": len(mine),
+                "last_used": iso(max(u.ts for u in mine)),
+                "spend": {
+                    w: sum(u.cost_usd for u in mine if start <= u.ts < end)
+                    for w, (start, end) in bounds.items()
+                },
+                "notebooks": notebooks,
+            }
+        return members
+
+    def roster() -> dict:
+        r = served.get(f"teams/{TEAM}/members", served.admin)
+        assert r.status_code == 200, r.text
+        members = {m["user"]: m for m in r.json()["members"]}
+        assert sorted(members) == list(USERS[:2])
+        return {
+            user: {
+                "requests": m["requests"],
+                "last_used": m["last_used"],
+                "spend": {b["window"]: b["spend_usd"] for b in m["budgets"]},
+                "notebooks": {n["notebook_path"]: n["cost_usd"] for n in m["top_notebooks"]},
+            }
+            for user, m in members.items()
+        }
+
+    assert roster() == approximately(expected(rows))
+    served.service.summarize_usage_once()
+    assert roster() == approximately(expected(rows))
+    served.service.roll_up_usage_once()
+    # Once the term's first day is pruned (its rows deleted, a rollup of the whole day
+    # left), the term counts from the next midnight, as every range that starts inside
+    # a pruned day does
+    first_midnight = usage.midnight(TERM[0]) + dt.timedelta(days=1)
+    assert count(factory, db.Usage, db.Usage.ts < first_midnight) == 0
+    assert roster() == approximately(expected([u for u in rows if u.ts >= first_midnight]))
