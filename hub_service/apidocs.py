@@ -233,7 +233,11 @@ def gateway_section() -> list[str]:
         "",
         "What a MaaS key may call on the LiteLLM gateway (`hub_service/gateway/routes.py`); "
         "every other route answers 403 whatever the key, and a body field outside a route's "
-        "list is refused with a 400 naming it. Keys go in `Authorization: Bearer sk-maas-...`.",
+        "list is refused with a 400 naming it. Keys go in `Authorization: Bearer sk-maas-...` "
+        "(on Anthropic's routes, `x-api-key: sk-maas-...` too, and refusals come in "
+        "Anthropic's error shape). A count of tokens is the gateway's own estimate "
+        "(`hub_service.gateway.gate.count_tokens`): it is neither "
+        "reserved against a budget nor billed.",
         "",
         "| method | path | key | the model is named in | models of mode | body fields |",
         "|---|---|---|---|---|---|",
@@ -248,7 +252,8 @@ def gateway_section() -> list[str]:
         fields = ", ".join(f"`{f}`" for f in sorted(r.fields - {"model"}))
         where = {"body": "the body's `model`", "path": "the path", None: ""}[r.model_in]
         out.append(
-            f"| {r.method} | {path} | {'none' if r.public else 'yes'} | {where} "
+            f"| {r.method} | {path} | {'none' if r.public else 'yes'} "
+            f"{'(Anthropic) ' if r.api == 'anthropic' else ''}| {where} "
             f"| {', '.join(sorted(r.modes)) or 'any'} | {fields} |"
         )
     out += [

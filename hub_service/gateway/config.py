@@ -53,7 +53,14 @@ def litellm_config(models: Iterable[CatalogModel], *, plugin: bool = True) -> di
     """The proxy config: every model served, with our auth hook and usage logger."""
     config: dict = {
         "model_list": served(models),
-        "litellm_settings": {"drop_params": True, "telemetry": False},
+        "litellm_settings": {
+            "drop_params": True,
+            "telemetry": False,
+            # Anthropic Messages requests go to a backend as chat completions, which
+            # every OpenAI-compatible server has (LiteLLM would use the Responses API,
+            # which llama.cpp's and others' servers do not serve)
+            "use_chat_completions_url_for_anthropic_messages": True,
+        },
         "general_settings": {"master_key": "os.environ/LITELLM_MASTER_KEY"},
     }
     if plugin:

@@ -4,8 +4,8 @@ refused, once, before LiteLLM sees it.
 In order, each with a sentence for the caller:
 
 1. the route must be listed (``routes.ROUTES``), else 403 whatever the key;
-2. the key (``Authorization: Bearer sk-maas-...``) must be known, active and unexpired
-   (401 saying which);
+2. the key (``Authorization: Bearer sk-maas-...``, or ``x-api-key`` on Anthropic's
+   routes) must be known, active and unexpired (401 saying which);
 3. no query string, no LiteLLM control header, a JSON body within the size limit with
    only the route's fields (400, 413);
 4. the model must be in the catalog (404), enabled and allowed by the key's policy
@@ -83,6 +83,32 @@ def worst_case(model: ModelInfo, route: Route, body: dict, body_bytes: int) -> f
     return prompt * model.input_cost_per_token + output * model.output_cost_per_token
 
 
+# whose tokenizer estimates a count of tokens (o200k, which LiteLLM ships: offline)
+COUNTING_MODEL = "gpt-4o"
+
+
+def count_tokens(body: dict) -> int:
+    """An Anthropic Messages request's input tokens, estimated here (LiteLLM's own
+    count asks an OpenAI-compatible backend for an endpoint it does not have): the
+    messages with LiteLLM's offline tokenizer, the system prompt and tools as text."""
+    from litellm import token_counter  # the gateway runs inside LiteLLM
+
+    system = body.get("system")
+    if isinstance(system, list):
+        system = " ".join(b.get("text", "") for b in system if isinstance(b, dict))
+    messages = [*([{"role": "system", "content": system}] if system else []), *body["messages"]]
+    try:
+        tokens = token_counter(model=COUNTING_MODEL, messages=messages) if messages else 0
+        for extra in ("tools", "tool_choice"):
+            if body.get(extra):
+                text = orjson.dumps(body[extra]).decode()
+                tokens += token_counter(model=COUNTING_MODEL, text=text)
+    except Exception:  # noqa: BLE001 - content the tokenizer cannot read
+        why = "The messages could not be read to count their tokens."
+        raise Refused(400, "content", why) from None
+    return tokens
+
+
 def pseudonym(user: str) -> str:
     """What backends see as the OpenAI ``user`` (they trace abuse with it): the hub
     user, hashed, so no request can claim another's."""
@@ -112,24 +138,37 @@ async def _send_json(send, status: int, payload: dict, headers: list | None = No
     await send({"type": "http.response.body", "body": body})
 
 
-async def refuse(send, refused: Refused) -> None:
-    """Answer as OpenAI's API does, so SDKs show the sentence."""
+# Anthropic's error types by status (docs.anthropic.com/en/api/errors)
+ANTHROPIC_ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    415: "invalid_request_error",
+    429: "rate_limit_error",
+}
+
+
+async def refuse(send, refused: Refused, api: str = "openai") -> None:
+    """Answer as the route's API does (OpenAI's, or Anthropic's on its routes), so SDKs
+    show the sentence."""
     headers = []
     if refused.retry_after is not None:
         headers.append((b"retry-after", str(refused.retry_after).encode()))
-    await _send_json(
-        send,
-        refused.status,
-        {
+    if api == "anthropic":
+        kind = ANTHROPIC_ERROR_TYPES.get(refused.status, "api_error")
+        payload = {"type": "error", "error": {"type": kind, "message": refused.message}}
+    else:
+        payload = {
             "error": {
                 "message": refused.message,
                 "type": ERROR_TYPES.get(refused.status, "error"),
                 "param": None,
                 "code": str(refused.status),
             }
-        },
-        headers,
-    )
+        }
+    await _send_json(send, refused.status, payload, headers)
 
 
 class _TooLarge(Exception):
@@ -207,7 +246,7 @@ class Gate:
             )
         except Refused as refused:
             st.refusals.add(refused.status, refused.reason, **who)
-            return await refuse(send, refused)
+            return await refuse(send, refused, route.api)
         except ConnectionError:
             return None
         except Exception:  # a bug of ours: a sentence for the caller, the trace for us
@@ -216,7 +255,16 @@ class Gate:
             return await refuse(
                 send,
                 Refused(500, "gate-error", "The MaaS gateway failed to check this request."),
+                route.api,
             )
+        if route.local:  # a count of tokens, which LiteLLM would ask the backend for
+            try:
+                return await _send_json(send, 200, {"input_tokens": count_tokens(body)})
+            except Refused as refused:
+                st.refusals.add(refused.status, refused.reason, **who)
+                return await refuse(send, refused, route.api)
+            finally:
+                self._ended(st, request_id, admission.key.user)
         scope[ADMISSION] = admission
         body = body or {}  # a GET: LiteLLM reads no body of the client's
         # LiteLLM's parsed-body cache: it routes exactly the body checked here
@@ -225,10 +273,13 @@ class Gate:
         try:
             await self.app(scope, _replay(receive, orjson.dumps(body) if body else b""), send)
         finally:
-            st.ledger.ended(request_id)
-            self.in_flight[user] -= 1
-            if not self.in_flight[user]:
-                del self.in_flight[user]
+            self._ended(st, request_id, user)
+
+    def _ended(self, st: GatewayState, request_id: str, user: str) -> None:
+        st.ledger.ended(request_id)
+        self.in_flight[user] -= 1
+        if not self.in_flight[user]:
+            del self.in_flight[user]
 
     def _starting(self, receive):
         """LiteLLM's lifespan messages; at startup, the refresh loop starts too (so the
@@ -260,7 +311,7 @@ class Gate:
                 "keys; try again shortly.",
                 retry_after=30,
             )
-        key = await self._key(st, scope, who)
+        key = await self._key(st, scope, route, who)
         if scope.get("query_string"):
             name = scope["query_string"].split(b"=")[0].decode("latin-1")
             raise Refused(
@@ -307,6 +358,8 @@ class Gate:
             if body is not None:
                 if "user" in body:
                     body["user"] = pseudonym(key.user)
+                if isinstance(body.get("metadata"), dict) and "user_id" in body["metadata"]:
+                    body["metadata"]["user_id"] = pseudonym(key.user)  # Anthropic's
                 if self.in_flight.get(key.user, 0) >= self.max_in_flight:
                     raise Refused(
                         429,
@@ -315,9 +368,10 @@ class Gate:
                         "one to finish.",
                         retry_after=1,
                     )
-                st.ledger.reserve(
-                    request_id, key.user, policy, worst_case(model, route, body, raw_size)
-                )
+                if not route.local:
+                    st.ledger.reserve(
+                        request_id, key.user, policy, worst_case(model, route, body, raw_size)
+                    )
                 try:
                     st.limiter.admit(key.user, policy.rpm_limit, policy.tpm_limit)
                 except Refused:
@@ -326,15 +380,24 @@ class Gate:
         self.in_flight[key.user] = self.in_flight.get(key.user, 0) + 1
         return Admission(request_id, key, policy, allowed, model_name), body
 
-    async def _key(self, st: GatewayState, scope, who: dict) -> KeyInfo:
+    async def _key(self, st: GatewayState, scope, route: Route, who: dict) -> KeyInfo:
         authorization = (_header(scope, b"authorization") or "").strip()
         scheme, _, key = authorization.partition(" ")
         key = key.strip()
+        # Anthropic's clients send their key as x-api-key (or a token as a bearer)
+        api_key = (_header(scope, b"x-api-key") or "").strip() if route.api == "anthropic" else ""
+        if api_key and authorization and (scheme.lower(), key) != ("bearer", api_key):
+            raise Refused(
+                401, "malformed-key", "Send your MaaS key once: as x-api-key or as a bearer."
+            )
+        if api_key:
+            scheme, key, authorization = "bearer", api_key, api_key
         if not authorization:
+            how = "as 'x-api-key: sk-maas-...' or " if route.api == "anthropic" else ""
             raise Refused(
                 401,
                 "no-key",
-                "No API key: send your MaaS key as 'Authorization: Bearer sk-maas-...'.",
+                f"No API key: send your MaaS key {how}as 'Authorization: Bearer sk-maas-...'.",
             )
         if scheme.lower() != "bearer" or not key.startswith(KEY_PREFIX):
             raise Refused(401, "malformed-key", "Invalid API key: MaaS keys start with 'sk-maas-'.")

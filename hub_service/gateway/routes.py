@@ -81,10 +81,36 @@ RESPONSES_FIELDS = frozenset(
         "user",
     }
 )
+# Anthropic's Messages API (docs.anthropic.com/en/api/messages), which LiteLLM
+# translates for any backend. Left out: container, mcp_servers, service_tier and
+# context_management (each makes a provider act or bill on the gateway's behalf).
+# ``metadata`` may hold only ``user_id``, which the gateway replaces with its own
+# pseudonym of the hub user, as OpenAI's ``user``.
+MESSAGES_FIELDS = frozenset(
+    {
+        "model",
+        "messages",
+        "max_tokens",
+        "system",
+        "metadata",
+        "stop_sequences",
+        "stream",
+        "temperature",
+        "top_k",
+        "top_p",
+        "tools",
+        "tool_choice",
+        "thinking",
+    }
+)
+COUNT_TOKENS_FIELDS = frozenset({"model", "messages", "system", "tools", "tool_choice", "thinking"})
 # Tool types that LiteLLM hands to the model as they are. Others (web_search, mcp,
 # code_interpreter, file_search, ...) make LiteLLM or a provider act on the gateway's
 # behalf, with nothing priced in the catalog.
 TOOL_TYPES = frozenset({"function"})
+# Anthropic's own tools have no type, or "custom"; its typed ones (web_search_*,
+# code_execution_*, bash_*, computer_*, ...) are run by Anthropic or need its models
+ANTHROPIC_TOOL_TYPES = frozenset({None, "custom"})
 STREAM_OPTIONS = frozenset({"include_usage", "include_obfuscation"})
 # OpenAI's own limits where it has them; a request within them costs the gateway a
 # bounded amount of memory and time
@@ -106,6 +132,13 @@ TEXT_PARTS = frozenset({"text", "input_text", "output_text", "refusal"})
 WEB_OR_INLINE = re.compile(r"^(https?://|data:)", re.IGNORECASE)
 ANY_URI = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 RESPONSE_ITEMS = frozenset({"message", "function_call", "function_call_output"})
+# Anthropic content blocks that hold text (or a tool's call or answer) and those that
+# carry media from a ``source``; "file" sources name stored files
+ANTHROPIC_TEXT_BLOCKS = frozenset(
+    {"text", "tool_use", "tool_result", "thinking", "redacted_thinking"}
+)
+ANTHROPIC_MEDIA_BLOCKS = frozenset({"image", "document"})
+ANTHROPIC_SOURCES = frozenset({"base64", "url", "text", "content"})
 CONTROL_HEADER = re.compile(r"^(x-)?litellm-", re.IGNORECASE)
 
 
@@ -118,6 +151,10 @@ class Route:
     model_in: str | None  # "body", "path", or None (a listing: no model)
     fields: frozenset[str] = frozenset()  # accepted body fields (JSON object)
     public: bool = False  # no key needed (liveness probes)
+    api: str = "openai"  # whose request and error shapes: "openai" or "anthropic"
+    # answered by the gate itself after its checks (a count of tokens: nothing is
+    # generated, reserved or billed), not by LiteLLM
+    local: bool = False
     # catalog modes it serves (empty: any) and the body field that caps its output
     # (None: it generates no tokens); a request that names none gets ``default_output``
     modes: frozenset[str] = frozenset()
@@ -166,6 +203,24 @@ ROUTES: tuple[Route, ...] = (
         RESPONSES_FIELDS,
         modes=GENERATIVE,
         output_field="max_output_tokens",
+    ),
+    Route(
+        "POST",
+        "/v1/messages",
+        "body",
+        MESSAGES_FIELDS,
+        api="anthropic",
+        modes=GENERATIVE,
+        output_field="max_tokens",
+    ),
+    Route(
+        "POST",
+        "/v1/messages/count_tokens",
+        "body",
+        COUNT_TOKENS_FIELDS,
+        api="anthropic",
+        local=True,
+        modes=GENERATIVE,
     ),
     *_both("GET", "/models", None),
     *_both("GET", "/models/{model}", "path"),
@@ -257,6 +312,9 @@ def check_body(route: Route, body: object) -> None:
         raise Refused(
             400, "field", "'max_tokens' and 'max_completion_tokens' differ: send one of them."
         )
+    if route.api == "anthropic":
+        _check_anthropic(body)
+        return
     _check_tools(body.get("tools"))
     options = body.get("stream_options")
     if options is not None and (not isinstance(options, dict) or set(options) - STREAM_OPTIONS):
@@ -271,6 +329,63 @@ def check_body(route: Route, body: object) -> None:
     if "input" in route.fields and isinstance(body.get("input"), list) and route.output_field:
         for item in body["input"]:  # the Responses API's items
             _check_response_item(item)
+
+
+def _check_anthropic(body: dict) -> None:
+    """An Anthropic Messages request: its metadata names no one but the user (replaced
+    by the gateway), its tools are the caller's own, its blocks hold their content."""
+    if not isinstance(body.get("messages"), list):
+        raise Refused(400, "field", "'messages' must be a list of messages.")
+    metadata = body.get("metadata")
+    if metadata is not None and (not isinstance(metadata, dict) or set(metadata) - {"user_id"}):
+        raise Refused(400, "field", "'metadata' may hold only 'user_id'.")
+    tools = body.get("tools")
+    if tools is not None:
+        if not isinstance(tools, list) or not all(isinstance(t, dict) for t in tools):
+            raise Refused(400, "field", "'tools' must be a list of tool objects.")
+        for tool in tools:
+            if tool.get("type") not in ANTHROPIC_TOOL_TYPES:
+                raise Refused(
+                    400,
+                    "tool",
+                    f"Tools of type {tool.get('type')!r} are not available through the "
+                    "MaaS gateway; use your own tools (a name, a description and an "
+                    "input_schema).",
+                )
+    system = body.get("system")
+    if isinstance(system, list):
+        _check_blocks(system)
+    for message in body.get("messages") or []:
+        if not isinstance(message, dict):
+            raise Refused(400, "content", "Each message must be an object.")
+        if isinstance(message.get("content"), list):
+            _check_blocks(message["content"])
+
+
+def _check_blocks(blocks: list) -> None:
+    if len(blocks) > MAX_PARTS:
+        raise Refused(400, "too-many", f"A message may hold at most {MAX_PARTS} blocks.")
+    for block in blocks:
+        if not isinstance(block, dict):
+            raise Refused(400, "content", "Each content block must be an object.")
+        kind = block.get("type")
+        if kind == "tool_result" and isinstance(block.get("content"), list):
+            _check_blocks(block["content"])
+        if kind in ANTHROPIC_TEXT_BLOCKS:
+            continue
+        if kind not in ANTHROPIC_MEDIA_BLOCKS:
+            raise Refused(
+                400, "content", f"Content of type {kind!r} is not accepted by the MaaS gateway."
+            )
+        source = block.get("source")
+        if not isinstance(source, dict) or source.get("type") not in ANTHROPIC_SOURCES:
+            raise _refuse_part(kind)
+        if source["type"] == "url" and not (
+            isinstance(source.get("url"), str) and WEB_OR_INLINE.match(source["url"])
+        ):
+            raise _refuse_part(kind)
+        if source["type"] == "content" and isinstance(source.get("content"), list):
+            _check_blocks(source["content"])
 
 
 def _check_tools(tools) -> None:
@@ -355,16 +470,23 @@ def _check_part(part) -> None:
 
 
 def media_parts(body: dict) -> int:
-    """How many non-text parts (images, audio, files) the request holds: each is priced
-    by the provider well beyond its bytes."""
+    """How many non-text parts (images, audio, files; an Anthropic tool result's too)
+    the request holds: each is priced by the provider well beyond its bytes."""
+
+    def count(parts) -> int:
+        n = 0
+        for part in parts if isinstance(parts, list) else ():
+            if not isinstance(part, dict):
+                continue
+            kind = part.get("type")
+            if kind == "tool_result":
+                n += count(part.get("content"))
+            elif kind not in TEXT_PARTS and kind not in ANTHROPIC_TEXT_BLOCKS:
+                n += 1
+        return n
+
     items = [*(body.get("messages") or []), *(body.get("input") or [])]
-    return sum(
-        1
-        for item in items
-        if isinstance(item, dict) and isinstance(item.get("content"), list)
-        for part in item["content"]
-        if isinstance(part, dict) and part.get("type") not in TEXT_PARTS
-    )
+    return sum(count(item.get("content")) for item in items if isinstance(item, dict))
 
 
 def cap_output(route: Route, body: dict, limit: int) -> int:

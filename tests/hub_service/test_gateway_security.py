@@ -262,7 +262,8 @@ def test_every_listed_route_checks_the_model_against_the_keys_policy(gateway, ke
             r = call(gateway, key, route.method, path)
             assert [m["id"] for m in r.json()["data"]] == ["mock-small"], path
         else:
-            body = {"model": "premium", "input": "hi", "prompt": "hi"}
+            hi = [{"role": "user", "content": "hi"}]
+            body = {"model": "premium", "input": "hi", "prompt": "hi", "messages": hi}
             body = {k: v for k, v in body.items() if k in route.fields} or None
             r = call(gateway, key, route.method, path, json=body)
             assert r.status_code == 403, (route, r.status_code, r.text)
