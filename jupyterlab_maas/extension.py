@@ -16,6 +16,23 @@ from traitlets.config import LoggingConfigurable
 
 from . import __version__
 
+# The variables that hold the key: OpenAI's SDK reads OPENAI_API_KEY; Anthropic's
+# SDK and Claude Code read ANTHROPIC_AUTH_TOKEN (sent as a bearer, which the gateway
+# takes as it takes x-api-key)
+KEY_VARIABLES = ("OPENAI_API_KEY", "ANTHROPIC_AUTH_TOKEN")
+
+
+def credentials(key: str, base_url: str) -> dict[str, str]:
+    """What kernels and terminals get: the key and the gateway's URL under the names
+    OpenAI's and Anthropic's SDKs (and the agents built on them) read."""
+    return {
+        **dict.fromkeys(KEY_VARIABLES, key),
+        "OPENAI_BASE_URL": base_url,
+        "OPENAI_API_BASE": base_url,  # the legacy name many notebooks still read
+        # Anthropic's clients add /v1/messages to the gateway's root
+        "ANTHROPIC_BASE_URL": base_url.rstrip("/").removesuffix("/v1"),
+    }
+
 
 class MaaSExtension(LoggingConfigurable):
     """Fetches the server's key from the MaaS hub service with the server's hub token
@@ -241,11 +258,7 @@ class MaaSExtension(LoggingConfigurable):
         self.profile = issued.get("profile")
         if self.default_model not in self.models:
             self.default_model = self.models[0] if self.models else None
-        values = {  # OPENAI_API_BASE: the legacy name many notebooks still read
-            "OPENAI_API_KEY": issued["key"],
-            "OPENAI_BASE_URL": issued["base_url"],
-            "OPENAI_API_BASE": issued["base_url"],
-        }
+        values = credentials(issued["key"], issued["base_url"])
         if self.default_model:
             values["MAAS_DEFAULT_MODEL"] = self.default_model
         self._export(values)

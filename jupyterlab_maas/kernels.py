@@ -23,7 +23,7 @@ import os
 import uuid
 from urllib.parse import quote
 
-from .extension import MaaSServiceError
+from .extension import KEY_VARIABLES, MaaSServiceError
 
 # The longest a kernel's start waits for its key before it starts with the server's.
 KEY_TIMEOUT = 3.0
@@ -57,13 +57,13 @@ class KernelKeys:
                     current = key or os.environ.get("OPENAI_API_KEY")
                     kwargs["env"] = {**(env or os.environ)}
                     if current:
-                        kwargs["env"]["OPENAI_API_KEY"] = current
+                        kwargs["env"].update(dict.fromkeys(KEY_VARIABLES, current))
             return await start(*args, **kwargs)
 
         def update_kernel_env(*, kernel_id, env):
             if kernel_id in self.keys:
                 if "OPENAI_API_KEY" in env:  # the server's key changed: not this kernel's
-                    env = {**env, "OPENAI_API_KEY": self.keys[kernel_id]}
+                    env = {**env, **dict.fromkeys(KEY_VARIABLES, self.keys[kernel_id])}
                 if "JPY_SESSION_NAME" in env:  # its notebook was renamed or moved
                     path = self.notebook_path(env)
                     if path != self.paths.get(kernel_id):
@@ -157,7 +157,8 @@ class KernelKeys:
             self.keys.pop(kernel_id)
             key = await self.obtain(kernel_id, self.paths.get(kernel_id))
             if key is not None and kernel_id in self.kernel_manager:
-                self.kernel_manager.update_env(kernel_id=kernel_id, env={"OPENAI_API_KEY": key})
+                env = dict.fromkeys(KEY_VARIABLES, key)
+                self.kernel_manager.update_env(kernel_id=kernel_id, env=env)
 
     async def _revoke(self, kernel_id: str) -> None:
         url = self._url(kernel_id)

@@ -163,6 +163,36 @@ class HubUser:
         finally:
             ws.close()
 
+    def run_in_terminal(self, command: str, timeout: float = 180) -> str:
+        """Open a JupyterLab terminal (a new shell, as the Terminal launcher does), run
+        ``command`` in it and return what it printed; the terminal is closed after."""
+        r = self.server_api("POST", "api/terminals")
+        assert r.status_code == 200, (r.status_code, r.text)
+        name = r.json()["name"]
+        ws_url = self.hub_url.replace("http", "ws", 1) + (
+            f"/user/{quote(self.name)}/terminals/websocket/{name}"
+        )
+        cookie = "; ".join(f"{c.name}={c.value}" for c in self.session.cookies)
+        ws = websocket.create_connection(ws_url, cookie=cookie, timeout=timeout)
+        marker = uuid.uuid4().hex
+        try:
+            # the marker is printed by the shell, not echoed as typed (split in two)
+            ws.send(json.dumps(["stdin", f"{command}; echo {marker[:8]}''{marker[8:]}\r"]))
+            out: list[str] = []
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                message = json.loads(ws.recv())
+                if message[0] == "stdout":
+                    out.append(message[1])
+                    text = "".join(out)
+                    if marker in text:
+                        typed = text.rfind(f"{marker[:8]}''{marker[8:]}")
+                        return text[typed + len(marker) + 2 : text.rindex(marker)]
+            raise TimeoutError("the terminal's command did not finish")
+        finally:
+            ws.close()
+            self.server_api("DELETE", f"api/terminals/{name}")
+
 
 class KernelError(Exception):
     """The cell raised."""

@@ -5,10 +5,15 @@ and budget, and each request is a usage row priced from the catalog."""
 
 from __future__ import annotations
 
+import sys
+
 import anthropic
 import pytest
 
 SMOLLM2 = "smollm2-135m"
+# the local stack's servers run from this environment (a terminal's shell does not have
+# it on its PATH, as with any virtualenv that is not activated)
+PYTHON = sys.executable
 
 
 def personal_key(stack, name: str) -> str:
@@ -82,3 +87,48 @@ def test_an_anthropic_client_is_held_to_the_users_models_and_budget(stack):
     finally:
         stack.api("DELETE", "admin/overrides/user/boris", stack.admin.token)
     assert len(stack.wait_usage("boris", 1)) == 1
+
+
+# one line: for a cell, and for ``python3 -c`` in a terminal
+ASK = (
+    "import anthropic; answer = anthropic.Anthropic().messages.create("
+    "model='smollm2-135m', max_tokens=8, messages=[{'role': 'user', 'content': 'Say hi'}]); "
+    "print('answered:', bool(answer.content[0].text.strip()))"
+)
+
+
+@pytest.fixture(scope="module")
+def vera(stack):
+    """vera, with a running server."""
+    user = stack.user("vera")
+    user.start_server()
+    yield user
+    user.stop_server()
+
+
+def test_a_notebooks_anthropic_client_needs_no_setting_and_is_charged_to_it(stack, vera):
+    kernel = vera.open_notebook("agents.ipynb")
+
+    assert vera.execute(kernel, ASK).strip() == "answered: True"
+
+    (row,) = stack.wait_usage("vera", 1)
+    assert (row.model, row.status_code, row.notebook_path) == (SMOLLM2, 200, "agents.ipynb")
+    assert row.kernel_id == kernel
+
+
+def test_a_terminal_has_the_gateway_for_both_sdks(stack, vera):
+    """A terminal's shell starts with the server's credentials, under the names OpenAI's
+    and Anthropic's SDKs (and the agents built on them) read."""
+    names = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL")
+    shown = vera.run_in_terminal(
+        f"{PYTHON} -c \"import os; print(*[n + '=' + ('set' if os.environ.get(n) else 'unset')"
+        f" for n in {names!r}]); print('base', os.environ.get('ANTHROPIC_BASE_URL'))\""
+    )
+    for name in names:
+        assert f"{name}=set" in shown, shown
+    assert f"base {stack.gateway_url}" in shown
+
+    before = len(stack.usage_rows("vera"))
+    assert "answered: True" in vera.run_in_terminal(f'{PYTHON} -c "{ASK}"')
+    row = stack.wait_usage("vera", before + 1)[-1]
+    assert (row.model, row.status_code, row.server_name) == (SMOLLM2, 200, "")
