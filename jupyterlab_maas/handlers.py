@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from urllib.parse import quote, urlencode
 
 import tornado
@@ -40,6 +41,22 @@ class StatusHandler(MaaSHandler):
     @tornado.web.authenticated
     def get(self):
         self.finish(json.dumps(self.maas.status()))
+
+
+class KeyHandler(MaaSHandler):
+    """GET: the key this server holds now and the gateway's URL, for ``maas-key`` in a
+    terminal (whose environment keeps the key it opened with). Only for the server's
+    own callers: its user, or the server's token."""
+
+    @tornado.web.authenticated
+    def get(self):
+        key = os.environ.get("OPENAI_API_KEY")
+        if self.maas.state != "ready" or not key:
+            raise tornado.web.HTTPError(503, self.maas.message)
+        self.set_header("Cache-Control", "no-store")
+        self.finish(
+            json.dumps({"key": key, "id": self.maas.key_id, "base_url": self.maas.base_url})
+        )
 
 
 class ModelsHandler(MaaSHandler):
@@ -118,6 +135,7 @@ def setup_handlers(web_app) -> None:
     base_url = web_app.settings["base_url"]
     routes = [
         ("status", StatusHandler),
+        ("key", KeyHandler),
         ("models", ModelsHandler),
         ("default-model", DefaultModelHandler),
         ("usage", UsageHandler),

@@ -5,10 +5,15 @@ and budget, and each request is a usage row priced from the catalog."""
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
 import sys
+from pathlib import Path
 
 import anthropic
 import pytest
+from waiting import until
 
 SMOLLM2 = "smollm2-135m"
 # the local stack's servers run from this environment (a terminal's shell does not have
@@ -132,3 +137,44 @@ def test_a_terminal_has_the_gateway_for_both_sdks(stack, vera):
     assert "answered: True" in vera.run_in_terminal(f'{PYTHON} -c "{ASK}"')
     row = stack.wait_usage("vera", before + 1)[-1]
     assert (row.model, row.status_code, row.server_name) == (SMOLLM2, 200, "")
+
+
+def test_maas_key_gives_a_terminal_the_servers_key_as_it_is_now(stack, vera):
+    """``maas-key`` (Claude Code's apiKeyHelper, or a script's) prints the key the
+    server holds: the one terminals open with, and after the server's key is replaced,
+    the new one, within the server's check of its key (30 s), for terminals that opened
+    with the dead one. (Keys are compared by digest: none is printed.)"""
+    maas_key = str(Path(PYTHON).with_name("maas-key"))
+    digest = (
+        f'{maas_key} | {PYTHON} -c "import hashlib, os, sys; key = sys.stdin.read().strip(); '
+        "print('key', hashlib.sha256(key.encode()).hexdigest()[:16], "
+        "key == os.environ['ANTHROPIC_AUTH_TOKEN'])\""
+    )
+
+    def printed() -> tuple[str, str]:
+        return re.search(r"key ([0-9a-f]{16}) (True|False)", vera.run_in_terminal(digest)).groups()
+
+    first, same = printed()
+    assert same == "True"  # a terminal opens with the key the server holds
+    token = vera.create_token()
+    old = stack.server_key("vera", token)
+    r = stack.api("DELETE", f"users/vera/keys/{old['id']}", token)
+    assert r.status_code in (200, 204), r.text
+
+    until(lambda: printed()[0] != first, 90, "maas-key to print the server's new key")
+    check = (
+        f'{maas_key} | {PYTHON} -c "import sys, anthropic; c = anthropic.Anthropic('
+        "api_key=sys.stdin.read().strip(), auth_token=None); a = c.messages.create("
+        "model='smollm2-135m', max_tokens=8, messages=[{'role': 'user', 'content': 'Hi'}]); "
+        "print('answered:', a.type)\""
+    )
+    assert "answered: message" in vera.run_in_terminal(check)
+
+
+def test_maas_key_outside_a_server_says_what_to_do():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTERHUB_")}
+    r = subprocess.run(
+        [str(Path(PYTHON).with_name("maas-key"))], env=env, capture_output=True, text=True
+    )
+    assert r.returncode == 1 and r.stdout == ""
+    assert "Run maas-key in a terminal of your JupyterLab server" in r.stderr
