@@ -58,7 +58,12 @@ async def test_unknown_routes_of_the_namespace_are_404(jp_fetch):
 
 @pytest.mark.parametrize(
     "method, path, body",
-    [("GET", "models", None), ("GET", "usage", None), ("PUT", "default-model", "{}")],
+    [
+        ("GET", "models", None),
+        ("GET", "usage", None),
+        ("GET", "key", None),
+        ("PUT", "default-model", "{}"),
+    ],
 )
 async def test_every_handler_requires_authentication(jp_fetch, method, path, body):
     with pytest.raises(HTTPClientError) as e:
@@ -69,7 +74,7 @@ async def test_every_handler_requires_authentication(jp_fetch, method, path, bod
 
 
 async def test_models_and_usage_say_why_when_there_is_no_service(jp_fetch):
-    for path in ("models", "usage"):
+    for path in ("models", "usage", "key"):
         with pytest.raises(HTTPClientError) as e:
             await jp_fetch("jupyterlab-maas", path)
         assert e.value.code == 503
