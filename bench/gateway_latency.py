@@ -1,5 +1,7 @@
-"""Gateway overhead of our plugin: the same LiteLLM, same mock backend, measured in the
-same run, once with our auth + usage plugin and once with only a master key.
+"""Gateway overhead of our plugin, and of the whole gateway: the same load, in the same
+run, through LiteLLM with our auth + usage plugin, through LiteLLM with only a master
+key, and straight to the backend (``bench/mockbackend.py``, an HTTP server that answers
+at once), which is the floor.
 
     .venv/bin/python bench/gateway_latency.py [--requests 2000] [--concurrency 8]
         [--users 10000] [--models 50] [--profiles 10] [--history 90000] [--days 90]
@@ -8,10 +10,11 @@ The database holds ``--users`` users (each with a key, spread over ``--profiles`
 profiles with budgets and rate limits, a fifth of them in groups with overrides),
 ``--models`` catalog models and ``--history`` usage rows spread over ``--days`` days;
 requests go round-robin through every user's key, so each one exercises the key,
-policy and spend lookups. Prints p50, p99 and requests/s for both and their ratios
-(targets: p50 <= 1.10, p99 <= 1.20, requests/s >= 0.90), and each gateway's resident
-memory once every key has been used and again after the load. Load alternates between
-the two gateways in rounds, so drift on a shared machine hits both alike.
+policy and spend lookups. Prints p50, p99 and requests/s for each and the ratios: ours
+over LiteLLM alone (targets: p50 <= 1.10, p99 <= 1.20, requests/s >= 0.90), and each
+gateway over no gateway, with what it adds per percentile in milliseconds; and each
+gateway's resident memory once every key has been used and again after the load. Load
+alternates between the three in rounds, so drift on a shared machine hits all alike.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ MODEL = "bench-mock"
 
 
 def seed_database(
-    sessions, users: int, models: int, profiles: int, history: int, days: int
+    sessions, users: int, models: int, profiles: int, history: int, days: int, backend: str
 ) -> list[str]:
     """Fill the catalog, profiles, groups, overrides and usage history; return one key
     per user."""
@@ -50,7 +53,7 @@ def seed_database(
         {
             "name": name,
             "provider_model": f"openai/{name}",
-            "extra_params": {"mock_response": "A short mock answer from the benchmark backend."},
+            "api_base": backend,
             "input_cost_per_token": 1e-06,
             "output_cost_per_token": 2e-06,
         }
@@ -133,6 +136,27 @@ def start(db_url: str, plugin: bool, log: Path, env: dict) -> tuple[subprocess.P
         raise SystemExit(str(e)) from None
 
 
+def start_backend(log: Path) -> tuple[subprocess.Popen, str]:
+    """``bench/mockbackend.py`` under uvicorn on a free port; its /v1 URL once it answers."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--app-dir", str(Path(__file__).parent)]
+        + ["mockbackend:app", "--port", str(port), "--log-level", "warning", "--no-access-log"],
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}/v1"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.post(f"{url}/chat/completions", json={}, timeout=1).raise_for_status()
+            return proc, url
+        except httpx.HTTPError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise SystemExit(f"the mock backend did not start: see {log}") from None
+            time.sleep(0.1)
+
+
 async def load(url: str, keys_: list[str], n: int, concurrency: int) -> list[float]:
     """``n`` chat completions at ``concurrency``, cycling through ``keys_``."""
     latencies: list[float] = []
@@ -189,8 +213,9 @@ def main() -> int:
     db.upgrade(engine)
     sessions = db.make_session_factory(engine)
     t0 = time.perf_counter()
+    backend, backend_url = start_backend(work / "backend.log")
     maas_keys = seed_database(
-        sessions, args.users, args.models, args.profiles, args.history, args.days
+        sessions, args.users, args.models, args.profiles, args.history, args.days, backend_url
     )
     print(
         f"seeded {args.users} users, {args.models} models, {args.profiles} profiles, "
@@ -203,10 +228,15 @@ def main() -> int:
     ours, ours_url = start(db_url, True, work / "plugin.log", {})
     base, base_url = start(db_url, False, work / "master.log", {"LITELLM_MASTER_KEY": master_key})
     try:
-        targets = {"plugin": (ours_url, maas_keys), "master_key": (base_url, [master_key])}
+        targets = {
+            "plugin": (ours_url, maas_keys),
+            "master_key": (base_url, [master_key]),
+            # the same requests, no gateway: the backend's URL is .../v1
+            "direct": (backend_url.removesuffix("/v1"), ["none"]),
+        }
         for url, keys_ in targets.values():  # warm up: every key once
             asyncio.run(load(url, keys_, max(50, len(keys_)), args.concurrency))
-        procs = {"plugin": ours, "master_key": base}
+        procs = {"plugin": ours, "master_key": base, "direct": backend}
         rss_warm = {name: rss_mib(proc) for name, proc in procs.items()}
         per_round = max(1, args.requests // args.rounds)
         lat: dict[str, list[float]] = {name: [] for name in targets}
@@ -218,7 +248,7 @@ def main() -> int:
                 elapsed[name] += time.perf_counter() - t0
         rss_end = {name: rss_mib(proc) for name, proc in procs.items()}
     finally:
-        for proc in (ours, base):
+        for proc in (ours, base, backend):
             proc.terminate()
             proc.wait(timeout=60)
 
@@ -241,9 +271,19 @@ def main() -> int:
         "p99": result["plugin"]["p99_ms"] / result["master_key"]["p99_ms"],
         "rps": result["plugin"]["rps"] / result["master_key"]["rps"],
     }
+    over_direct = {
+        name: {
+            q: {
+                "ratio": result[name][f"{q}_ms"] / result["direct"][f"{q}_ms"],
+                "added_ms": result[name][f"{q}_ms"] - result["direct"][f"{q}_ms"],
+            }
+            for q in ("p50", "p99")
+        }
+        for name in ("plugin", "master_key")
+    }
     print(
-        f"concurrency {args.concurrency}, {args.requests} requests per gateway, "
-        f"{args.rounds} alternating rounds, mock backend"
+        f"concurrency {args.concurrency}, {args.requests} requests per target, "
+        f"{args.rounds} alternating rounds, an HTTP backend that answers at once"
     )
     print(f"{'gateway':<12}{'p50 ms':>10}{'p99 ms':>10}{'req/s':>10}{'RSS MiB':>16}")
     for name, r in result.items():
@@ -255,11 +295,26 @@ def main() -> int:
         f"{'ratio':<12}{ratios['p50']:>10.3f}{ratios['p99']:>10.3f}{ratios['rps']:>10.3f}"
         "   (plugin / master key; targets p50 <= 1.10, p99 <= 1.20, req/s >= 0.90)"
     )
-    print("RSS: after every key was used once -> after the load")
+    for name, by_q in over_direct.items():
+        print(
+            f"{name + ' / direct':<20}"
+            + "".join(
+                f"{q} {v['ratio']:.2f} x (+{v['added_ms']:.2f} ms)   " for q, v in by_q.items()
+            )
+        )
+    print("RSS: after every key was used once -> after the load (direct: the backend's)")
     print(f"usage rows recorded by the plugin: {recorded} (warm-up included)")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(
-        json.dumps({"result": result, "ratios": ratios, "usage_rows": recorded}, indent=2)
+        json.dumps(
+            {
+                "result": result,
+                "ratios": ratios,
+                "over_direct": over_direct,
+                "usage_rows": recorded,
+            },
+            indent=2,
+        )
     )
     return 0
 
