@@ -339,19 +339,11 @@ def _check_anthropic(body: dict) -> None:
     metadata = body.get("metadata")
     if metadata is not None and (not isinstance(metadata, dict) or set(metadata) - {"user_id"}):
         raise Refused(400, "field", "'metadata' may hold only 'user_id'.")
-    tools = body.get("tools")
-    if tools is not None:
-        if not isinstance(tools, list) or not all(isinstance(t, dict) for t in tools):
-            raise Refused(400, "field", "'tools' must be a list of tool objects.")
-        for tool in tools:
-            if tool.get("type") not in ANTHROPIC_TOOL_TYPES:
-                raise Refused(
-                    400,
-                    "tool",
-                    f"Tools of type {tool.get('type')!r} are not available through the "
-                    "MaaS gateway; use your own tools (a name, a description and an "
-                    "input_schema).",
-                )
+    _check_tools(
+        body.get("tools"),
+        ANTHROPIC_TOOL_TYPES,
+        "your own tools (a name, a description and an input_schema)",
+    )
     system = body.get("system")
     if isinstance(system, list):
         _check_blocks(system)
@@ -388,18 +380,20 @@ def _check_blocks(blocks: list) -> None:
             _check_blocks(source["content"])
 
 
-def _check_tools(tools) -> None:
+def _check_tools(tools, types=TOOL_TYPES, use: str | None = None) -> None:
+    """Only tools of ``types``, which LiteLLM hands to the model as they are (``use``:
+    what to send instead, in words)."""
     if tools is None:
         return
     if not isinstance(tools, list) or not all(isinstance(t, dict) for t in tools):
         raise Refused(400, "field", "'tools' must be a list of tool objects.")
     for tool in tools:
-        if tool.get("type") not in TOOL_TYPES:
+        if tool.get("type") not in types:
             raise Refused(
                 400,
                 "tool",
                 f"Tools of type {tool.get('type')!r} are not available through the "
-                f"MaaS gateway; use {', '.join(sorted(TOOL_TYPES))} tools.",
+                f"MaaS gateway; use {use or ', '.join(sorted(types)) + ' tools'}.",
             )
 
 

@@ -7,6 +7,7 @@ import os
 
 import pytest
 from pg import PostgresServer
+from slowbackend import SlowBackend
 
 from hub_service import db
 
@@ -56,3 +57,12 @@ def sessions(db_url):
 @pytest.fixture(scope="module")
 def module_sessions(module_db_url):
     yield from _sessions(module_db_url)
+
+
+@pytest.fixture(scope="module")
+def backend():
+    """A real HTTP model backend that streams slowly and records what it is sent
+    (tests/slowbackend.py), for a module's gateway."""
+    slow = SlowBackend()
+    yield slow
+    slow.close()

@@ -15,20 +15,13 @@ import pytest
 import requests
 from gatewayproc import MOCK_SMALL, issue_key, start_gateway
 from pg import free_port
-from slowbackend import DIE_AFTER, SlowBackend
+from slowbackend import DIE_AFTER
 from sqlalchemy import select
 
 from hub_service import catalog
 from hub_service.db import Usage, session_scope
 
 IN_FLIGHT = 3  # requests one user may have running at once, here
-
-
-@pytest.fixture(scope="module")
-def backend():
-    slow = SlowBackend()
-    yield slow
-    slow.close()
 
 
 @pytest.fixture(scope="module")

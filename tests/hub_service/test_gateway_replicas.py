@@ -10,7 +10,6 @@ import time
 import pytest
 import requests
 from gatewayproc import MOCK_SMALL, issue_key, start_gateway
-from slowbackend import SlowBackend
 from sqlalchemy import func, select
 
 from hub_service import catalog, db
@@ -36,13 +35,6 @@ PROFILES = [
         "rpm_limit": RPM,
     }
 ]
-
-
-@pytest.fixture(scope="module")
-def backend():
-    slow = SlowBackend()
-    yield slow
-    slow.close()
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 from gatewayproc import MOCK_SMALL, issue_key, start_gateway
-from slowbackend import TOKENS, SlowBackend
+from slowbackend import TOKENS
 from sqlalchemy import insert, select
 from waiting import until
 
@@ -63,13 +63,6 @@ PROFILES = [
     {"slug": "priced", "display_name": "Priced", "models": ["priced", "slow"]},
 ]
 ROUTE_LIST = Path(__file__).with_name("litellm_routes_closed.txt")
-
-
-@pytest.fixture(scope="module")
-def backend():
-    slow = SlowBackend()
-    yield slow
-    slow.close()
 
 
 @pytest.fixture(scope="module")
