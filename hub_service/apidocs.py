@@ -235,9 +235,9 @@ def gateway_section() -> list[str]:
         "every other route answers 403 whatever the key, and a body field outside a route's "
         "list is refused with a 400 naming it. Keys go in `Authorization: Bearer sk-maas-...` "
         "(on Anthropic's routes, `x-api-key: sk-maas-...` too, and refusals come in "
-        "Anthropic's error shape). A count of tokens is the gateway's own estimate "
-        "(`hub_service.gateway.gate.count_tokens`): it is neither "
-        "reserved against a budget nor billed.",
+        "Anthropic's error shape; the query `?beta=true` its SDK adds is taken). A count "
+        "of tokens is the gateway's own estimate (`hub_service.gateway.gate.count_tokens`): "
+        "it is neither reserved against a budget nor billed.",
         "",
         "| method | path | key | the model is named in | models of mode | body fields |",
         "|---|---|---|---|---|---|",
@@ -250,6 +250,8 @@ def gateway_section() -> list[str]:
         else:
             path = f"`{r.path}`"
         fields = ", ".join(f"`{f}`" for f in sorted(r.fields - {"model"}))
+        if r.ignored:
+            fields += "; taken but not passed on: " + ", ".join(f"`{f}`" for f in sorted(r.ignored))
         where = {"body": "the body's `model`", "path": "the path", None: ""}[r.model_in]
         out.append(
             f"| {r.method} | {path} | {'none' if r.public else 'yes'} "

@@ -150,6 +150,11 @@ ANTHROPIC_ERROR_TYPES = {
 }
 
 
+# the only query strings taken (and dropped) on Anthropic's routes: its SDK's beta
+# client (Claude Code's) adds ?beta=true to every call
+ANTHROPIC_QUERIES = (b"beta=true", b"beta=false")
+
+
 async def refuse(send, refused: Refused, api: str = "openai") -> None:
     """Answer as the route's API does (OpenAI's, or Anthropic's on its routes), so SDKs
     show the sentence."""
@@ -312,6 +317,8 @@ class Gate:
                 retry_after=30,
             )
         key = await self._key(st, scope, route, who)
+        if route.api == "anthropic" and scope.get("query_string") in ANTHROPIC_QUERIES:
+            scope["query_string"] = b""  # Anthropic's SDK marks its beta calls so
         if scope.get("query_string"):
             name = scope["query_string"].split(b"=")[0].decode("latin-1")
             raise Refused(
@@ -327,6 +334,7 @@ class Gate:
         body = raw_size = None
         if route.method == "POST":
             body, raw_size = await self._body(scope, receive, route)
+            routes.drop_ignored(route, body)
         elif chunked is not None or (length or "0").strip() != "0":
             raise Refused(400, "body", f"{route.method} {route.path} takes no request body.")
         policy = st.policy(key.user, key.profile)

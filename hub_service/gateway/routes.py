@@ -103,6 +103,12 @@ MESSAGES_FIELDS = frozenset(
         "thinking",
     }
 )
+# Accepted and removed before LiteLLM, as Claude Code sends them with every request:
+# Anthropic's server-side context editing, which the backends here do not do (the
+# model sees the whole conversation, as without it), and ``output_config`` (the
+# effort Anthropic's own models spend, and their structured output): the backends
+# answer as they would without it
+MESSAGES_IGNORED = frozenset({"context_management", "output_config"})
 COUNT_TOKENS_FIELDS = frozenset({"model", "messages", "system", "tools", "tool_choice", "thinking"})
 # Tool types that LiteLLM hands to the model as they are. Others (web_search, mcp,
 # code_interpreter, file_search, ...) make LiteLLM or a provider act on the gateway's
@@ -150,6 +156,7 @@ class Route:
     path: str  # as LiteLLM declares it; ``{model}`` marks the model's name (slashes too)
     model_in: str | None  # "body", "path", or None (a listing: no model)
     fields: frozenset[str] = frozenset()  # accepted body fields (JSON object)
+    ignored: frozenset[str] = frozenset()  # accepted, then removed (``drop_ignored``)
     public: bool = False  # no key needed (liveness probes)
     api: str = "openai"  # whose request and error shapes: "openai" or "anthropic"
     # answered by the gate itself after its checks (a count of tokens: nothing is
@@ -209,6 +216,7 @@ ROUTES: tuple[Route, ...] = (
         "/v1/messages",
         "body",
         MESSAGES_FIELDS,
+        ignored=MESSAGES_IGNORED,
         api="anthropic",
         modes=GENERATIVE,
         output_field="max_tokens",
@@ -218,6 +226,7 @@ ROUTES: tuple[Route, ...] = (
         "/v1/messages/count_tokens",
         "body",
         COUNT_TOKENS_FIELDS,
+        ignored=MESSAGES_IGNORED,
         api="anthropic",
         local=True,
         modes=GENERATIVE,
@@ -286,7 +295,7 @@ def check_body(route: Route, body: object) -> None:
     within OpenAI's sizes, and with content the model gets inline."""
     if not isinstance(body, dict):
         raise Refused(400, "body", "The request body must be a JSON object.")
-    unknown = sorted(set(body) - route.fields)
+    unknown = sorted(set(body) - route.fields - route.ignored)
     if unknown:
         raise Refused(
             400,
@@ -329,6 +338,12 @@ def check_body(route: Route, body: object) -> None:
     if "input" in route.fields and isinstance(body.get("input"), list) and route.output_field:
         for item in body["input"]:  # the Responses API's items
             _check_response_item(item)
+
+
+def drop_ignored(route: Route, body: dict) -> None:
+    """Remove the fields the route accepts but does not pass on."""
+    for name in route.ignored:
+        body.pop(name, None)
 
 
 def _check_anthropic(body: dict) -> None:

@@ -277,3 +277,31 @@ def test_the_backend_gets_the_gates_pseudonym_and_output_cap(gateway, sessions, 
     # as chat completions (hub_service.gateway.config), which every backend serves
     assert sent["messages"][-1]["content"] in ("hi", [{"type": "text", "text": "hi"}])
     assert sent.get("max_tokens", sent.get("max_completion_tokens")) == 50
+
+
+def test_what_claude_code_adds_is_taken_and_not_passed_on(gateway, sessions, user, backend):
+    """Claude Code calls ``/v1/messages?beta=true`` with Anthropic's context editing and
+    output settings: taken, and removed before the backend; any other query string,
+    or the same on OpenAI's routes, is refused."""
+    key = issue_key(sessions, user, "backed")[1]
+    body = {
+        "model": "quick",
+        "max_tokens": 5,
+        "messages": [{"role": "user", "content": "hi"}],
+        "context_management": {"edits": [{"type": "clear_thinking_20251015", "keep": "all"}]},
+        "output_config": {"effort": "high"},
+    }
+    r = post(gateway, "/v1/messages?beta=true", key, body)
+    assert r.status_code == 200, r.text
+    sent = backend.bodies[-1]
+    assert "context_management" not in json.dumps(sent) and "effort" not in json.dumps(sent)
+
+    r = post(gateway, "/v1/messages?beta=true&model=premium", key, body)
+    assert r.status_code == 400 and "'beta' is not accepted" in r.json()["error"]["message"]
+    r = requests.post(
+        f"{gateway.url}/v1/chat/completions?beta=true",
+        json={"model": "quick", "messages": [{"role": "user", "content": "hi"}]},
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=30,
+    )
+    assert r.status_code == 400 and "'beta' is not accepted" in r.json()["error"]["message"]
