@@ -71,6 +71,12 @@ class Gateway:
         return self.proc.wait(timeout=60)
 
 
+def module_gateway(db_url: str, log_dir: Path, name: str, env=None) -> Gateway:
+    """A test module's gateway on ``db_url``, logging to ``{name}-{database kind}.log``."""
+    kind = db_url.split(":")[0].split("+")[0]
+    return start_gateway(db_url, log_dir / f"{name}-{kind}.log", env=env)
+
+
 def start_gateway(db_url: str, log_path: Path, *, plugin: bool = True, env=None) -> Gateway:
     """``python -m hub_service.gateway`` as the hub runs it, on a free port."""
     env = {"MAAS_METRICS_TOKEN": METRICS_TOKEN, **(env or {})}

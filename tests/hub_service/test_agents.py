@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from gatewayproc import MOCK_SMALL, issue_key, start_gateway
+from gatewayproc import MOCK_SMALL, issue_key, module_gateway
 from sqlalchemy import select
 from waiting import until
 
@@ -35,27 +35,35 @@ PROFILES = [
 def gateway(module_sessions, module_db_url, log_dir):
     with session_scope(module_sessions) as s:
         catalog.seed(s, [MOCK_SMALL], PROFILES)
-    kind = module_db_url.split(":")[0].split("+")[0]
-    gw = start_gateway(
-        module_db_url,
-        log_dir / f"gateway-agents-{kind}.log",
-        env={"MAAS_REFRESH_INTERVAL": "0.5"},
+    gw = module_gateway(
+        module_db_url, log_dir, "gateway-agents", env={"MAAS_REFRESH_INTERVAL": "0.5"}
     )
     yield gw
     gw.terminate()
 
 
-def terminal_env(home: Path, **extra) -> dict:
-    """A terminal's environment: no provider's credentials of its own, no network but
-    the gateway (Claude Code's telemetry and update checks off)."""
+def claude(gateway, key: str, model: str, home: Path) -> tuple[int, str]:
+    """``claude -p "Say hello"`` in a terminal's environment: the gateway and the key as
+    the lab extension sets them, no provider credentials of its own, no network but the
+    gateway (telemetry and update checks off); its exit status and what it said (with
+    the key masked)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "OPENAI_"))}
-    return {
-        **env,
-        "HOME": str(home),
-        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
-        "DISABLE_AUTOUPDATER": "1",
-        **extra,
-    }
+    env.update(
+        HOME=str(home),
+        ANTHROPIC_BASE_URL=gateway.url,
+        ANTHROPIC_AUTH_TOKEN=key,
+        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC="1",
+        DISABLE_AUTOUPDATER="1",
+    )
+    run = subprocess.run(
+        [str(CLAUDE), "-p", "Say hello", "--model", model],
+        env=env,
+        cwd=home,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    return run.returncode, (run.stdout + run.stderr).replace(key, "<key>")
 
 
 def test_claude_code_answers_through_the_gateway_and_is_accounted(
@@ -64,19 +72,11 @@ def test_claude_code_answers_through_the_gateway_and_is_accounted(
     assert CLAUDE.exists(), f"{CLAUDE} is missing: run scripts/setup.sh"
     user = f"agent-{secrets.token_hex(3)}"
     _, key = issue_key(module_sessions, user, "small")
-    env = terminal_env(tmp_path, ANTHROPIC_BASE_URL=gateway.url, ANTHROPIC_AUTH_TOKEN=key)
 
-    run = subprocess.run(
-        [str(CLAUDE), "-p", "Say hello", "--model", "mock-small"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    status, said = claude(gateway, key, "mock-small", tmp_path)
 
-    assert run.returncode == 0, (run.stdout + run.stderr).replace(key, "<key>")[-2000:]
-    assert run.stdout.strip() == "small answer"
+    assert status == 0, said[-2000:]
+    assert said.strip() == "small answer"
 
     def rows():
         with session_scope(module_sessions) as s:
@@ -94,19 +94,10 @@ def test_claude_code_with_a_model_outside_the_catalog_stops_and_costs_nothing(
     the gateway's 404 makes it stop and say so (in its own words)."""
     user = f"agent-{secrets.token_hex(3)}"
     _, key = issue_key(module_sessions, user, "small")
-    env = terminal_env(tmp_path, ANTHROPIC_BASE_URL=gateway.url, ANTHROPIC_AUTH_TOKEN=key)
 
-    run = subprocess.run(
-        [str(CLAUDE), "-p", "Say hello", "--model", "claude-sonnet-4-5"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    status, said = claude(gateway, key, "claude-sonnet-4-5", tmp_path)
 
-    said = (run.stdout + run.stderr).replace(key, "<key>")
-    assert run.returncode != 0, said[-2000:]
+    assert status != 0, said[-2000:]
     assert "issue with the selected model (claude-sonnet-4-5)" in said, said[-2000:]
     with session_scope(module_sessions) as s:
         assert s.scalars(select(Usage).where(Usage.user == user)).all() == []

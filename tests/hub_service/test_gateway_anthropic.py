@@ -15,7 +15,7 @@ import secrets
 import anthropic
 import pytest
 import requests
-from gatewayproc import MOCK_SMALL, issue_key, start_gateway
+from gatewayproc import MOCK_SMALL, issue_key, module_gateway
 from sqlalchemy import select
 from waiting import until
 
@@ -53,10 +53,10 @@ def sessions(module_sessions, backend):
 
 @pytest.fixture(scope="module")
 def gateway(sessions, module_db_url, log_dir):
-    kind = module_db_url.split(":")[0].split("+")[0]
-    gw = start_gateway(
+    gw = module_gateway(
         module_db_url,
-        log_dir / f"gateway-anthropic-{kind}.log",
+        log_dir,
+        "gateway-anthropic",
         env={"MAAS_REFRESH_INTERVAL": "0.5", "MAAS_REFUSAL_INTERVAL": "0.5"},
     )
     yield gw

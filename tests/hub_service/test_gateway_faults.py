@@ -13,7 +13,7 @@ import time
 
 import pytest
 import requests
-from gatewayproc import MOCK_SMALL, issue_key, start_gateway
+from gatewayproc import MOCK_SMALL, issue_key, module_gateway
 from pg import free_port
 from slowbackend import DIE_AFTER
 from sqlalchemy import select
@@ -51,11 +51,8 @@ def sessions(module_sessions, backend):
 
 @pytest.fixture(scope="module")
 def gateway(sessions, module_db_url, log_dir):
-    kind = module_db_url.split(":")[0].split("+")[0]
-    gw = start_gateway(
-        module_db_url,
-        log_dir / f"gateway-faults-{kind}.log",
-        env={"MAAS_MAX_IN_FLIGHT": str(IN_FLIGHT)},
+    gw = module_gateway(
+        module_db_url, log_dir, "gateway-faults", env={"MAAS_MAX_IN_FLIGHT": str(IN_FLIGHT)}
     )
     yield gw
     gw.terminate()
