@@ -79,7 +79,8 @@ def module_gateway(db_url: str, log_dir: Path, name: str, env=None) -> Gateway:
 
 def start_gateway(db_url: str, log_path: Path, *, plugin: bool = True, env=None) -> Gateway:
     """``python -m hub_service.gateway`` as the hub runs it, on a free port."""
-    env = {"MAAS_METRICS_TOKEN": METRICS_TOKEN, **(env or {})}
+    # a crash of the interpreter (a C extension's) leaves its Python stack in the log
+    env = {"MAAS_METRICS_TOKEN": METRICS_TOKEN, "PYTHONFAULTHANDLER": "1", **(env or {})}
     proc, url = spawn(db_url, free_port(), log_path, plugin=plugin, env=env)
     return Gateway(url, proc, log_path)
 
