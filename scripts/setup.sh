@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Set up what the local MaaS and its tests need, skipping whatever is already in place:
 # a virtualenv (.venv) with jupyterlab-maas and its extras and the Pulumi program's
-# packages, configurable-http-proxy, Claude Code (for the tests),
+# packages, configurable-http-proxy,
 # the npm dependencies and the built JupyterLab extension. With --with-notebook-image,
 # also the Python layer of the users' image (notebook-image/) in .venv-notebook-image,
-# which the tests run the image's notebook in, and the hub image's JupyterHub in
-# .venv-jupyterhub5, which the hub-facing tests run again under.
+# which the tests run the image's notebook in, the hub image's JupyterHub in
+# .venv-jupyterhub5, which the hub-facing tests run again under, and Claude Code, which
+# the tests run against the gateway.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -68,14 +69,6 @@ if [ ! -x "$VENV/bin/configurable-http-proxy" ]; then
   echo "setup: installing configurable-http-proxy"
   npm install --global --prefix "$VENV" --no-audit --no-fund --loglevel=error \
     configurable-http-proxy@^5
-fi
-
-# Claude Code, which the tests run against the gateway (tests/hub_service/test_agents.py)
-CLAUDE_CODE_VERSION=2.1.197
-if ! "$VENV/bin/claude" --version 2>/dev/null | grep -q "^$CLAUDE_CODE_VERSION "; then
-  echo "setup: installing Claude Code $CLAUDE_CODE_VERSION"
-  npm install --global --prefix "$VENV" --no-audit --no-fund --loglevel=error \
-    "@anthropic-ai/claude-code@$CLAUDE_CODE_VERSION"
 fi
 
 want=$(fingerprint package.json package-lock.json portal/package.json portal/package-lock.json)
@@ -144,5 +137,13 @@ if [ "${1:-}" = "--with-notebook-image" ]; then
     SKIP_JUPYTER_BUILDER=1 "$HUB5_VENV/bin/pip" install --quiet -e '.[hub,gateway]' $pins \
       pytest requests psutil pyyaml
     stamp_set jupyterhub5 "$want"
+  fi
+
+  # Claude Code, which the tests run against the gateway (tests/hub_service/test_agents.py)
+  CLAUDE_CODE_VERSION=2.1.197
+  if ! "$VENV/bin/claude" --version 2>/dev/null | grep -q "^$CLAUDE_CODE_VERSION "; then
+    echo "setup: installing Claude Code $CLAUDE_CODE_VERSION"
+    npm install --global --prefix "$VENV" --no-audit --no-fund --loglevel=error \
+      "@anthropic-ai/claude-code@$CLAUDE_CODE_VERSION"
   fi
 fi
