@@ -28,6 +28,14 @@ MOCK_SMALL = {
     "input_cost_per_token": 1e-06,
     "output_cost_per_token": 2e-06,
 }
+# One outside the profiles that tests give their keys: what a key may not reach.
+MOCK_PREMIUM = {
+    "name": "premium",
+    "provider_model": "openai/premium",
+    "extra_params": {"mock_response": "premium answer"},
+    "input_cost_per_token": 1e-03,
+    "output_cost_per_token": 1e-03,
+}
 
 
 @dataclass

@@ -82,8 +82,8 @@ RESPONSES_FIELDS = frozenset(
     }
 )
 # Anthropic's Messages API (docs.anthropic.com/en/api/messages), which LiteLLM
-# translates for any backend. Left out: container, mcp_servers, service_tier and
-# context_management (each makes a provider act or bill on the gateway's behalf).
+# translates for any backend. Left out: container, mcp_servers and service_tier (each
+# makes a provider act or bill on the gateway's behalf).
 # ``metadata`` may hold only ``user_id``, which the gateway replaces with its own
 # pseudonym of the hub user, as OpenAI's ``user``.
 MESSAGES_FIELDS = frozenset(

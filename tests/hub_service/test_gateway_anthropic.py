@@ -15,7 +15,7 @@ import secrets
 import anthropic
 import pytest
 import requests
-from gatewayproc import MOCK_SMALL, issue_key, module_gateway
+from gatewayproc import MOCK_PREMIUM, MOCK_SMALL, issue_key, module_gateway
 from sqlalchemy import select
 from waiting import until
 
@@ -27,13 +27,6 @@ PROFILES = [
     {"slug": "small", "display_name": "Small", "is_default": True, "models": ["mock-small"]},
     {"slug": "backed", "display_name": "Backed", "models": ["quick"]},
 ]
-PREMIUM = {
-    "name": "premium",
-    "provider_model": "openai/premium",
-    "extra_params": {"mock_response": "premium answer"},
-    "input_cost_per_token": 1e-03,
-    "output_cost_per_token": 1e-03,
-}
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +40,7 @@ def sessions(module_sessions, backend):
         "max_output_tokens": 50,
     }
     with session_scope(module_sessions) as s:
-        catalog.seed(s, [MOCK_SMALL, PREMIUM, quick], PROFILES)
+        catalog.seed(s, [MOCK_SMALL, MOCK_PREMIUM, quick], PROFILES)
     return module_sessions
 
 

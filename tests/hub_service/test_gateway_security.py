@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from gatewayproc import MOCK_SMALL, issue_key, start_gateway
+from gatewayproc import MOCK_PREMIUM, MOCK_SMALL, issue_key, start_gateway
 from slowbackend import TOKENS
 from sqlalchemy import insert, select
 from waiting import until
@@ -42,13 +42,7 @@ BUDGET_TIMEZONE = "Europe/Berlin"  # budget days start at midnight in Berlin
 PRICE = 5e-05  # per token, in and out, of the "priced" model
 MODELS = [
     MOCK_SMALL,
-    {
-        "name": "premium",
-        "provider_model": "openai/premium",
-        "extra_params": {"mock_response": "premium answer"},
-        "input_cost_per_token": 1e-03,
-        "output_cost_per_token": 1e-03,
-    },
+    MOCK_PREMIUM,
     {
         "name": "priced",
         "provider_model": "openai/priced",
