@@ -249,6 +249,8 @@ class Gate:
             admission, body = await self._admit(
                 st, scope, receive, route, path_model, request_id, who
             )
+            # a count of tokens, which LiteLLM would ask the backend for
+            counted = {"input_tokens": count_tokens(body)} if route.local else None
         except Refused as refused:
             st.refusals.add(refused.status, refused.reason, **who)
             return await refuse(send, refused, route.api)
@@ -262,14 +264,8 @@ class Gate:
                 Refused(500, "gate-error", "The MaaS gateway failed to check this request."),
                 route.api,
             )
-        if route.local:  # a count of tokens, which LiteLLM would ask the backend for
-            try:
-                return await _send_json(send, 200, {"input_tokens": count_tokens(body)})
-            except Refused as refused:
-                st.refusals.add(refused.status, refused.reason, **who)
-                return await refuse(send, refused, route.api)
-            finally:
-                self._ended(st, request_id, admission.key.user)
+        if counted is not None:
+            return await _send_json(send, 200, counted)
         scope[ADMISSION] = admission
         body = body or {}  # a GET: LiteLLM reads no body of the client's
         # LiteLLM's parsed-body cache: it routes exactly the body checked here
@@ -278,13 +274,10 @@ class Gate:
         try:
             await self.app(scope, _replay(receive, orjson.dumps(body) if body else b""), send)
         finally:
-            self._ended(st, request_id, user)
-
-    def _ended(self, st: GatewayState, request_id: str, user: str) -> None:
-        st.ledger.ended(request_id)
-        self.in_flight[user] -= 1
-        if not self.in_flight[user]:
-            del self.in_flight[user]
+            st.ledger.ended(request_id)
+            self.in_flight[user] -= 1
+            if not self.in_flight[user]:
+                del self.in_flight[user]
 
     def _starting(self, receive):
         """LiteLLM's lifespan messages; at startup, the refresh loop starts too (so the
@@ -385,7 +378,8 @@ class Gate:
                 except Refused:
                     st.ledger.release(request_id)
                     raise
-        self.in_flight[key.user] = self.in_flight.get(key.user, 0) + 1
+        if not route.local:  # the gate answers those at once: never in flight
+            self.in_flight[key.user] = self.in_flight.get(key.user, 0) + 1
         return Admission(request_id, key, policy, allowed, model_name), body
 
     async def _key(self, st: GatewayState, scope, route: Route, who: dict) -> KeyInfo:
