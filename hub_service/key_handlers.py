@@ -311,7 +311,8 @@ class KernelKeyHandler(OwnKeyHandler):
     its notebook path changed after (200: the notebook was renamed); 429 once the server
     has ``MaaSService.max_kernel_keys`` kernels' keys alive (the kernel then uses the
     server's key); 409 if the server's key is no longer active. DELETE: revoke it (the
-    kernel stopped)."""
+    kernel stopped). A terminal's key is a kernel's (``terminal-<uuid>``, its notebook
+    ``terminal <name>``)."""
 
     def _server_key(self, db, user, key_id) -> ApiKey:
         row = self._own_key(db, user, key_id)
@@ -364,7 +365,8 @@ class KernelKeyHandler(OwnKeyHandler):
             row = self._kernel_key(db, parent, kernel_id)
             if row is not None:
                 row.revoked_at = self.now()
-                row.revoked_reason = "kernel stopped"
+                ended = "terminal closed" if kernel_id.startswith("terminal-") else "kernel stopped"
+                row.revoked_reason = ended
         self.set_status(204)
         self.finish()
 

@@ -31,6 +31,12 @@ def _load_jupyter_server_extension(server_app):
             extension, server_app.kernel_manager, server_app.root_dir, server_app.log
         )
         extension.kernel_keys.install()
+        terminal_manager = server_app.web_app.settings.get("terminal_manager")
+        if terminal_manager is not None:  # and each terminal: spend per terminal
+            from .terminals import TerminalKeys
+
+            extension.terminal_keys = TerminalKeys(extension.kernel_keys, terminal_manager)
+            extension.terminal_keys.install()
     extension.start()
     configure_jupyter_ai(server_app, extension)  # if installed: its models from the catalog
     setup_handlers(server_app.web_app)

@@ -1,10 +1,11 @@
-"""``maas-key``: print this server's current MaaS key, for tools that ask a command for
-their key each time (Claude Code's ``apiKeyHelper`` setting) and for scripts.
+"""``maas-key``: print this terminal's (or server's) current MaaS key, for tools that
+ask a command for their key each time (Claude Code's ``apiKeyHelper``) and for scripts.
 
 A terminal's environment is fixed when it opens, so its ``OPENAI_API_KEY`` and
 ``ANTHROPIC_AUTH_TOKEN`` stay as they were if the server's key is replaced meanwhile;
 this command asks the running server (``GET jupyterlab-maas/key``, with the server's
-own hub token, which the terminal has) for the key it holds now.
+own hub token, which the terminal has) for the key it holds now for this terminal
+(``MAAS_TERMINAL``), or for the server.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import json
 import os
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 
 from .handlers import NAMESPACE
@@ -26,8 +28,12 @@ def current_key(timeout: float = 10.0) -> str:
     token = os.environ.get("JUPYTERHUB_API_TOKEN")
     if not server or not token or not server.startswith(("http://", "https://")):
         raise SystemExit(f"maas-key: this is not a JupyterHub server's environment. {USAGE}")
+    url = server.rstrip("/") + f"/{NAMESPACE}/key"
+    terminal = os.environ.get("MAAS_TERMINAL")  # a terminal's own key, if it has one
+    if terminal:
+        url += "?" + urllib.parse.urlencode({"terminal": terminal})
     request = urllib.request.Request(  # noqa: S310 - the hub's http(s) URL of this server
-        server.rstrip("/") + f"/{NAMESPACE}/key", headers={"Authorization": f"token {token}"}
+        url, headers={"Authorization": f"token {token}"}
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310

@@ -104,6 +104,7 @@ class MaaSExtension(LoggingConfigurable):
         self.profile: str | None = None
         self.default_model: str | None = os.environ.get("MAAS_DEFAULT_MODEL") or None
         self.kernel_keys = None  # kernels.KernelKeys, once installed
+        self.terminal_keys = None  # terminals.TerminalKeys, once installed
         self._renewal = None  # the IOLoop timeout of the next renewal
         self._watching = False
         self._heal_lock = asyncio.Lock()
@@ -264,7 +265,9 @@ class MaaSExtension(LoggingConfigurable):
         self._export(values)
         self.state = "ready"
         if replaced and self.kernel_keys is not None:  # their keys died with the old one
-            IOLoop.current().add_callback(self.kernel_keys.rekey)
+            IOLoop.current().add_callback(self._rekey)
+        elif self.terminal_keys is not None:
+            IOLoop.current().add_callback(self.terminal_keys.refill)
         if self.models:
             self.message = "LLM credentials are set in new kernels."
         else:
@@ -279,6 +282,13 @@ class MaaSExtension(LoggingConfigurable):
             self.base_url,
             ", ".join(self.models) or "none",
         )
+
+    async def _rekey(self) -> None:
+        """New keys for the kernels and terminals whose keys died with the server's
+        previous key, and for the next terminal."""
+        await self.kernel_keys.rekey()
+        if self.terminal_keys is not None:
+            await self.terminal_keys.refill()
 
     def request_key(self, timeout: float) -> dict:
         url = self.service_url.rstrip("/") + f"/api/v1/users/{quote(self.user, safe='')}/keys"

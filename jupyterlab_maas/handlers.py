@@ -45,18 +45,20 @@ class StatusHandler(MaaSHandler):
 
 class KeyHandler(MaaSHandler):
     """GET: the key this server holds now and the gateway's URL, for ``maas-key`` in a
-    terminal (whose environment keeps the key it opened with). Only for the server's
-    own callers: its user, or the server's token."""
+    terminal (whose environment keeps the key it opened with); ``?terminal=<name>``:
+    that terminal's own key, if it has one. Only for the server's own callers: its
+    user, or the server's token."""
 
     @tornado.web.authenticated
     def get(self):
         key = os.environ.get("OPENAI_API_KEY")
         if self.maas.state != "ready" or not key:
             raise tornado.web.HTTPError(503, self.maas.message)
+        terminals = self.maas.terminal_keys
+        terminal = self.get_argument("terminal", None)
+        own = terminals.key_of(terminal) if terminals is not None and terminal else None
         self.set_header("Cache-Control", "no-store")
-        self.finish(
-            json.dumps({"key": key, "id": self.maas.key_id, "base_url": self.maas.base_url})
-        )
+        self.finish(json.dumps({"key": own or key, "base_url": self.maas.base_url}))
 
 
 class ModelsHandler(MaaSHandler):

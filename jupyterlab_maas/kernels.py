@@ -74,9 +74,7 @@ class KernelKeys:
             try:
                 return await shutdown(kernel_id, *args, **kwargs)
             finally:
-                if self.keys.pop(kernel_id, None) is not None:
-                    self.paths.pop(kernel_id, None)
-                    self._background(self._revoke(kernel_id))
+                self.forget(kernel_id)
 
         km.start_kernel, km.update_env, km.shutdown_kernel = (
             start_kernel,
@@ -152,13 +150,20 @@ class KernelKeys:
 
     async def rekey(self) -> None:
         """After the server's key was replaced (its kernels' keys died with it): new
-        keys for the running kernels, for their next restart."""
+        keys for the running kernels, for their next restart, and for the terminals
+        (which ``maas-key`` gives them)."""
         for kernel_id in list(self.keys):
             self.keys.pop(kernel_id)
             key = await self.obtain(kernel_id, self.paths.get(kernel_id))
             if key is not None and kernel_id in self.kernel_manager:
                 env = dict.fromkeys(KEY_VARIABLES, key)
                 self.kernel_manager.update_env(kernel_id=kernel_id, env=env)
+
+    def forget(self, kernel_id: str) -> None:
+        """The kernel (or terminal) ``kernel_id`` ended: revoke its key, if it had one."""
+        if self.keys.pop(kernel_id, None) is not None:
+            self.paths.pop(kernel_id, None)
+            self._background(self._revoke(kernel_id))
 
     async def _revoke(self, kernel_id: str) -> None:
         url = self._url(kernel_id)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import anthropic
 import pytest
+from sqlalchemy import create_engine, text
 from waiting import until
 
 SMOLLM2 = "smollm2-135m"
@@ -134,10 +135,46 @@ def test_a_terminal_has_the_gateway_for_both_sdks(stack, vera):
         assert f"{name}=set" in shown, shown
     assert f"base {stack.gateway_url}" in shown
 
+
+def test_each_terminal_has_a_key_of_its_own_and_its_spend(stack, vera):
+    """A terminal opens with a key of its own (not the server's, not another
+    terminal's): the usage rows of what runs in it name it ``terminal N``, and its key
+    is revoked when it closes. (Keys are compared by digest: none is printed.)"""
+    show = (
+        f"{PYTHON} -c \"import hashlib, os; print('terminal', os.environ['MAAS_TERMINAL'], "
+        "hashlib.sha256(os.environ['OPENAI_API_KEY'].encode()).hexdigest())\"; "
+        f'{PYTHON} -c "{ASK}"'
+    )
     before = len(stack.usage_rows("vera"))
-    assert "answered: True" in vera.run_in_terminal(f'{PYTHON} -c "{ASK}"')
-    row = stack.wait_usage("vera", before + 1)[-1]
-    assert (row.model, row.status_code, row.server_name) == (SMOLLM2, 200, "")
+    opened = []
+    for _ in range(2):
+        shown = vera.run_in_terminal(show)
+        assert "answered: True" in shown, shown
+        opened.append(re.search(r"terminal (\S+) ([0-9a-f]{64})", shown).groups())
+    rows = stack.wait_usage("vera", before + 2)[before:]
+
+    server_key = stack.server_key("vera", vera.create_token())
+
+    def keys() -> dict:
+        with create_engine(stack.db_url).connect() as conn:
+            query = text(
+                "SELECT id, key_hash, parent_id, kernel_id, revoked_reason "
+                'FROM api_keys WHERE "user" = :user'
+            )
+            return {row.key_hash: row for row in conn.execute(query, {"user": "vera"})}
+
+    def closed() -> bool:
+        found = keys()
+        return all(found[digest].revoked_reason == "terminal closed" for _, digest in opened)
+
+    until(closed, 30, "the closed terminals' keys to be revoked")
+    terminal_keys = [keys()[digest] for _, digest in opened]
+    assert len({k.id for k in terminal_keys}) == 2  # one key per terminal
+    for (name, _), key, row in zip(opened, terminal_keys, rows, strict=True):
+        # the server's, as a kernel's is: counted for the server, and for the terminal
+        assert key.parent_id == row.key_id == server_key["id"]
+        assert (row.kernel_id, row.notebook_path) == (key.kernel_id, f"terminal {name}")
+        assert (row.model, row.status_code, row.server_name) == (SMOLLM2, 200, "")
 
 
 def test_maas_key_gives_a_terminal_the_servers_key_as_it_is_now(stack, vera):
