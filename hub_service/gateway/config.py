@@ -17,6 +17,10 @@ def deployment(model: CatalogModel) -> dict:
     params: dict = {"model": model.provider_model, **(model.extra_params or {})}
     if model.api_base:
         params["api_base"] = model.api_base
+        # Responses API requests (Codex's) go to a server of one's own as chat
+        # completions, which every OpenAI-compatible server has, and llama.cpp's,
+        # vLLM's and others' servers serve no Responses API of their own
+        params.setdefault("use_chat_completions_api", True)
     # OpenAI-compatible servers without auth still need some key for the SDK.
     params["api_key"] = f"os.environ/{model.api_key_env}" if model.api_key_env else "none"
     info: dict = {

@@ -79,8 +79,20 @@ RESPONSES_FIELDS = frozenset(
         "reasoning",
         "truncation",
         "user",
+        # what Codex sends with each request: ``store`` only false (a provider keeping
+        # the conversation for later requests would keep it on the gateway's account),
+        # ``include`` only RESPONSES_INCLUDE, and a hint for the provider's prompt cache
+        "store",
+        "include",
+        "prompt_cache_key",
     }
 )
+# Accepted and removed before LiteLLM: Codex's ``client_metadata`` (its installation,
+# session and turn ids), which no backend needs and which would identify the user
+RESPONSES_IGNORED = frozenset({"client_metadata"})
+# What a Responses request may ask to have added to the answer: the model's reasoning,
+# encrypted, to send back in the next request (as ``store`` is false), and log probs
+RESPONSES_INCLUDE = frozenset({"reasoning.encrypted_content", "message.output_text.logprobs"})
 # Anthropic's Messages API (docs.anthropic.com/en/api/messages), which LiteLLM
 # translates for any backend. Left out: container, mcp_servers and service_tier (each
 # makes a provider act or bill on the gateway's behalf).
@@ -114,6 +126,8 @@ COUNT_TOKENS_FIELDS = frozenset({"model", "messages", "system", "tools", "tool_c
 # code_interpreter, file_search, ...) make LiteLLM or a provider act on the gateway's
 # behalf, with nothing priced in the catalog.
 TOOL_TYPES = frozenset({"function"})
+# The Responses API also takes a "namespace": a named group of function tools (Codex's)
+RESPONSES_TOOL_TYPES = TOOL_TYPES | {"namespace"}
 # Anthropic's own tools have no type, or "custom"; its typed ones (web_search_*,
 # code_execution_*, bash_*, computer_*, ...) are run by Anthropic or need its models
 ANTHROPIC_TOOL_TYPES = frozenset({None, "custom"})
@@ -137,7 +151,8 @@ MAX_PARTS = 512  # content parts in one message
 TEXT_PARTS = frozenset({"text", "input_text", "output_text", "refusal"})
 WEB_OR_INLINE = re.compile(r"^(https?://|data:)", re.IGNORECASE)
 ANY_URI = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
-RESPONSE_ITEMS = frozenset({"message", "function_call", "function_call_output"})
+# (a "reasoning" item: the model's earlier reasoning, sent back as it came)
+RESPONSE_ITEMS = frozenset({"message", "function_call", "function_call_output", "reasoning"})
 # Anthropic content blocks that hold text (or a tool's call or answer) and those that
 # carry media from a ``source``; "file" sources name stored files
 ANTHROPIC_TEXT_BLOCKS = frozenset(
@@ -208,6 +223,7 @@ ROUTES: tuple[Route, ...] = (
         "/responses",
         "body",
         RESPONSES_FIELDS,
+        ignored=RESPONSES_IGNORED,
         modes=GENERATIVE,
         output_field="max_output_tokens",
     ),
@@ -324,7 +340,10 @@ def check_body(route: Route, body: object) -> None:
     if route.api == "anthropic":
         _check_anthropic(body)
         return
-    _check_tools(body.get("tools"))
+    if route.path.endswith("/responses"):
+        _check_responses(body)
+    else:
+        _check_tools(body.get("tools"))
     options = body.get("stream_options")
     if options is not None and (not isinstance(options, dict) or set(options) - STREAM_OPTIONS):
         raise Refused(
@@ -335,15 +354,42 @@ def check_body(route: Route, body: object) -> None:
     if isinstance(body.get("messages"), list):
         for message in body["messages"]:
             _check_message(message)
-    if "input" in route.fields and isinstance(body.get("input"), list) and route.output_field:
-        for item in body["input"]:  # the Responses API's items
-            _check_response_item(item)
 
 
 def drop_ignored(route: Route, body: dict) -> None:
     """Remove the fields the route accepts but does not pass on."""
     for name in route.ignored:
         body.pop(name, None)
+
+
+def _check_responses(body: dict) -> None:
+    """A Responses request: nothing stored by the provider, nothing added to the answer
+    but RESPONSES_INCLUDE, and the caller's own tools (alone or in namespaces)."""
+    if body.get("store") not in (None, False):
+        raise Refused(
+            400,
+            "field",
+            "'store' must be false: the MaaS gateway does not let a provider keep "
+            "conversations. Send the whole conversation with each request.",
+        )
+    include = body.get("include")
+    if include is not None and (
+        not isinstance(include, list) or not set(include) <= RESPONSES_INCLUDE
+    ):
+        raise Refused(
+            400, "field", f"'include' may hold only {', '.join(sorted(RESPONSES_INCLUDE))}."
+        )
+    cache_key = body.get("prompt_cache_key")
+    if cache_key is not None and not isinstance(cache_key, str):
+        raise Refused(400, "field", "'prompt_cache_key' must be a string.")
+    tools = body.get("tools")
+    _check_tools(tools, RESPONSES_TOOL_TYPES, "function tools (or namespaces of them)")
+    for tool in tools or []:
+        if tool.get("type") == "namespace":
+            _check_tools(tool.get("tools") or [], TOOL_TYPES)
+    if isinstance(body.get("input"), list):
+        for item in body["input"]:
+            _check_response_item(item)
 
 
 def _check_anthropic(body: dict) -> None:

@@ -739,6 +739,97 @@ def test_a_responses_item_reference_is_refused(gateway, key):
     assert r.status_code == 400 and "'item_reference'" in message(r)
 
 
+def codex_body(**fields) -> dict:
+    """A Responses request as Codex 0.171 sends it (trimmed): its own fields, a
+    developer message, and a namespace of function tools."""
+    function = {
+        "type": "function",
+        "name": "close_agent",
+        "description": "Close an agent.",
+        "strict": False,
+        "parameters": {"type": "object", "properties": {}},
+    }
+    return {
+        "model": "quick",
+        "input": [
+            {
+                "type": "message",
+                "role": "developer",
+                "content": [{"type": "input_text", "text": "Be brief."}],
+            },
+            {
+                "type": "message",
+                "role": "user",
+                "content": [{"type": "input_text", "text": "Say hello"}],
+            },
+        ],
+        "tools": [
+            {**function, "name": "exec_command"},
+            {
+                "type": "namespace",
+                "name": "multi_agent_v1",
+                "description": "Sub-agents.",
+                "tools": [function],
+            },
+        ],
+        "tool_choice": "auto",
+        "parallel_tool_calls": True,
+        "reasoning": {"summary": "auto"},
+        "store": False,
+        "include": ["reasoning.encrypted_content"],
+        "prompt_cache_key": "019a-session",
+        "client_metadata": {"x-codex-installation-id": "ad37c49d-install"},
+        **fields,
+    }
+
+
+def test_a_codex_request_is_answered_as_chat_and_accounted(gateway, sessions, user, backend):
+    """Codex's Responses request reaches an OpenAI-compatible backend as a chat
+    completion (which every such server has), its namespace's tools flattened, without
+    Codex's installation id, and is a usage row of the key's user."""
+    key = backed_key(sessions, user)
+    r = call(gateway, key, path="/v1/responses", json=codex_body())
+    assert r.status_code == 200, r.text
+    assert r.json()["output"][0]["content"][0]["text"] == "quick answer"
+    sent = backend.bodies[-1]
+    assert [m["role"] for m in sent["messages"]][-1] == "user"
+    assert {t["function"]["name"] for t in sent["tools"]} == {
+        "exec_command",
+        "multi_agent_v1__close_agent",
+    }
+    assert "install" not in json.dumps(sent)
+    until(lambda: usage_rows(sessions, user), 15, "the request's usage row")
+    (row,) = usage_rows(sessions, user)
+    assert (row.model, row.status_code, row.prompt_tokens, row.completion_tokens) == (
+        "quick",
+        200,
+        5,
+        2,
+    )
+
+
+@pytest.mark.parametrize(
+    ("fields", "said"),
+    [
+        ({"store": True}, "'store' must be false"),
+        ({"include": ["file_search_call.results"]}, "'include' may hold only"),
+        ({"prompt_cache_key": {"a": 1}}, "'prompt_cache_key' must be a string"),
+        (
+            {"tools": [{"type": "web_search", "external_web_access": False}]},
+            "Tools of type 'web_search' are not available",
+        ),
+        (
+            {"tools": [{"type": "namespace", "name": "n", "tools": [{"type": "web_search"}]}]},
+            "Tools of type 'web_search' are not available",
+        ),
+    ],
+    ids=["store", "include", "cache-key", "web-search", "web-search-in-namespace"],
+)
+def test_what_codex_may_not_ask_a_provider_is_refused(gateway, key, fields, said):
+    r = call(gateway, key, path="/v1/responses", json=codex_body(**fields))
+    assert r.status_code == 400 and said in message(r), r.text
+
+
 def test_each_route_serves_only_its_models_modes(gateway, sessions, user):
     key = backed_key(sessions, user)
     r = call(gateway, key, json=chat_body("embedder"))
