@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 CHUNK_INTERVAL = 0.05  # seconds between streamed tokens: the backend's own pace
 TOKENS = 200
+BRISK_TOKENS = 3  # what a "brisk" model streams, at once
 DIE_AFTER = 10  # tokens a "dying" model streams before its connection drops
 SLOWPOKE_DELAY = 3.0  # seconds a "slowpoke" model takes before it answers at all
 
@@ -45,7 +46,8 @@ class SlowBackend:
     whose name ends in ``leaky``, a 500 whose message quotes secrets; for one whose name
     ends in ``dying``, the connection drops after DIE_AFTER tokens, as when the backend
     process dies; one whose name ends in ``slowpoke`` says nothing for SLOWPOKE_DELAY
-    seconds. ``streams``
+    seconds; one whose name ends in ``brisk`` streams BRISK_TOKENS tokens at once.
+    ``streams``
     records, per stream, how many tokens it sent and whether its client went away first;
     ``authorizations`` the Authorization header of every request (what the gateway sent
     as the backend's key)."""
@@ -91,8 +93,9 @@ class SlowBackend:
                 self.send_header("Transfer-Encoding", "chunked")
                 self.end_headers()
                 dying = body["model"].endswith("dying")
+                brisk = body["model"].endswith("brisk")
                 try:
-                    for i in range(DIE_AFTER if dying else TOKENS):
+                    for i in range(DIE_AFTER if dying else BRISK_TOKENS if brisk else TOKENS):
                         chunk = {
                             "id": "slow-1",
                             "object": "chat.completion.chunk",
@@ -104,7 +107,7 @@ class SlowBackend:
                         }
                         self.chunk(f"data: {json.dumps(chunk)}\n\n".encode())
                         record["sent"] += 1
-                        time.sleep(CHUNK_INTERVAL)
+                        time.sleep(0 if brisk else CHUNK_INTERVAL)
                     if dying:  # gone, without ending the chunked body
                         self.close_connection = True
                         self.connection.shutdown(socket.SHUT_RDWR)

@@ -109,6 +109,40 @@ def count_tokens(body: dict) -> int:
     return tokens
 
 
+# what in a request's items is not text a model reads
+NOT_TEXT = frozenset({"type", "id", "role", "status", "call_id", "item_id"})
+
+
+def estimated_prompt_tokens(content: object, tools: object = None) -> int:
+    """The prompt tokens of what a backend was sent (messages or Responses items, and
+    tools), estimated here for an answer whose backend reported none (a stream without
+    usage): LiteLLM's offline tokenizer over its texts, the tools as JSON."""
+    texts = list(_texts(content))
+    if tools:
+        texts.append(orjson.dumps(tools, default=str).decode())
+    text = "\n".join(texts)
+    if not text:
+        return 0
+    try:
+        from litellm import token_counter  # the gateway runs inside LiteLLM
+
+        return token_counter(model=COUNTING_MODEL, text=text)
+    except Exception:  # noqa: BLE001 - text the tokenizer cannot read: a token is <= 4 bytes
+        return len(text.encode()) // 4
+
+
+def _texts(value: object, key: str | None = None):
+    if isinstance(value, str):
+        if key not in NOT_TEXT:
+            yield value
+    elif isinstance(value, dict):
+        for name, item in value.items():
+            yield from _texts(item, name)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _texts(item, key)
+
+
 def pseudonym(user: str) -> str:
     """What backends see as the OpenAI ``user`` (they trace abuse with it): the hub
     user, hashed, so no request can claim another's."""

@@ -26,7 +26,7 @@ from litellm.proxy._types import UserAPIKeyAuth
 
 from .. import catalog as catalog_rules
 from . import settings
-from .gate import ADMISSION, Admission
+from .gate import ADMISSION, Admission, estimated_prompt_tokens
 from .snapshot import GatewayState
 from .usage import PLACEHOLDER_MODEL, redact
 
@@ -150,6 +150,10 @@ class UsageLogger(CustomLogger):
             entry = st.catalog.get(model)
             prompt = int(slo.get("prompt_tokens") or 0)
             completion = int(slo.get("completion_tokens") or 0)
+            if status == 200 and not prompt and slo.get("messages"):
+                # an answer whose backend reported no prompt tokens (LiteLLM's bridge
+                # from the Responses API to a chat stream without usage): never free
+                prompt = estimated_prompt_tokens(slo["messages"], kwargs.get("tools"))
             cost = 0.0
             if entry is not None and status == 200:
                 cost = catalog_rules.request_cost(

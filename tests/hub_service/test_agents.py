@@ -1,13 +1,17 @@
-"""Coding agents through the gateway: Claude Code (the real CLI, installed by
-scripts/setup.sh) run non-interactively with only the variables a JupyterLab terminal
-has (``ANTHROPIC_BASE_URL``, ``ANTHROPIC_AUTH_TOKEN``), against a real gateway process
-on SQLite and PostgreSQL. Its requests pass the gate (Anthropic's Messages API, with
-the fields Claude Code sends) and are accounted to the key's user.
+"""Coding agents through the gateway: Claude Code and Codex (the real CLIs, installed
+by scripts/setup.sh) run non-interactively with only the variables a JupyterLab
+terminal has (``ANTHROPIC_BASE_URL``, ``ANTHROPIC_AUTH_TOKEN``, ``OPENAI_API_KEY``) and
+the commands the lab's side panel gives (``jupyterlab_maas.agents``), against a real
+gateway process on SQLite and PostgreSQL. Their requests pass the gate (Anthropic's
+Messages API and OpenAI's Responses API, with the fields each agent sends) and are
+accounted to the key's user.
 
-The backend is LiteLLM's mock response: Claude Code's system prompt and tools (24 of
-them, about 20,000 tokens) do not fit SmolLM2-135M's context window of 8,192 tokens, so
-the local model cannot answer it (tests/stack/test_anthropic_messages.py runs
-Anthropic's SDK against SmolLM2 instead)."""
+The backends are LiteLLM's mock response (Claude Code) and an HTTP server that streams
+a short answer (Codex, whose Responses requests the gateway sends to a backend as chat
+completions): the agents' system prompts and tools (about 10,000 to 20,000 tokens) do
+not fit SmolLM2-135M's context window of 8,192 tokens, so the local model cannot answer
+them (tests/stack/test_anthropic_messages.py and test_responses_api.py run the SDKs
+against SmolLM2 instead)."""
 
 from __future__ import annotations
 
@@ -24,17 +28,32 @@ from waiting import until
 
 from hub_service import catalog
 from hub_service.db import Usage, session_scope
+from jupyterlab_maas.agents import agents
+from jupyterlab_maas.extension import credentials
 
 CLAUDE = Path(sys.executable).with_name("claude")
+CODEX = Path(sys.executable).with_name("codex")
 PROFILES = [
-    {"slug": "small", "display_name": "Small", "is_default": True, "models": ["mock-small"]},
+    {
+        "slug": "small",
+        "display_name": "Small",
+        "is_default": True,
+        "models": ["mock-small", "brisk"],
+    },
 ]
 
 
 @pytest.fixture(scope="module")
-def gateway(module_sessions, module_db_url, log_dir):
+def gateway(module_sessions, module_db_url, log_dir, backend):
+    brisk = {
+        "name": "brisk",
+        "provider_model": "openai/brisk",
+        "api_base": backend.url,
+        "input_cost_per_token": 1e-06,
+        "output_cost_per_token": 2e-06,
+    }
     with session_scope(module_sessions) as s:
-        catalog.seed(s, [MOCK_SMALL], PROFILES)
+        catalog.seed(s, [MOCK_SMALL, brisk], PROFILES)
     gw = module_gateway(
         module_db_url, log_dir, "gateway-agents", env={"MAAS_REFRESH_INTERVAL": "0.5"}
     )
@@ -42,21 +61,20 @@ def gateway(module_sessions, module_db_url, log_dir):
     gw.terminate()
 
 
-def claude(gateway, key: str, model: str, home: Path) -> tuple[int, str]:
-    """``claude -p "Say hello"`` in a terminal's environment: the gateway and the key as
-    the lab extension sets them, no provider credentials of its own, no network but the
-    gateway (telemetry and update checks off); its exit status and what it said (with
-    the key masked)."""
+def run_agent(gateway, key: str, argv: list[str], home: Path) -> tuple[int, str]:
+    """``argv`` in a terminal's environment: the gateway and the key as the lab
+    extension sets them, no provider credentials of its own, no network but the gateway
+    (telemetry and update checks off); its exit status and what it said (with the key
+    masked)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "OPENAI_"))}
     env.update(
+        credentials(key, gateway.url + "/v1"),
         HOME=str(home),
-        ANTHROPIC_BASE_URL=gateway.url,
-        ANTHROPIC_AUTH_TOKEN=key,
         CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC="1",
         DISABLE_AUTOUPDATER="1",
     )
     run = subprocess.run(
-        [str(CLAUDE), "-p", "Say hello", "--model", model],
+        argv,
         env=env,
         cwd=home,
         capture_output=True,
@@ -64,6 +82,47 @@ def claude(gateway, key: str, model: str, home: Path) -> tuple[int, str]:
         timeout=300,
     )
     return run.returncode, (run.stdout + run.stderr).replace(key, "<key>")
+
+
+def agent(gateway, name: str, model: str) -> dict:
+    """What the side panel says to run for agent ``name`` with ``model``."""
+    return next(a for a in agents(gateway.url + "/v1", model) if a["agent"] == name)
+
+
+def claude(gateway, key: str, model: str, home: Path) -> tuple[int, str]:
+    """``claude -p "Say hello"`` as the side panel gives it."""
+    options = agent(gateway, "Claude Code", model)["options"]
+    return run_agent(gateway, key, [str(CLAUDE), "-p", "Say hello", *options], home)
+
+
+def usage_of(module_sessions, user: str) -> list[Usage]:
+    with session_scope(module_sessions) as s:
+        return s.scalars(select(Usage).where(Usage.user == user)).all()
+
+
+def test_codex_answers_through_the_gateway_and_is_accounted(gateway, module_sessions, tmp_path):
+    """``codex exec "Say hello"`` with the side panel's options: its Responses requests
+    (streamed, with Codex's own fields and tools) pass the gate and are answered."""
+    assert CODEX.exists(), f"{CODEX} is missing: run scripts/setup.sh"
+    user = f"agent-{secrets.token_hex(3)}"
+    _, key = issue_key(module_sessions, user, "small")
+    options = agent(gateway, "Codex", "brisk")["options"]
+
+    status, said = run_agent(
+        gateway, key, [str(CODEX), "exec", "--skip-git-repo-check", *options, "Say hello"], tmp_path
+    )
+
+    assert status == 0, said[-2000:]
+    assert "t0 t1 t2" in said, said[-2000:]  # what the backend streamed
+    found = until(lambda: usage_of(module_sessions, user), 30, "Codex's usage rows")
+    assert {(r.model, r.status_code) for r in found} == {("brisk", 200)}
+    # the backend streamed no usage: Codex's prompt (instructions and 10 tools, about
+    # 10,000 tokens) is counted by the gateway, not free
+    for row in found:
+        assert row.prompt_tokens > 5_000 and row.completion_tokens > 0, row
+        assert row.cost_usd == pytest.approx(
+            row.prompt_tokens * 1e-06 + row.completion_tokens * 2e-06
+        )
 
 
 def test_claude_code_answers_through_the_gateway_and_is_accounted(
@@ -78,11 +137,7 @@ def test_claude_code_answers_through_the_gateway_and_is_accounted(
     assert status == 0, said[-2000:]
     assert said.strip() == "small answer"
 
-    def rows():
-        with session_scope(module_sessions) as s:
-            return s.scalars(select(Usage).where(Usage.user == user)).all()
-
-    found = until(rows, 30, "Claude Code's usage rows")
+    found = until(lambda: usage_of(module_sessions, user), 30, "Claude Code's usage rows")
     assert {(r.model, r.status_code) for r in found} == {("mock-small", 200)}
     assert all(r.prompt_tokens > 0 and r.completion_tokens > 0 for r in found)
 
