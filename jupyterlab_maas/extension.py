@@ -15,6 +15,7 @@ from traitlets import Any, Float, Unicode, default
 from traitlets.config import LoggingConfigurable
 
 from . import __version__
+from .agents import opencode_config
 
 # The variables that hold the key: OpenAI's SDK reads OPENAI_API_KEY; Anthropic's
 # SDK and Claude Code read ANTHROPIC_AUTH_TOKEN (sent as a bearer, which the gateway
@@ -22,15 +23,17 @@ from . import __version__
 KEY_VARIABLES = ("OPENAI_API_KEY", "ANTHROPIC_AUTH_TOKEN")
 
 
-def credentials(key: str, base_url: str) -> dict[str, str]:
+def credentials(key: str, base_url: str, models: list[str]) -> dict[str, str]:
     """What kernels and terminals get: the key and the gateway's URL under the names
-    OpenAI's and Anthropic's SDKs (and the agents built on them) read."""
+    OpenAI's and Anthropic's SDKs (and the agents built on them) read, and OpenCode's
+    provider of the ``models`` (``agents``)."""
     return {
         **dict.fromkeys(KEY_VARIABLES, key),
         "OPENAI_BASE_URL": base_url,
         "OPENAI_API_BASE": base_url,  # the legacy name many notebooks still read
         # Anthropic's clients add /v1/messages to the gateway's root
         "ANTHROPIC_BASE_URL": base_url.rstrip("/").removesuffix("/v1"),
+        "OPENCODE_CONFIG_CONTENT": opencode_config(base_url, models),
     }
 
 
@@ -259,7 +262,7 @@ class MaaSExtension(LoggingConfigurable):
         self.profile = issued.get("profile")
         if self.default_model not in self.models:
             self.default_model = self.models[0] if self.models else None
-        values = credentials(issued["key"], issued["base_url"])
+        values = credentials(issued["key"], issued["base_url"], self.models)
         if self.default_model:
             values["MAAS_DEFAULT_MODEL"] = self.default_model
         self._export(values)

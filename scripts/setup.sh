@@ -139,13 +139,19 @@ if [ "${1:-}" = "--with-notebook-image" ]; then
     stamp_set jupyterhub5 "$want"
   fi
 
-  # Claude Code and Codex, which the tests run against the gateway
+  # Claude Code, OpenCode and Codex, which the tests run against the gateway
   # (tests/hub_service/test_agents.py)
   CLAUDE_CODE_VERSION=2.1.197
   if ! "$VENV/bin/claude" --version 2>/dev/null | grep -q "^$CLAUDE_CODE_VERSION "; then
     echo "setup: installing Claude Code $CLAUDE_CODE_VERSION"
     npm install --global --prefix "$VENV" --no-audit --no-fund --loglevel=error \
       "@anthropic-ai/claude-code@$CLAUDE_CODE_VERSION"
+  fi
+  OPENCODE_VERSION=1.18.33
+  if ! "$VENV/bin/opencode" --version 2>/dev/null | grep -q "^$OPENCODE_VERSION$"; then
+    echo "setup: installing OpenCode $OPENCODE_VERSION"
+    npm install --global --prefix "$VENV" --no-audit --no-fund --loglevel=error \
+      "opencode-ai@$OPENCODE_VERSION"
   fi
   CODEX_VERSION=0.171.0
   if ! "$VENV/bin/codex" --version 2>/dev/null | grep -q "^codex-cli $CODEX_VERSION$"; then

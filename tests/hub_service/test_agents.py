@@ -1,14 +1,14 @@
-"""Coding agents through the gateway: Claude Code and Codex (the real CLIs, installed
-by scripts/setup.sh) run non-interactively with only the variables a JupyterLab
-terminal has (``ANTHROPIC_BASE_URL``, ``ANTHROPIC_AUTH_TOKEN``, ``OPENAI_API_KEY``) and
+"""Coding agents through the gateway: Claude Code, Codex and OpenCode (the real CLIs,
+installed by scripts/setup.sh) run non-interactively with only the variables a
+JupyterLab terminal has (``extension.credentials``) and
 the commands the lab's side panel gives (``jupyterlab_maas.agents``), against a real
 gateway process on SQLite and PostgreSQL. Their requests pass the gate (Anthropic's
-Messages API and OpenAI's Responses API, with the fields each agent sends) and are
-accounted to the key's user.
+Messages API, OpenAI's Responses API and chat completions, with the fields each agent
+sends) and are accounted to the key's user.
 
 The backends are LiteLLM's mock response (Claude Code) and an HTTP server that streams
 a short answer (Codex, whose Responses requests the gateway sends to a backend as chat
-completions): the agents' system prompts and tools (about 10,000 to 20,000 tokens) do
+completions, and OpenCode): the agents' system prompts and tools (about 10,000 to 20,000 tokens) do
 not fit SmolLM2-135M's context window of 8,192 tokens, so the local model cannot answer
 them (tests/stack/test_anthropic_messages.py and test_responses_api.py run the SDKs
 against SmolLM2 instead)."""
@@ -33,6 +33,7 @@ from jupyterlab_maas.extension import credentials
 
 CLAUDE = Path(sys.executable).with_name("claude")
 CODEX = Path(sys.executable).with_name("codex")
+OPENCODE = Path(sys.executable).with_name("opencode")
 PROFILES = [
     {
         "slug": "small",
@@ -68,10 +69,12 @@ def run_agent(gateway, key: str, argv: list[str], home: Path) -> tuple[int, str]
     masked)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "OPENAI_"))}
     env.update(
-        credentials(key, gateway.url + "/v1"),
+        credentials(key, gateway.url + "/v1", ["mock-small", "brisk"]),
         HOME=str(home),
         CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC="1",
         DISABLE_AUTOUPDATER="1",
+        OPENCODE_DISABLE_MODELS_FETCH="1",
+        OPENCODE_DISABLE_AUTOUPDATE="1",
     )
     run = subprocess.run(
         argv,
@@ -98,6 +101,26 @@ def claude(gateway, key: str, model: str, home: Path) -> tuple[int, str]:
 def usage_of(module_sessions, user: str) -> list[Usage]:
     with session_scope(module_sessions) as s:
         return s.scalars(select(Usage).where(Usage.user == user)).all()
+
+
+def test_opencode_answers_through_the_gateway_and_is_accounted(gateway, module_sessions, tmp_path):
+    """``opencode run "Say hello"`` with the side panel's options, and the provider the
+    terminal's environment gives it: its chat completions pass the gate."""
+    assert OPENCODE.exists(), f"{OPENCODE} is missing: run scripts/setup.sh"
+    user = f"agent-{secrets.token_hex(3)}"
+    _, key = issue_key(module_sessions, user, "small")
+    options = agent(gateway, "OpenCode", "brisk")["options"]
+
+    status, said = run_agent(gateway, key, [str(OPENCODE), "run", *options, "Say hello"], tmp_path)
+
+    assert status == 0, said[-2000:]
+    assert "t0 t1 t2" in said, said[-2000:]  # what the backend streamed
+    found = until(lambda: usage_of(module_sessions, user), 30, "OpenCode's usage rows")
+    assert {(r.model, r.status_code) for r in found} == {("brisk", 200)}
+    assert all(r.prompt_tokens > 0 and r.completion_tokens > 0 for r in found)
+    # its answer (the agent's own prompt, some hundreds of tokens) and, maybe, its
+    # session's title
+    assert max(r.prompt_tokens for r in found) > 200, [r.prompt_tokens for r in found]
 
 
 def test_codex_answers_through_the_gateway_and_is_accounted(gateway, module_sessions, tmp_path):
