@@ -14,6 +14,7 @@ import tornado
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
+from .agents import agents
 from .extension import MaaSServiceError
 
 NAMESPACE = "jupyterlab-maas"
@@ -62,15 +63,25 @@ class KeyHandler(MaaSHandler):
 
 
 class ModelsHandler(MaaSHandler):
-    """GET: the catalog models this server's profile allows, with prices, and the
-    default model new kernels get."""
+    """GET: the catalog models this server's profile allows, with prices, the default
+    model new kernels get, and per model how to run each coding agent with it in a
+    terminal (``agents``)."""
 
     @tornado.web.authenticated
     async def get(self):
         catalog = await self.service("models")
         allowed = set(self.maas.models)
         models = [m for m in catalog["models"] if m["name"] in allowed]
-        self.finish(json.dumps({"models": models, "default": self.maas.default_model}))
+        how = {
+            m["name"]: [
+                {k: a[k] for k in ("agent", "command", "reads")}
+                for a in agents(self.maas.base_url, m["name"])
+            ]
+            for m in models
+        }
+        self.finish(
+            json.dumps({"models": models, "default": self.maas.default_model, "agents": how})
+        )
 
 
 class DefaultModelHandler(MaaSHandler):

@@ -95,7 +95,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
       insertSnippet: name =>
         void app.commands.execute(CommandIDs.insert, { model: name }),
       copyId: name =>
-        void app.commands.execute(CommandIDs.copy, { model: name })
+        void app.commands.execute(CommandIDs.copy, { model: name }),
+      copyText: text => Clipboard.copyToSystem(text)
     });
     // The spend's poll and the store live as long as the extension's panel.
     picker.disposed.connect(() => {

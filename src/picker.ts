@@ -4,13 +4,14 @@ import { Widget } from '@lumino/widgets';
 import { contextK, perMillion } from './numbers';
 import { maasIcon } from './icons';
 import type { MaaSModel } from './model';
-import type { IModel } from './tokens';
+import type { IAgent, IModel } from './tokens';
 
 /** What the picker asks its owner to do. */
 export interface IPickerActions {
   setDefault(model: string): Promise<void>;
   insertSnippet(model: string): void;
   copyId(model: string): void;
+  copyText(text: string): void;
 }
 
 /** The left-sidebar list of the models this server may use, with prices. */
@@ -47,6 +48,11 @@ export class ModelPicker extends Widget {
       );
     } else {
       this.render(list.models, list.default);
+      const model = list.default ?? list.models[0].name;
+      const agents = list.agents?.[model];
+      if (agents?.length) {
+        this.node.append(this.agents(model, agents));
+      }
     }
   }
 
@@ -110,6 +116,60 @@ export class ModelPicker extends Widget {
       this.element('h3', trans.__('LLM models'), 'jp-maas-title'),
       list
     );
+  }
+
+  /** How to run each coding agent with ``model`` in a terminal, to copy. */
+  private agents(model: string, agents: IAgent[]): HTMLElement {
+    const { trans } = this;
+    const section = this.element('section', '', 'jp-maas-agents');
+    section.append(
+      this.element(
+        'h3',
+        trans.__('Coding agents in a terminal'),
+        'jp-maas-title'
+      ),
+      this.element(
+        'p',
+        trans.__(
+          'Each terminal has a key of its own: its spend shows as "terminal N". With %1:',
+          model
+        ),
+        'jp-maas-agents-intro'
+      )
+    );
+    const list = this.element('ul', '', 'jp-maas-agent-list');
+    for (const agent of agents) {
+      const item = this.element('li', '', 'jp-maas-agent');
+      item.dataset.agent = agent.agent;
+      const header = this.element('div', '', 'jp-maas-model-header');
+      header.append(
+        this.element('span', agent.agent, 'jp-maas-model-name'),
+        this.button(trans.__('Copy'), () =>
+          this.actions.copyText(agent.command)
+        )
+      );
+      item.append(
+        header,
+        this.element('code', agent.command, 'jp-maas-command'),
+        this.element(
+          'div',
+          trans.__('reads %1', agent.reads.join(', ')),
+          'jp-maas-model-facts'
+        )
+      );
+      list.append(item);
+    }
+    section.append(
+      list,
+      this.element(
+        'p',
+        trans.__(
+          "maas-key prints the terminal's current key (for Claude Code's apiKeyHelper setting, and scripts)."
+        ),
+        'jp-maas-agents-intro'
+      )
+    );
+    return section;
   }
 
   private element(tag: string, text: string, className: string): HTMLElement {

@@ -13,6 +13,15 @@ export interface IModel {
 export interface IModelList {
   models: IModel[];
   default: string | null;
+  /** Per model, how to run each coding agent with it in a terminal. */
+  agents?: Record<string, IAgent[]>;
+}
+
+/** A coding agent, the command that runs it with a model, the variables it reads. */
+export interface IAgent {
+  agent: string;
+  command: string;
+  reads: string[];
 }
 
 /** Requests the gateway refused this period, by HTTP status and reason. */

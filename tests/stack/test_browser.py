@@ -54,7 +54,17 @@ def walk_through(stack, page, shots):
     expect(card).to_contain_text("in $0.05/1M", timeout=30_000)
     expect(card).to_contain_text("out $0.15/1M")
     expect(card).to_contain_text("default")
+    # how to run each coding agent in a terminal with the default model
+    agents = page.locator("#jp-maas-picker .jp-maas-agents")
+    expect(agents.locator("[data-agent='Claude Code'] code")).to_have_text(
+        "claude --model smollm2-135m"
+    )
+    expect(agents.locator("[data-agent='OpenCode'] code")).to_have_text(
+        "opencode -m maas/smollm2-135m"
+    )
+    expect(agents.locator("[data-agent='Codex'] code")).to_contain_text(stack.gateway_url)
     page.screenshot(path=shots / "picker.png")
+    agents.screenshot(path=shots / "picker-agents.png")
 
     page.locator(".jp-LauncherCard[data-category='Notebook']").first.click()
     # the notebook's kernel is up when the status bar says so
