@@ -27,6 +27,7 @@ from traitlets.config import Application
 from . import __version__, catalog, db, hub, keys, starts, usage
 from .hub import BoundedCache, HubAPIError, HubClient
 from .metrics import ServiceMetrics, metric_method, record_reconcile
+from .playground import PlaygroundKeys
 from .routes import API_ROUTES, routes
 from .validation import MODEL_FIELDS, Invalid, validate
 from .web import DRAIN_BODY_BYTES
@@ -190,6 +191,12 @@ class MaaSService(Application):
         30 * 24 * 3600, help="Seconds a personal key lives before it must be renewed."
     ).tag(config=True)
 
+    playground_key_lifetime = Integer(
+        3600,
+        help="Seconds the key of a user's chat playground in the portal lives (held by "
+        "the service, never shown; replaced when it nears its end, revoked at sign-out).",
+    ).tag(config=True)
+
     prune_interval = Float(
         3600.0,
         help="Seconds between deletions of the keys past their retention (and of the "
@@ -301,6 +308,7 @@ class MaaSService(Application):
             return
         self.api_routes = API_ROUTES  # what the OpenAPI document is derived from
         self.hub = HubClient(self.hub_api_url, self.hub_api_token)
+        self.playground = PlaygroundKeys(self)
         self.metrics = ServiceMetrics(self)
         # who a token is, as the hub said: remembered a minute (a revocation in the hub
         # counts within it), for at most TOKEN_CACHE tokens

@@ -39,6 +39,7 @@ class UserKeysHandler(APIHandler):
                     ApiKey.user == user,
                     ApiKey.user_deleted_at.is_(None),
                     ApiKey.parent_id.is_(None),  # kernels' keys belong to their server's
+                    ApiKey.kernel_id.is_(None),  # nor the playground's, held by the service
                 )
                 .order_by(ApiKey.created.desc())
             ).all()

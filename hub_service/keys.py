@@ -106,6 +106,40 @@ def issue_for_kernel(
     return row, key
 
 
+# The portal's chat playground's keys: personal keys that the service holds for the
+# user's portal sessions (never shown), marked, and named in usage, by this
+PLAYGROUND = "playground"
+
+
+def issue_for_playground(
+    session: Session,
+    *,
+    user: str,
+    profile_slug: str | None,
+    lifetime: dt.timedelta,
+    now: dt.datetime,
+    hub_user_created: dt.datetime | None = None,
+) -> tuple[ApiKey, str]:
+    """The user's playground key, replacing any other (one at a time): a personal key
+    whose requests the gateway records as from the notebook "playground"."""
+    revoke_where(
+        session, (ApiKey.user == user, ApiKey.kernel_id == PLAYGROUND), reason="replaced", now=now
+    )
+    row, key = issue(
+        session,
+        user=user,
+        server_name=None,
+        profile_slug=profile_slug,
+        name=PLAYGROUND,
+        lifetime=lifetime,
+        now=now,
+        hub_user_created=hub_user_created,
+    )
+    row.kernel_id = row.notebook_path = PLAYGROUND
+    session.flush()
+    return row, key
+
+
 def live_kernel_keys(session: Session, server_key: ApiKey) -> int:
     """How many kernels' keys of ``server_key`` are not revoked (they live as long as
     it does)."""
@@ -307,6 +341,7 @@ def active_personal_keys(session: Session, user: str, now: dt.datetime) -> int:
         select(func.count(ApiKey.id)).where(
             ApiKey.user == user,
             ApiKey.server_name.is_(None),
+            ApiKey.kernel_id.is_(None),  # not the playground's
             ApiKey.user_deleted_at.is_(None),
             *in_state("active", now),
         )

@@ -28,6 +28,7 @@ from .validation import (
     KEY_FIELDS,
     MODEL_FIELDS,
     OVERRIDE_FIELDS,
+    PLAYGROUND_FIELDS,
     PROFILE_FIELDS,
     SEED_PRICING_FIELDS,
     SERVER_FIELDS,
@@ -825,6 +826,27 @@ OPERATIONS: dict[str, dict] = {
         "delete": op(
             "Revoke a kernel's key (the kernel stopped)",
             {**no_content("Revoked"), **_errors(401, 403, 404, 409)},
+        ),
+    },
+    "PlaygroundHandler": {
+        "post": op(
+            "The portal's chat playground: one of your models answers the conversation, "
+            "streamed, through the gateway with a key the service holds for you (counted "
+            "as your notebook 'playground')",
+            {
+                "200": {
+                    "description": "The gateway's stream: chat completion chunks as "
+                    "server-sent events, the last with the turn's usage, then [DONE]",
+                    "content": {"text/event-stream": {"schema": STRING}},
+                },
+                **_errors(400, 401, 403, 413),
+                "default": _json(
+                    ref("Error"),
+                    "The gateway's refusal, with its status and sentence (a model you may "
+                    "not use, a spent budget, a rate limit); 502 if it cannot be reached",
+                ),
+            },
+            requestBody=_body(from_fields(PLAYGROUND_FIELDS, required=True)),
         ),
     },
     "UserKeyRenewHandler": {

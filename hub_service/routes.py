@@ -9,13 +9,21 @@ import re
 from .admin import ADMIN_ROUTES
 from .handlers import ROUTES, MetricsHandler
 from .key_handlers import KEY_ROUTES
+from .playground import PLAYGROUND_ROUTES, PlaygroundSignOutHandler
 from .portal import STATIC, PortalHandler, StaticHandler
 from .servers import SERVER_ROUTES
 from .teams import TEAM_ROUTES
 from .web import NotFoundHandler
 
 # (pattern under api/v1/, handler class)
-API_ROUTES = [*ADMIN_ROUTES, *ROUTES, *KEY_ROUTES, *SERVER_ROUTES, *TEAM_ROUTES]
+API_ROUTES = [
+    *ADMIN_ROUTES,
+    *ROUTES,
+    *KEY_ROUTES,
+    *PLAYGROUND_ROUTES,
+    *SERVER_ROUTES,
+    *TEAM_ROUTES,
+]
 
 
 def routes(prefix: str, service) -> list:
@@ -25,6 +33,7 @@ def routes(prefix: str, service) -> list:
     return [
         *((api + pattern + "/?", cls, kwargs) for pattern, cls in API_ROUTES),
         (re.escape(prefix) + "metrics", MetricsHandler, kwargs),
+        (re.escape(prefix) + "logout", PlaygroundSignOutHandler, kwargs),
         (api + ".*", NotFoundHandler, kwargs),
         (re.escape(prefix) + "static/portal/(.*)", StaticHandler, {"path": str(STATIC)}),
         (re.escape(prefix) + "?", PortalHandler, kwargs),

@@ -630,6 +630,57 @@ ISSUE_KEY_FIELDS = {
     **KEY_FIELDS,
     "expires_in_days": Field(number(1, integer=True)),
 }
+# A turn of the portal's chat playground: the conversation so far (the last message the
+# user's) sent to one of the user's models, with its sampling settings
+PLAYGROUND_ROLES = ("system", "user", "assistant")
+PLAYGROUND_MESSAGES = 200
+PLAYGROUND_CHARS = 100_000
+
+
+def chat_messages(name, value):
+    shape = (
+        f'{name} must be a list of 1 to {PLAYGROUND_MESSAGES} {{"role": ..., "content": ...}} '
+        f"with role one of {', '.join(PLAYGROUND_ROLES)} and content a string of at most "
+        f"{PLAYGROUND_CHARS:,} characters, the last one the user's"
+    )
+    if (
+        not isinstance(value, list)
+        or not 1 <= len(value) <= PLAYGROUND_MESSAGES
+        or not all(
+            isinstance(m, dict)
+            and set(m) == {"role", "content"}
+            and m["role"] in PLAYGROUND_ROLES
+            and isinstance(m["content"], str)
+            and len(m["content"]) <= PLAYGROUND_CHARS
+            for m in value
+        )
+        or value[-1]["role"] != "user"
+    ):
+        raise Invalid(shape + ".")
+    return value
+
+
+chat_messages.schema = {
+    "type": "array",
+    "minItems": 1,
+    "maxItems": PLAYGROUND_MESSAGES,
+    "items": {
+        "type": "object",
+        "required": ["role", "content"],
+        "additionalProperties": False,
+        "properties": {
+            "role": {"enum": list(PLAYGROUND_ROLES)},
+            "content": {"type": "string", "maxLength": PLAYGROUND_CHARS},
+        },
+    },
+    "description": "The conversation so far, the last message the user's.",
+}
+PLAYGROUND_FIELDS = {
+    "model": Field(text(255), required=True),
+    "messages": Field(chat_messages, required=True),
+    "temperature": Field(number(0.0)),
+    "max_tokens": Field(number(1, integer=True)),
+}
 # What a server tells of one of its kernels: the notebook (or console, or file) it runs
 # for, relative to the server's root (null: none, e.g. a kernel started on its own).
 KERNEL_KEY_FIELDS = {"notebook_path": Field(text(1024), nullable=True)}

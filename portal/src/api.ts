@@ -61,3 +61,61 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
 }
 
 export const me = () => encodeURIComponent(config.user);
+
+/** What a streamed chat turn reports as it goes. */
+export interface StreamedTurn {
+  /** Each piece of the answer as it comes. */
+  onText: (text: string) => void;
+  /** The turn's tokens, from the stream's last chunk. */
+  onUsage: (usage: { prompt_tokens: number; completion_tokens: number }) => void;
+}
+
+/** POST ``api/v1/<path>`` and read its answer as server-sent events of OpenAI chat
+ * completion chunks until ``[DONE]``, or until ``signal`` aborts (which ends the
+ * request: the gateway then stops generating). A refusal is an ``ApiError`` with the
+ * API's (the gateway's) sentence. */
+export async function streamChat(path: string, body: unknown, signal: AbortSignal, turn: StreamedTurn) {
+  const response = await fetch(`${config.prefix}api/v1/${path}`, {
+    method: 'POST',
+    credentials: 'same-origin',
+    headers: { 'X-XSRFToken': config.xsrf, 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+    signal
+  });
+  if (!response.ok || !response.body) {
+    const data = await response.json().catch(() => ({}));
+    throw new ApiError(response.status, data.message || response.statusText);
+  }
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let pending = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) {
+      return;
+    }
+    pending += value;
+    const events = pending.split('\n\n');
+    pending = events.pop() ?? '';
+    for (const event of events) {
+      const data = event
+        .split('\n')
+        .filter(line => line.startsWith('data:'))
+        .map(line => line.slice(5).trim())
+        .join('');
+      if (!data || data === '[DONE]') {
+        continue;
+      }
+      const chunk = JSON.parse(data);
+      if (chunk.error) {
+        throw new ApiError(500, chunk.error.message ?? String(chunk.error));
+      }
+      const text = chunk.choices?.[0]?.delta?.content;
+      if (text) {
+        turn.onText(text);
+      }
+      if (chunk.usage) {
+        turn.onUsage(chunk.usage);
+      }
+    }
+  }
+}

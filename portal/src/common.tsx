@@ -4,7 +4,7 @@ import React, { useCallback, useEffect, useState } from 'react';
 
 import { ApiError, config } from './api';
 import { binds, BudgetStanding, standingName } from './budgets';
-import { money, snippets } from './format';
+import { ChatMessage, ChatParams, money, snippets } from './format';
 
 export function useLoad<T>(load: () => Promise<T>, deps: unknown[] = []) {
   const [data, setData] = useState<T | null>(null);
@@ -131,9 +131,22 @@ const LANGUAGES = { curl: 'cURL', python: 'Python', node: 'Node' } as const;
 type Language = keyof typeof LANGUAGES;
 
 /** Code that calls ``model`` through the gateway (with ``keyText``, else
- * $OPENAI_API_KEY) in cURL, Python and Node, as tabs, ``first`` first. */
-export function Snippets({ model, keyText, first = 'curl' }: { model: string; keyText?: string; first?: Language }) {
-  const code = snippets(config.baseUrl, model, keyText);
+ * $OPENAI_API_KEY; with ``messages``, else a hello) in cURL, Python and Node, as tabs,
+ * ``first`` first. */
+export function Snippets({
+  model,
+  keyText,
+  first = 'curl',
+  messages,
+  params
+}: {
+  model: string;
+  keyText?: string;
+  first?: Language;
+  messages?: ChatMessage[];
+  params?: ChatParams;
+}) {
+  const code = snippets(config.baseUrl, model, keyText, messages, params);
   const [tab, setTab] = useState<Language>(first);
   const order = [first, ...(Object.keys(LANGUAGES) as Language[]).filter(l => l !== first)];
   return (

@@ -59,29 +59,78 @@ export function accent(name: string): string {
   return PALETTE[hash % PALETTE.length];
 }
 
-/** Python, cURL and Node snippets calling ``model`` through the gateway. */
-export function snippets(baseUrl: string, model: string, key = '$OPENAI_API_KEY') {
+/** A message of a conversation, as OpenAI's chat completions take it. */
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+/** Sampling settings a snippet passes on (those set). */
+export interface ChatParams {
+  temperature?: number;
+  max_tokens?: number;
+}
+
+const HELLO: ChatMessage[] = [{ role: 'user', content: 'Hello!' }];
+
+/** Python's literal for a JSON value (True, False, None; strings as JSON writes them). */
+function python(value: unknown, indent: string): string {
+  if (value === null || value === undefined) {
+    return 'None';
+  }
+  if (typeof value === 'boolean') {
+    return value ? 'True' : 'False';
+  }
+  if (Array.isArray(value)) {
+    const inner = indent + '    ';
+    return `[\n${value.map(v => inner + python(v, inner)).join(',\n')},\n${indent}]`;
+  }
+  if (typeof value === 'object') {
+    const items = Object.entries(value as Record<string, unknown>).map(
+      ([k, v]) => `${JSON.stringify(k)}: ${python(v, indent)}`
+    );
+    return `{${items.join(', ')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** Code that sends ``messages`` (a hello by default) to ``model`` through the gateway at
+ * ``baseUrl`` with ``key`` (else $OPENAI_API_KEY), in Python, cURL and Node. */
+export function snippets(
+  baseUrl: string,
+  model: string,
+  key = '$OPENAI_API_KEY',
+  messages: ChatMessage[] = HELLO,
+  params: ChatParams = {}
+) {
   const m = JSON.stringify(model);
   const pyKey = key.startsWith('$') ? '' : `, api_key=${JSON.stringify(key)}`;
+  const set = Object.entries(params).filter(([, v]) => v !== undefined);
+  const body = { model, messages, ...Object.fromEntries(set) };
+  const nodeMessages = JSON.stringify(messages, null, 2).replace(/\n/g, '\n  ');
   return {
     python:
       'from openai import OpenAI\n\n' +
       `client = OpenAI(base_url=${JSON.stringify(baseUrl)}${pyKey})\n` +
       `reply = client.chat.completions.create(\n    model=${m},\n` +
-      '    messages=[{"role": "user", "content": "Hello!"}],\n)\n' +
+      `    messages=${python(messages, '    ')},\n` +
+      set.map(([k, v]) => `    ${k}=${python(v, '    ')},\n`).join('') +
+      ')\n' +
       'print(reply.choices[0].message.content)\n',
     curl:
       `curl ${baseUrl}/chat/completions \\\n` +
       `  -H "Authorization: Bearer ${key}" \\\n` +
       '  -H "Content-Type: application/json" \\\n' +
-      `  -d '${JSON.stringify({ model, messages: [{ role: 'user', content: 'Hello!' }] })}'\n`,
+      `  -d '${JSON.stringify(body).replace(/'/g, "'\\''")}'\n`,
     node:
       "import OpenAI from 'openai';\n\n" +
       `const client = new OpenAI({ baseURL: ${JSON.stringify(baseUrl)}` +
       (key.startsWith('$') ? '' : `, apiKey: ${JSON.stringify(key)}`) +
       ' });\n' +
       `const reply = await client.chat.completions.create({\n  model: ${m},\n` +
-      "  messages: [{ role: 'user', content: 'Hello!' }]\n});\n" +
+      `  messages: ${nodeMessages}` +
+      set.map(([k, v]) => `,\n  ${k}: ${JSON.stringify(v)}`).join('') +
+      '\n});\n' +
       'console.log(reply.choices[0].message.content);\n'
   };
 }

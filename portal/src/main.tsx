@@ -13,6 +13,7 @@ import { AdminPage } from './pages/admin';
 import { KeysPage } from './pages/keys';
 import { ModelsPage } from './pages/models';
 import { NotebooksPage } from './pages/notebooks';
+import { PlaygroundPage } from './pages/playground';
 import { SubscriptionsPage } from './pages/subscriptions';
 import { loadTeams, TeamsPage } from './pages/teams';
 import { UsagePage } from './pages/usage';
@@ -30,6 +31,7 @@ interface PageSpec {
 const PAGES: PageSpec[] = [
   { id: 'models', label: 'Models', Component: ModelsPage },
   { id: 'notebooks', label: 'Notebooks', Component: NotebooksPage },
+  { id: 'chat', label: 'Chat', Component: PlaygroundPage },
   { id: 'usage', label: 'Usage', Component: UsagePage },
   { id: 'subscriptions', label: 'Subscriptions', Component: SubscriptionsPage },
   { id: 'keys', label: 'API Keys', Component: KeysPage },
@@ -65,7 +67,10 @@ function App() {
         </nav>
         <p className="who">
           {config.user}
-          {config.admin ? ' (admin)' : ''}
+          {config.admin ? ' (admin)' : ''}{' '}
+          <a className="sign-out" href={`${config.prefix}logout`}>
+            Sign out
+          </a>
         </p>
       </header>
       <main>{waiting ? null : <page.Component />}</main>

@@ -2613,6 +2613,107 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/users/{user}/playground": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A hub user's name. */
+                user: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The portal's chat playground: one of your models answers the conversation, streamed, through the gateway with a key the service holds for you (counted as your notebook 'playground') */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A hub user's name. */
+                    user: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": {
+                        model: string;
+                        /** @description The conversation so far, the last message the user's. */
+                        messages: {
+                            /** @enum {unknown} */
+                            role: "system" | "user" | "assistant";
+                            content: string;
+                        }[];
+                        temperature?: number;
+                        max_tokens?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description The gateway's stream: chat completion chunks as server-sent events, the last with the turn's usage, then [DONE] */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/event-stream": string;
+                    };
+                };
+                /** @description Malformed input */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not authenticated */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed for this caller */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The request body is over the API's limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The gateway's refusal, with its status and sentence (a model you may not use, a spent budget, a rate limit); 502 if it cannot be reached */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/users/{user}/servers": {
         parameters: {
             query?: never;

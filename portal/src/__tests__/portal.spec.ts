@@ -45,6 +45,27 @@ describe('models', () => {
     const withKey = snippets('https://x/v1', 'm', 'sk-maas-abc');
     expect(withKey.node).toContain('apiKey: "sk-maas-abc"');
   });
+
+  it("writes a conversation and its settings as each language's literal", () => {
+    const talk = [
+      { role: 'user' as const, content: "It's \"quoted\"" },
+      { role: 'assistant' as const, content: 'Yes.' },
+      { role: 'user' as const, content: 'And?' }
+    ];
+    const s = snippets('https://x/v1', 'm', undefined, talk, { temperature: 0.2, max_tokens: 64 });
+    expect(s.python).toContain('{"role": "user", "content": "It\'s \\"quoted\\""}');
+    expect(s.python).toContain('    temperature=0.2,\n    max_tokens=64,\n)');
+    // the shell's quoting of the JSON body: what curl receives is the JSON itself
+    const body = s.curl.slice(s.curl.indexOf("-d '") + 4, s.curl.lastIndexOf("'"));
+    expect(JSON.parse(body.replace(/'\\''/g, "'"))).toEqual({
+      model: 'm',
+      messages: talk,
+      temperature: 0.2,
+      max_tokens: 64
+    });
+    expect(s.node).toContain('"content": "And?"');
+    expect(s.node).toContain('temperature: 0.2,\n  max_tokens: 64\n});');
+  });
 });
 
 describe('usage charts', () => {

@@ -1,0 +1,174 @@
+"""The portal's chat playground: a user tries their models without a notebook or a key.
+
+``POST users/{user}/playground`` sends a conversation to the gateway, as any client
+would, with a key the service holds for the user (never shown to them) and streams the
+gateway's answer back as it comes (server-sent events: OpenAI's chat completion
+chunks, the last one with the turn's tokens). The gateway checks, counts and bills
+these requests as any other: the user's models, budget and limits, and a usage row
+whose notebook is ``playground``. A refusal comes back with the gateway's status and
+sentence.
+
+The key (``keys.issue_for_playground``) is a personal key of the user's default profile
+that lives ``MaaSService.playground_key_lifetime`` seconds. It is issued at the first
+turn, used while it has more than a minute left, replaced after, and revoked when the
+user signs out of the portal (``PlaygroundSignOutHandler``, the portal's Sign out).
+It is not among the user's keys (the API and the portal list none of it) and does not
+count toward their personal keys' cap.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import logging
+
+from tornado import httpclient
+
+from . import hub, keys
+from .db import ApiKey
+from .validation import PLAYGROUND_FIELDS
+from .web import USER, APIError, APIHandler, BaseHandler
+
+log = logging.getLogger(__name__)
+
+# a key with less left than this is replaced before a turn (a turn takes minutes at most)
+MIN_LEFT = dt.timedelta(minutes=1)
+# the longest a turn may stream
+TURN_TIMEOUT = 600.0
+
+
+@dataclasses.dataclass(frozen=True)
+class HeldKey:
+    id: str
+    secret: str
+    expires_at: dt.datetime
+
+
+class PlaygroundKeys:
+    """The playground's keys the service holds, by user (in this process: another
+    replica, or a restart, issues its own, which replaces this one)."""
+
+    def __init__(self, service):
+        self.service = service
+        self.held: dict[str, HeldKey] = {}
+
+    def key(self, db, user: str, profile_slug: str, user_created, now: dt.datetime) -> str:
+        """The user's playground key, issued if there is none that will live a while."""
+        held = self.held.get(user)
+        if held is not None and held.expires_at - now > MIN_LEFT:
+            row = db.get(ApiKey, held.id)
+            if row is not None and row.state(now) == "active" and row.profile_slug == profile_slug:
+                return held.secret
+        lifetime = dt.timedelta(seconds=self.service.playground_key_lifetime)
+        row, secret = keys.issue_for_playground(
+            db,
+            user=user,
+            profile_slug=profile_slug,
+            lifetime=lifetime,
+            now=now,
+            hub_user_created=user_created,
+        )
+        self.held[user] = HeldKey(row.id, secret, row.expires_at)
+        log.info("Issued playground key %s for user %s", row.id, user)
+        return secret
+
+    def revoke(self, db, user: str, now: dt.datetime) -> int:
+        """Sign-out: the user's playground keys end now."""
+        self.held.pop(user, None)
+        return keys.revoke_where(
+            db,
+            (ApiKey.user == user, ApiKey.kernel_id == keys.PLAYGROUND),
+            reason="signed out",
+            now=now,
+        )
+
+
+class PlaygroundHandler(APIHandler):
+    """POST ``{"model": ..., "messages": [...], "temperature": ..., "max_tokens": ...}``:
+    the model's answer to the conversation, streamed from the gateway (``text/event-
+    stream``: chat completion chunks, then ``data: [DONE]``), counted as the user's
+    ``playground``. A refusal (the gateway's, or this API's) is JSON with a message."""
+
+    async def post(self, user):
+        me = self.check_owner(user)
+        body = self.checked(PLAYGROUND_FIELDS)
+        now = self.now()
+        with self.db as db:
+            slug = self.own_profile(db, None, "chat with").slug
+            created = hub.created(me) if me.get("created") else None
+            key = self.service.playground.key(db, user, slug, created, now)
+        request = httpclient.HTTPRequest(
+            self.service.client_base_url + "/chat/completions",
+            method="POST",
+            headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+            body=json.dumps({**body, "stream": True, "stream_options": {"include_usage": True}}),
+            header_callback=self._header,
+            streaming_callback=self._chunk,
+            request_timeout=TURN_TIMEOUT,
+        )
+        self._status: int | None = None
+        self._refusal = bytearray()
+        self._streaming = self._gone = False
+        try:
+            await httpclient.AsyncHTTPClient().fetch(request, raise_error=False)
+        except _CallerLeft:
+            return  # the gateway counts what was generated until then
+        except OSError as e:
+            log.warning("The playground cannot reach the gateway: %s", e)
+            raise APIError(502, "The MaaS gateway cannot be reached; try again shortly.") from None
+        if self._status != 200:
+            raise APIError(self._status or 502, self._gateway_message())
+        self.finish()
+
+    def _header(self, line: str) -> None:
+        if line.startswith("HTTP/"):
+            self._status = int(line.split()[1])
+
+    def _chunk(self, data: bytes) -> None:
+        if self._gone:
+            raise _CallerLeft  # stop reading: the gateway sees the connection close
+        if self._status != 200:
+            self._refusal += data[: 65536 - len(self._refusal)]
+            return
+        if not self._streaming:
+            self._streaming = True
+            self.set_header("Content-Type", "text/event-stream; charset=utf-8")
+            self.set_header("X-Accel-Buffering", "no")
+        self.write(data)
+        self.flush()
+
+    def on_connection_close(self) -> None:
+        self._gone = True  # Stop: the next chunk ends the gateway's stream
+
+    def _gateway_message(self) -> str:
+        """The gateway's sentence in a refusal ("error": {"message": ...})."""
+        try:
+            error = json.loads(self._refusal).get("error") or {}
+            message = error.get("message") if isinstance(error, dict) else str(error)
+        except (ValueError, AttributeError):
+            message = None
+        return message or f"The MaaS gateway answered HTTP {self._status}."
+
+
+class _CallerLeft(Exception):
+    """The browser stopped the turn."""
+
+
+class PlaygroundSignOutHandler(BaseHandler):
+    """GET ``{prefix}logout``: revoke the user's playground key, forget the portal's
+    sign-in, and go on to the hub's sign-out."""
+
+    async def prepare(self):
+        await self._identify()
+
+    def get(self):
+        me = self.current_user
+        if me is not None and me.get("kind", "user") == "user":
+            with self.db as db:
+                self.service.playground.revoke(db, me["name"], self.now())
+        self.hub_auth.clear_cookie(self)
+        self.redirect(self.hub_auth.hub_prefix + "logout")
+
+
+PLAYGROUND_ROUTES = [(rf"users/{USER}/playground", PlaygroundHandler)]
