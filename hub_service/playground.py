@@ -22,8 +22,13 @@ import dataclasses
 import datetime as dt
 import json
 import logging
+import ssl
+from urllib.parse import urlsplit
 
-from tornado import httpclient
+from tornado.http1connection import HTTP1Connection, HTTP1ConnectionParameters
+from tornado.httputil import HTTPHeaders, HTTPInputError, HTTPMessageDelegate, RequestStartLine
+from tornado.iostream import StreamClosedError
+from tornado.tcpclient import TCPClient
 
 from . import hub, keys
 from .db import ApiKey
@@ -34,8 +39,11 @@ log = logging.getLogger(__name__)
 
 # a key with less left than this is replaced before a turn (a turn takes minutes at most)
 MIN_LEFT = dt.timedelta(minutes=1)
-# the longest a turn may stream
+# the longest a turn may stream, and take to connect
 TURN_TIMEOUT = 600.0
+CONNECT_TIMEOUT = 10.0
+MAX_STREAM = 64 * 2**20  # bytes of one turn's stream (a long answer is some 100 kB)
+REFUSAL_BYTES = 65536  # of a refusal's body, kept for its sentence
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,61 +106,114 @@ class PlaygroundHandler(APIHandler):
             slug = self.own_profile(db, None, "chat with").slug
             created = hub.created(me) if me.get("created") else None
             key = self.service.playground.key(db, user, slug, created, now)
-        request = httpclient.HTTPRequest(
-            self.service.client_base_url + "/chat/completions",
-            method="POST",
-            headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
-            body=json.dumps({**body, "stream": True, "stream_options": {"include_usage": True}}),
-            header_callback=self._header,
-            streaming_callback=self._chunk,
-            request_timeout=TURN_TIMEOUT,
-        )
-        self._status: int | None = None
-        self._refusal = bytearray()
-        self._streaming = self._gone = False
+        payload = {**body, "stream": True, "stream_options": {"include_usage": True}}
+        relay = _Relay(self)
+        self._relay = relay
         try:
-            await httpclient.AsyncHTTPClient().fetch(request, raise_error=False)
-        except _CallerLeft:
-            return  # the gateway counts what was generated until then
-        except OSError as e:
+            await relay.post(self.service.client_base_url + "/chat/completions", key, payload)
+        except StreamClosedError:
+            if relay.caller_left:
+                return  # Stop: the gateway counts what was generated until then
+            log.warning("The gateway closed the playground's stream of %s", user)
+            if relay.streaming:
+                return
+            raise APIError(502, "The MaaS gateway closed the connection; try again.") from None
+        except (OSError, HTTPInputError) as e:
             log.warning("The playground cannot reach the gateway: %s", e)
             raise APIError(502, "The MaaS gateway cannot be reached; try again shortly.") from None
-        if self._status != 200:
-            raise APIError(self._status or 502, self._gateway_message())
+        if relay.status != 200:
+            raise APIError(relay.status or 502, relay.gateway_message())
         self.finish()
 
-    def _header(self, line: str) -> None:
-        if line.startswith("HTTP/"):
-            self._status = int(line.split()[1])
-
-    def _chunk(self, data: bytes) -> None:
-        if self._gone:
-            raise _CallerLeft  # stop reading: the gateway sees the connection close
-        if self._status != 200:
-            self._refusal += data[: 65536 - len(self._refusal)]
-            return
-        if not self._streaming:
-            self._streaming = True
-            self.set_header("Content-Type", "text/event-stream; charset=utf-8")
-            self.set_header("X-Accel-Buffering", "no")
-        self.write(data)
-        self.flush()
-
     def on_connection_close(self) -> None:
-        self._gone = True  # Stop: the next chunk ends the gateway's stream
+        relay = getattr(self, "_relay", None)
+        if relay is not None:
+            relay.stop()
 
-    def _gateway_message(self) -> str:
+
+class _Relay(HTTPMessageDelegate):
+    """One turn's request to the gateway, its stream written on to the browser as it
+    comes (its refusal kept for the handler), closed when the browser leaves (Stop):
+    the gateway then stops generating."""
+
+    def __init__(self, handler: APIHandler):
+        self.handler = handler
+        self.status: int | None = None
+        self.refusal = bytearray()
+        self.streaming = self.caller_left = False
+        self.stream = None
+
+    async def post(self, url: str, key: str, payload: dict) -> None:
+        parts = urlsplit(url)
+        https = parts.scheme == "https"
+        port = parts.port or (443 if https else 80)
+        self.stream = await TCPClient().connect(
+            parts.hostname,
+            port,
+            ssl_options=ssl.create_default_context() if https else None,
+            timeout=CONNECT_TIMEOUT,
+        )
+        if self.caller_left:
+            self.stream.close()
+            raise StreamClosedError()
+        body = json.dumps(payload).encode()
+        connection = HTTP1Connection(
+            self.stream,
+            True,
+            HTTP1ConnectionParameters(
+                no_keep_alive=True, body_timeout=TURN_TIMEOUT, max_body_size=MAX_STREAM
+            ),
+        )
+        connection.write_headers(
+            RequestStartLine("POST", parts.path, "HTTP/1.1"),
+            HTTPHeaders(
+                {
+                    "Host": parts.netloc,
+                    "Authorization": f"Bearer {key}",
+                    "Content-Type": "application/json",
+                    "Content-Length": str(len(body)),
+                    "Accept": "text/event-stream",
+                }
+            ),
+        )
+        connection.write(body)
+        connection.finish()
+        try:
+            await connection.read_response(self)
+        finally:
+            self.stream.close()
+
+    def stop(self) -> None:
+        self.caller_left = True
+        if self.stream is not None:
+            self.stream.close()
+
+    def headers_received(self, start_line, headers) -> None:
+        self.status = start_line.code
+
+    def data_received(self, chunk: bytes) -> None:
+        if self.caller_left:
+            return
+        if self.status != 200:
+            self.refusal += chunk[: REFUSAL_BYTES - len(self.refusal)]
+            return
+        handler = self.handler
+        if not self.streaming:
+            self.streaming = True
+            handler.set_header("Content-Type", "text/event-stream; charset=utf-8")
+            handler.set_header("X-Accel-Buffering", "no")
+        handler.write(chunk)
+        # a browser gone meanwhile is noticed by ``stop``, not here
+        handler.flush().add_done_callback(lambda f: f.exception())
+
+    def gateway_message(self) -> str:
         """The gateway's sentence in a refusal ("error": {"message": ...})."""
         try:
-            error = json.loads(self._refusal).get("error") or {}
+            error = json.loads(self.refusal).get("error") or {}
             message = error.get("message") if isinstance(error, dict) else str(error)
         except (ValueError, AttributeError):
             message = None
-        return message or f"The MaaS gateway answered HTTP {self._status}."
-
-
-class _CallerLeft(Exception):
-    """The browser stopped the turn."""
+        return message or f"The MaaS gateway answered HTTP {self.status}."
 
 
 class PlaygroundSignOutHandler(BaseHandler):
