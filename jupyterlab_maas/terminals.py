@@ -35,7 +35,8 @@ class TerminalKeys:
         self.kernel_keys = kernel_keys
         self.terminal_manager = terminal_manager
         self.ids: dict[str, str] = {}  # terminal name -> its key's (kernel) id
-        self.spare: tuple[str, str] | None = None  # (key id, path) ready for the next one
+        # (key id, terminal name) of the key ready for the next terminal
+        self.spare: tuple[str, str] | None = None
         self._refilling = False
 
     def install(self) -> None:
@@ -43,7 +44,7 @@ class TerminalKeys:
         new_named_terminal, on_eof, terminate = tm.new_named_terminal, tm.on_eof, tm.terminate
 
         def open_terminal(**kwargs):
-            name = kwargs.get("name") or tm._next_available_name()
+            name = kwargs.get("name") or self._next_name()
             env = {"MAAS_TERMINAL": name}
             key = self._take(name)
             if key is not None:
@@ -74,17 +75,27 @@ class TerminalKeys:
         kernel_id = self.ids.get(name or "")
         return self.kernel_keys.keys.get(kernel_id) if kernel_id else None
 
+    def _next_name(self) -> str:
+        """The name of a terminal opened without one: the one the spare key was made
+        for while it is free (names are only unique labels), so that the key's first
+        requests already name it; else the lowest free number, as jupyter_server's."""
+        tm = self.terminal_manager
+        if self.spare is not None and self.spare[1] not in tm.terminals:
+            return self.spare[1]
+        return tm._next_available_name()
+
     def _take(self, name: str) -> str | None:
-        """The spare key, now terminal ``name``'s (renamed if it was made for another)."""
+        """The spare key, now terminal ``name``'s (renamed if it was made for another:
+        its requests name it once the gateway has read the change)."""
         if self.spare is None:
             return None
-        kernel_id, path = self.spare
+        kernel_id, made_for = self.spare
         key = self.kernel_keys.keys.get(kernel_id)
         if key is None:  # died with a replaced server key and not renewed yet
             return None
         self.spare = None
         self.ids[name] = kernel_id
-        if path != terminal_path(name):
+        if made_for != name:
             self.kernel_keys._background(self.kernel_keys.obtain(kernel_id, terminal_path(name)))
         return key
 
@@ -95,9 +106,9 @@ class TerminalKeys:
         self._refilling = True
         try:
             kernel_id = f"terminal-{uuid.uuid4()}"
-            path = terminal_path(self.terminal_manager._next_available_name())
-            if await self.kernel_keys.obtain(kernel_id, path) is not None:
-                self.spare = (kernel_id, path)
+            name = self.terminal_manager._next_available_name()
+            if await self.kernel_keys.obtain(kernel_id, terminal_path(name)) is not None:
+                self.spare = (kernel_id, name)
         finally:
             self._refilling = False
 

@@ -3,9 +3,11 @@ over websockets through the hub's proxy."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import uuid
+from dataclasses import dataclass
 from urllib.parse import quote
 
 import requests
@@ -166,6 +168,14 @@ class HubUser:
     def run_in_terminal(self, command: str, timeout: float = 180) -> str:
         """Open a JupyterLab terminal (a new shell, as the Terminal launcher does), run
         ``command`` in it and return what it printed; the terminal is closed after."""
+        with self.terminal(timeout) as terminal:
+            return terminal.run(command)
+
+    @contextlib.contextmanager
+    def terminal(self, timeout: float = 180):
+        """A JupyterLab terminal (a new shell, as the Terminal launcher does), open
+        while the ``with`` lasts: ``.run(command)`` runs commands in it one after the
+        other, ``.name`` is its name. It is closed after."""
         r = self.server_api("POST", "api/terminals")
         assert r.status_code == 200, (r.status_code, r.text)
         name = r.json()["name"]
@@ -174,24 +184,37 @@ class HubUser:
         )
         cookie = "; ".join(f"{c.name}={c.value}" for c in self.session.cookies)
         ws = websocket.create_connection(ws_url, cookie=cookie, timeout=timeout)
-        marker = uuid.uuid4().hex
         try:
-            # the marker is printed by the shell, not echoed as typed (split in two)
-            ws.send(json.dumps(["stdin", f"{command}; echo {marker[:8]}''{marker[8:]}\r"]))
-            out: list[str] = []
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                message = json.loads(ws.recv())
-                if message[0] == "stdout":
-                    out.append(message[1])
-                    text = "".join(out)
-                    if marker in text:
-                        typed = text.rfind(f"{marker[:8]}''{marker[8:]}")
-                        return text[typed + len(marker) + 2 : text.rindex(marker)]
-            raise TimeoutError("the terminal's command did not finish")
+            yield Terminal(name, ws, timeout)
         finally:
             ws.close()
             self.server_api("DELETE", f"api/terminals/{name}")
+
+
+@dataclass
+class Terminal:
+    """An open JupyterLab terminal's shell (``HubUser.terminal``)."""
+
+    name: str
+    ws: websocket.WebSocket
+    timeout: float
+
+    def run(self, command: str) -> str:
+        """Run ``command`` in the shell; what it printed."""
+        marker = uuid.uuid4().hex
+        # the marker is printed by the shell, not echoed as typed (split in two)
+        self.ws.send(json.dumps(["stdin", f"{command}; echo {marker[:8]}''{marker[8:]}\r"]))
+        out: list[str] = []
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            message = json.loads(self.ws.recv())
+            if message[0] == "stdout":
+                out.append(message[1])
+                text = "".join(out)
+                if marker in text:
+                    typed = text.rfind(f"{marker[:8]}''{marker[8:]}")
+                    return text[typed + len(marker) + 2 : text.rindex(marker)]
+        raise TimeoutError("the terminal's command did not finish")
 
 
 class KernelError(Exception):
