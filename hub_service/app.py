@@ -154,7 +154,8 @@ class MaaSService(Application):
 
     max_kernel_keys = Integer(
         256,
-        help="Kernels' keys (spend per notebook) a server may hold alive at once. Asking "
+        help="Kernels' and terminals' keys (spend per notebook and per terminal, one kept "
+        "ready for the next terminal among them) a server may hold alive at once. Asking "
         "for one more is refused (429), and that kernel starts with its server's key: its "
         "requests count for the server rather than its notebook. Refusing costs only that "
         "attribution; evicting an older kernel's key instead would break a running "

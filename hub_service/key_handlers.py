@@ -350,9 +350,10 @@ class KernelKeyHandler(OwnKeyHandler):
                 if keys.live_kernel_keys(db, parent) >= cap:
                     raise APIError(
                         429,
-                        f"This server has {cap} kernels with keys of their own, the limit: "
-                        "this kernel uses the server's key (its requests count for the "
-                        "server, not a notebook) until some of those kernels stop.",
+                        f"This server has {cap} kernels and terminals with keys of their "
+                        "own, the limit: this one uses the server's key (its requests count "
+                        "for the server, not a notebook or terminal) until some of those "
+                        "stop.",
                     )
                 row, key = keys.issue_for_kernel(
                     db, parent, kernel_id=kernel_id, notebook_path=path, now=now

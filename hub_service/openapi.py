@@ -837,7 +837,23 @@ OPERATIONS: dict[str, dict] = {
                 "200": {
                     "description": "The gateway's stream: chat completion chunks as "
                     "server-sent events, the last with the turn's usage, then [DONE]",
-                    "content": {"text/event-stream": {"schema": STRING}},
+                    "content": {
+                        "text/event-stream": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["data"],
+                                "properties": {
+                                    "data": {
+                                        **STRING,
+                                        "description": "A chat completion chunk as JSON, or [DONE]",
+                                    },
+                                    "event": STRING,
+                                    "id": STRING,
+                                },
+                                "description": "One server-sent event",
+                            }
+                        }
+                    },
                 },
                 **_errors(400, 401, 403, 413),
                 "default": _json(

@@ -2658,7 +2658,12 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "text/event-stream": string;
+                        "text/event-stream": {
+                            /** @description A chat completion chunk as JSON, or [DONE] */
+                            data: string;
+                            event?: string;
+                            id?: string;
+                        };
                     };
                 };
                 /** @description Malformed input */
