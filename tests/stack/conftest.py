@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -173,6 +174,31 @@ class Stack:
 
     def user(self, name: str) -> HubUser:
         return HubUser(self.hub_url, name, PASSWORD).login()
+
+    @contextlib.contextmanager
+    def running(self, name: str):
+        """``name``, signed in, with their server running while the ``with`` lasts."""
+        user = self.user(name)
+        user.start_server()
+        try:
+            yield user
+        finally:
+            user.stop_server()
+
+    @contextlib.contextmanager
+    def daily_budget(self, user: str, usd: float):
+        """``user``'s daily budget is ``usd`` (an admin's override), in the gateway's
+        memory while the ``with`` lasts; the override is removed after."""
+        path = f"admin/overrides/user/{user}"
+        r = self.api(
+            "PUT", path, self.admin.token, json={"budgets": [{"window": "day", "usd": usd}]}
+        )
+        assert r.status_code in (200, 201), r.text
+        try:
+            self.gateway_refreshed()
+            yield
+        finally:
+            self.api("DELETE", path, self.admin.token)
 
     def chat(self, key: str, model: str = "smollm2-135m", content: str = "Say hi"):
         return requests.post(

@@ -71,22 +71,12 @@ def test_an_anthropic_client_is_held_to_the_users_models_and_budget(stack):
     assert "echo-large" in refused.value.message and SMOLLM2 in refused.value.message
 
     c.messages.create(**say())  # spends what a budget of a millionth of a dollar leaves
-    r = stack.api(
-        "PUT",
-        "admin/overrides/user/boris",
-        stack.admin.token,
-        json={"budgets": [{"window": "day", "usd": 1e-6}]},
-    )
-    assert r.status_code in (200, 201), r.text
-    try:
-        stack.gateway_refreshed()
+    with stack.daily_budget("boris", 1e-6):
         with pytest.raises(anthropic.RateLimitError) as refused:
             c.messages.create(**say())
         assert refused.value.body["error"]["type"] == "rate_limit_error"
         # "exhausted", or "nearly exhausted" while the first request is still settling
         assert "exhausted" in refused.value.message and "daily budget" in refused.value.message
-    finally:
-        stack.api("DELETE", "admin/overrides/user/boris", stack.admin.token)
     assert len(stack.wait_usage("boris", 1)) == 1
 
 
@@ -100,11 +90,8 @@ ASK = (
 
 @pytest.fixture(scope="module")
 def vera(stack):
-    """vera, with a running server."""
-    user = stack.user("vera")
-    user.start_server()
-    yield user
-    user.stop_server()
+    with stack.running("vera") as user:
+        yield user
 
 
 def test_a_notebooks_anthropic_client_needs_no_setting_and_is_charged_to_it(stack, vera):

@@ -30,11 +30,9 @@ CALL = (
 @pytest.fixture
 def running(stack, request):
     """A user (named for the test) with a running default server and a hub token."""
-    user = stack.user(f"kb-{request.node.name[5:20].replace('_', '-')}")
-    user.token = user.create_token()
-    user.start_server()
-    yield user
-    user.stop_server()
+    with stack.running(f"kb-{request.node.name[5:20].replace('_', '-')}") as user:
+        user.token = user.create_token()
+        yield user
 
 
 def live_derived_keys(stack, server_key_id: str) -> int:

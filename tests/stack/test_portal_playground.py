@@ -125,21 +125,11 @@ def test_a_person_chats_in_the_portal_stops_and_signs_out(stack, browser, log_di
         assert rows[1].completion_tokens < 400  # what was generated until Stop
 
         # a spent budget: the gateway's sentence
-        r = stack.api(
-            "PUT",
-            "admin/overrides/user/paloma",
-            stack.admin.token,
-            json={"budgets": [{"window": "day", "usd": 1e-9}]},
-        )
-        assert r.status_code in (200, 201), r.text
-        try:
-            stack.gateway_refreshed()
+        with stack.daily_budget("paloma", 1e-9):
             page.get_by_label("Message").fill("Hello again.")
             page.get_by_role("button", name="Send").click()
             expect(page.get_by_role("alert")).to_contain_text("budget", timeout=60_000)
             expect(page.get_by_label("Message")).to_have_value("Hello again.")
-        finally:
-            stack.api("DELETE", "admin/overrides/user/paloma", stack.admin.token)
 
         # sign-out revokes the key the service held
         assert [k.revoked_reason for k in playground_keys(stack, "paloma")] == [None]

@@ -34,12 +34,10 @@ def db_now() -> dt.datetime:
 @pytest.fixture(scope="module")
 def nell(stack):
     """nell, with a running server and two notebooks open, each with its kernel."""
-    user = stack.user("nell")
-    user.token = user.create_token()
-    user.start_server()
-    user.kernels = {path: user.open_notebook(path) for path in ("churn.ipynb", "forecast.ipynb")}
-    yield user
-    user.stop_server()
+    with stack.running("nell") as user:
+        user.token = user.create_token()
+        user.kernels = {p: user.open_notebook(p) for p in ("churn.ipynb", "forecast.ipynb")}
+        yield user
 
 
 def test_each_notebook_is_charged_for_its_own_calls(stack, nell):

@@ -27,11 +27,8 @@ OPENCODE = str(Path(PYTHON).with_name("opencode"))
 
 @pytest.fixture(scope="module")
 def terry(stack):
-    """terry, with a running server."""
-    user = stack.user("terry")
-    user.start_server()
-    yield user
-    user.stop_server()
+    with stack.running("terry") as user:
+        yield user
 
 
 def test_a_terminal_has_the_gateway_for_both_sdks(stack, terry):
