@@ -150,8 +150,9 @@ class UserKeysHandler(APIHandler):
                 raise APIError(409, f"The server's profile {profile_slug!r} does not exist.")
             # the server's profile as the hub told it (never the caller's claim), and only
             # if the caller's hub groups may use it: a server started otherwise gets no key
-            slug = self.own_profile(db, profile_slug or None, "have a key for").slug
-            allowed = _allowed_models(db, user, slug)
+            profile = self.own_profile(db, profile_slug or None, "have a key for")
+            slug = profile.slug
+            allowed = _allowed_models(db, user, slug, profile)
             subset = _key_models(body.get("models"), allowed)
             row, key = keys.issue(
                 db,
@@ -185,9 +186,9 @@ class UserKeysHandler(APIHandler):
         self.write_json(payload, status=201)
 
 
-def _allowed_models(db, user: str, profile_slug: str | None) -> list[str]:
+def _allowed_models(db, user: str, profile_slug: str | None, profile=None) -> list[str]:
     """The enabled models ``user``'s policy with this profile allows, sorted."""
-    return catalog.granted(db, policy.for_user(db, user, profile_slug).models)
+    return catalog.granted(db, policy.for_user(db, user, profile_slug, profile=profile).models)
 
 
 def _key_models(wanted: list[str] | None, allowed: list[str]) -> list[str] | None:

@@ -270,14 +270,17 @@ def spend_standings(session: Session, user: str, eff: Policy, now: dt.datetime) 
 
 
 def for_user(
-    session: Session, user: str, profile_slug: str | None, now: dt.datetime | None = None
+    session: Session,
+    user: str,
+    profile_slug: str | None,
+    now: dt.datetime | None = None,
+    *,
+    profile: Profile | None = None,
 ) -> Policy:
-    """The effective policy of ``user``'s server started with ``profile_slug``."""
-    profile = (
-        session.scalar(select(Profile).where(Profile.slug == profile_slug))
-        if profile_slug
-        else None
-    )
+    """The effective policy of ``user``'s server started with ``profile_slug`` (or with
+    ``profile``, read already)."""
+    if profile is None and profile_slug:
+        profile = session.scalar(select(Profile).where(Profile.slug == profile_slug))
     group_names = session.scalars(select(UserGroup.group).where(UserGroup.user == user)).all()
     overrides = session.scalars(
         select(PolicyOverride).where(

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import Connection, Row, delete, or_, select
 from sqlalchemy.orm import Session
 
 from .db import ServerStart
@@ -88,16 +88,17 @@ def of_server(db: Session, user: str, server_name: str, now: dt.datetime) -> Ser
     )
 
 
-def by_token(db: Session, token: str, now: dt.datetime) -> ServerStart | None:
-    """The fresh registration of the server whose own token is ``token``."""
-    return db.scalar(
-        select(ServerStart).where(
-            ServerStart.token_hash == hash_key(token), ServerStart.at > now - TTL
-        )
-    )
+def by_token(connection: Connection, token: str, now: dt.datetime) -> Row | None:
+    """The fresh registration of the server whose own token is ``token`` (a row of
+    ``server_starts``). Every request with a bearer token asks, so it is read on a plain
+    connection, without an ORM session."""
+    starts = ServerStart.__table__
+    return connection.execute(
+        select(starts).where(starts.c.token_hash == hash_key(token), starts.c.at > now - TTL)
+    ).first()
 
 
-def identity(start: ServerStart, service_name: str) -> dict:
+def identity(start: ServerStart | Row, service_name: str) -> dict:
     """Who the bearer of the server's token is, as the hub's ``GET /hub/api/user``
     answers for a server's own token."""
     user = start.user

@@ -90,8 +90,8 @@ class BaseHandler(HubOAuthenticated, web.RequestHandler):
             return
         token = bearer_token(self.request.headers.get("Authorization", ""))
         if token:  # a server's own token, announced by the hub as the server started
-            with self.db as db:
-                start = starts.by_token(db, token, self.now())
+            with self.service.engine.connect() as connection:
+                start = starts.by_token(connection, token, self.now())
                 if start is not None:
                     self._hub_auth_user_cache = starts.identity(start, self.service.service_name)
                     return
