@@ -111,6 +111,11 @@ def issue_for_kernel(
 PLAYGROUND = "playground"
 
 
+def playground_keys(user: str) -> tuple:
+    """The criteria of ``user``'s playground keys."""
+    return (ApiKey.user == user, ApiKey.parent_id.is_(None), ApiKey.kernel_id == PLAYGROUND)
+
+
 def issue_for_playground(
     session: Session,
     *,
@@ -122,9 +127,7 @@ def issue_for_playground(
 ) -> tuple[ApiKey, str]:
     """The user's playground key, replacing any other (one at a time): a personal key
     whose requests the gateway records as from the notebook "playground"."""
-    revoke_where(
-        session, (ApiKey.user == user, ApiKey.kernel_id == PLAYGROUND), reason="replaced", now=now
-    )
+    revoke_where(session, playground_keys(user), reason="replaced", now=now)
     row, key = issue(
         session,
         user=user,

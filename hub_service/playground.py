@@ -84,12 +84,7 @@ class PlaygroundKeys:
     def revoke(self, db, user: str, now: dt.datetime) -> int:
         """Sign-out: the user's playground keys end now."""
         self.held.pop(user, None)
-        return keys.revoke_where(
-            db,
-            (ApiKey.user == user, ApiKey.kernel_id == keys.PLAYGROUND),
-            reason="signed out",
-            now=now,
-        )
+        return keys.revoke_where(db, keys.playground_keys(user), reason="signed out", now=now)
 
 
 class PlaygroundHandler(APIHandler):

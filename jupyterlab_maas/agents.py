@@ -1,5 +1,6 @@
 """How to run each coding agent in a JupyterLab terminal through the gateway: what the
-lab's side panel shows (``GET jupyterlab-maas/agents``) and what the tests run.
+lab's side panel shows (``GET jupyterlab-maas/models``, under ``agents``) and what the
+tests run.
 
 A terminal's shell has the gateway's URL and a key of its own under the names each
 agent reads (``extension.credentials``), and OpenCode's provider ``maas`` with the

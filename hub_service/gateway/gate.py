@@ -109,8 +109,9 @@ def count_tokens(body: dict) -> int:
     return tokens
 
 
-# what in a request's items is not text a model reads
-NOT_TEXT = frozenset({"type", "id", "role", "status", "call_id", "item_id"})
+# what in a request's items is not text a model reads (ids, kinds, and a provider's
+# encrypted reasoning)
+NOT_TEXT = frozenset({"type", "id", "role", "status", "call_id", "item_id", "encrypted_content"})
 
 
 def estimated_prompt_tokens(content: object, tools: object = None) -> int:
