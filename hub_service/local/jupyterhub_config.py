@@ -1,6 +1,7 @@
 # JupyterHub configuration of the local demo: the hub, the MaaS service, the LiteLLM
 # gateway and SmolLM2, all on 127.0.0.1. Started by `python -m hub_service.local`.
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -52,8 +53,12 @@ c.Spawner.default_url = "/lab"
 c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 120
 c.SimpleLocalProcessSpawner.home_dir_template = str(state / "users" / "{username}")
+# Terminals run a plain (not login) shell: a login shell reads /etc/profile, which on
+# Debian and others sets PATH anew and drops this environment's bin directory, where
+# maas-key, python and the agents are
+c.Spawner.args = [f"--ServerApp.terminado_settings=shell_command={shutil.which('bash') or 'sh'}"]
 if os.geteuid() == 0:
-    c.Spawner.args = ["--allow-root"]
+    c.Spawner.args.append("--allow-root")
 # The hub reads the service's profiles with the service's own token (kept in the state
 # directory, so a restarted hub and the running service still agree).
 service_token = kept_secret(state, "maas-service-token", "MAAS_LOCAL_SERVICE_TOKEN", 32)

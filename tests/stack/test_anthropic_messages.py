@@ -5,15 +5,10 @@ and budget, and each request is a usage row priced from the catalog."""
 
 from __future__ import annotations
 
-import sys
-
 import anthropic
 import pytest
 
 SMOLLM2 = "smollm2-135m"
-# the local stack's servers run from this environment (a terminal's shell does not have
-# it on its PATH, as with any virtualenv that is not activated)
-PYTHON = sys.executable
 
 
 def personal_key(stack, name: str) -> str:

@@ -18,8 +18,7 @@ from sqlalchemy import create_engine, text
 from test_anthropic_messages import ASK, SMOLLM2
 from waiting import until
 
-# the local stack's servers run from this environment (a terminal's shell does not have
-# it on its PATH, as with any virtualenv that is not activated)
+# the local stack's servers run from this environment: its commands, by their full paths
 PYTHON = sys.executable
 MAAS_KEY = str(Path(PYTHON).with_name("maas-key"))
 OPENCODE = str(Path(PYTHON).with_name("opencode"))
@@ -42,6 +41,9 @@ def test_a_terminal_has_the_gateway_for_both_sdks(stack, terry):
     for name in names:
         assert f"{name}=set" in shown, shown
     assert f"base {stack.gateway_url}" in shown
+    # on the local MaaS, this environment's commands are on the shell's PATH
+    found = terry.run_in_terminal("command -v maas-key")
+    assert found.splitlines()[-1].strip() == MAAS_KEY, found
 
 
 def test_each_terminal_has_a_key_of_its_own_and_its_spend(stack, terry):
