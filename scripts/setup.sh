@@ -5,8 +5,8 @@
 # the npm dependencies and the built JupyterLab extension. With --with-notebook-image,
 # also the Python layer of the users' image (notebook-image/) in .venv-notebook-image,
 # which the tests run the image's notebook in, the hub image's JupyterHub in
-# .venv-jupyterhub5, which the hub-facing tests run again under, and Claude Code, which
-# the tests run against the gateway.
+# .venv-jupyterhub5, which the hub-facing tests run again under, and Claude Code,
+# OpenCode and Codex, which the tests run against the gateway.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -70,6 +70,15 @@ if [ ! -x "$VENV/bin/configurable-http-proxy" ]; then
   npm install --global --prefix "$VENV" --no-audit --no-fund --loglevel=error \
     configurable-http-proxy@^5
 fi
+
+# A command-line tool from npm, pinned, into the virtualenv's bin directory, unless its
+# --version already names that version: npm_tool <command> <package> <version>
+npm_tool() {
+  if ! "$VENV/bin/$1" --version 2>/dev/null | grep -qwF "$3"; then
+    echo "setup: installing $2 $3"
+    npm install --global --prefix "$VENV" --no-audit --no-fund --loglevel=error "$2@$3"
+  fi
+}
 
 want=$(fingerprint package.json package-lock.json portal/package.json portal/package-lock.json)
 if [ ! -d node_modules ] || [ ! -d portal/node_modules ] || ! stamp_ok npm "$want"; then
@@ -140,23 +149,8 @@ if [ "${1:-}" = "--with-notebook-image" ]; then
   fi
 
   # Claude Code, OpenCode and Codex, which the tests run against the gateway
-  # (tests/hub_service/test_agents.py)
-  CLAUDE_CODE_VERSION=2.1.197
-  if ! "$VENV/bin/claude" --version 2>/dev/null | grep -q "^$CLAUDE_CODE_VERSION "; then
-    echo "setup: installing Claude Code $CLAUDE_CODE_VERSION"
-    npm install --global --prefix "$VENV" --no-audit --no-fund --loglevel=error \
-      "@anthropic-ai/claude-code@$CLAUDE_CODE_VERSION"
-  fi
-  OPENCODE_VERSION=1.18.33
-  if ! "$VENV/bin/opencode" --version 2>/dev/null | grep -q "^$OPENCODE_VERSION$"; then
-    echo "setup: installing OpenCode $OPENCODE_VERSION"
-    npm install --global --prefix "$VENV" --no-audit --no-fund --loglevel=error \
-      "opencode-ai@$OPENCODE_VERSION"
-  fi
-  CODEX_VERSION=0.171.0
-  if ! "$VENV/bin/codex" --version 2>/dev/null | grep -q "^codex-cli $CODEX_VERSION$"; then
-    echo "setup: installing Codex $CODEX_VERSION"
-    npm install --global --prefix "$VENV" --no-audit --no-fund --loglevel=error \
-      "@openai/codex@$CODEX_VERSION"
-  fi
+  # (tests/hub_service/test_agents.py, tests/stack/test_terminals.py)
+  npm_tool claude @anthropic-ai/claude-code 2.1.197
+  npm_tool opencode opencode-ai 1.18.33
+  npm_tool codex @openai/codex 0.171.0
 fi
