@@ -33,17 +33,23 @@ export class ApiError extends Error {
   }
 }
 
-/** Call ``api/v1/<path>`` with the hub's sign-in cookie and its XSRF token. */
-export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const response = await fetch(`${config.prefix}api/v1/${path}`, {
+/** Fetch ``api/v1/<path>`` with the hub's sign-in cookie and its XSRF token. */
+function send(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<Response> {
+  return fetch(`${config.prefix}api/v1/${path}`, {
     method,
     credentials: 'same-origin',
     headers: {
       'X-XSRFToken': config.xsrf,
       ...(body === undefined ? {} : { 'Content-Type': 'application/json' })
     },
-    body: body === undefined ? undefined : JSON.stringify(body)
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal
   });
+}
+
+/** Call ``api/v1/<path>``: its JSON answer, or an ``ApiError`` with its sentence. */
+export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const response = await send(method, path, body);
   if (response.status === 204) {
     return undefined as T;
   }
@@ -75,13 +81,7 @@ export interface StreamedTurn {
  * request: the gateway then stops generating). A refusal is an ``ApiError`` with the
  * API's (the gateway's) sentence. */
 export async function streamChat(path: string, body: unknown, signal: AbortSignal, turn: StreamedTurn) {
-  const response = await fetch(`${config.prefix}api/v1/${path}`, {
-    method: 'POST',
-    credentials: 'same-origin',
-    headers: { 'X-XSRFToken': config.xsrf, 'Content-Type': 'application/json' },
-    body: JSON.stringify(body),
-    signal
-  });
+  const response = await send('POST', path, body, signal);
   if (!response.ok || !response.body) {
     const data = await response.json().catch(() => ({}));
     throw new ApiError(response.status, data.message || response.statusText);
