@@ -99,8 +99,7 @@ class PlaygroundHandler(APIHandler):
         now = self.now()
         with self.db as db:
             slug = self.own_profile(db, None, "chat with").slug
-            created = hub.created(me) if me.get("created") else None
-            key = self.service.playground.key(db, user, slug, created, now)
+            key = self.service.playground.key(db, user, slug, hub.created(me), now)
         payload = {**body, "stream": True, "stream_options": {"include_usage": True}}
         relay = _Relay(self)
         self._relay = relay
