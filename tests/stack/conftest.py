@@ -107,6 +107,18 @@ class Stack:
         ]
         return found[0] if found else None
 
+    def key_rows(self, user: str) -> list:
+        """``user``'s keys as the database holds them (hashes, never keys), oldest first:
+        with the kernels' and terminals' keys and the playground's, which no API lists."""
+        with create_engine(self.db_url).connect() as conn:
+            return conn.execute(
+                text(
+                    "SELECT id, key_hash, name, parent_id, kernel_id, revoked_at, "
+                    'revoked_reason FROM api_keys WHERE "user" = :user ORDER BY created, id'
+                ),
+                {"user": user},
+            ).all()
+
     def usage_rows(self, user: str) -> list:
         """``user``'s usage rows in order, with their model's catalog prices."""
         with create_engine(self.db_url).connect() as conn:

@@ -12,7 +12,6 @@ import json
 
 import requests
 from browser import require_chromium
-from sqlalchemy import create_engine, text
 from waiting import until
 
 require_chromium()
@@ -34,14 +33,7 @@ def chat(stack, user: str, token: str, **body) -> requests.Response:
 
 
 def playground_keys(stack, user: str) -> list:
-    with create_engine(stack.db_url).connect() as conn:
-        return conn.execute(
-            text(
-                "SELECT id, name, revoked_reason FROM api_keys "
-                "WHERE \"user\" = :user AND kernel_id = 'playground'"
-            ),
-            {"user": user},
-        ).all()
+    return [k for k in stack.key_rows(user) if k.kernel_id == "playground"]
 
 
 def test_the_playground_streams_an_answer_counted_as_playground(stack):

@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 from test_anthropic_messages import ASK, SMOLLM2
 from waiting import until
 
@@ -66,12 +65,7 @@ def test_each_terminal_has_a_key_of_its_own_and_its_spend(stack, terry):
     server_key = stack.server_key("terry", terry.create_token())
 
     def keys() -> dict:
-        with create_engine(stack.db_url).connect() as conn:
-            query = text(
-                "SELECT id, key_hash, parent_id, kernel_id, revoked_reason "
-                'FROM api_keys WHERE "user" = :user'
-            )
-            return {row.key_hash: row for row in conn.execute(query, {"user": "terry"})}
+        return {row.key_hash: row for row in stack.key_rows("terry")}
 
     def closed() -> bool:
         found = keys()
