@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from . import windows
+from .gateway.settings import BY_NAME as GATEWAY_SETTINGS
 from .pricing import load_instance_prices
 
 # A model's name as its users know it: ``smollm2-135m`` or a Hugging Face style id such
@@ -311,9 +312,10 @@ def resources(name, value):
 
 # -- backend rules ------------------------------------------------------------------------
 
-KEY_ENV_PREFIXES_VAR = "MAAS_BACKEND_KEY_ENV_PREFIXES"
-BACKEND_HOSTS_VAR = "MAAS_BACKEND_HOSTS"
-DEFAULT_KEY_ENV_PREFIXES = ("MAAS_BACKEND_",)
+# gateway settings the service shares (the gateway's table names their variables)
+KEY_ENV_PREFIXES_VAR = GATEWAY_SETTINGS["backend_key_env_prefixes"].env
+BACKEND_HOSTS_VAR = GATEWAY_SETTINGS["backend_hosts"].env
+DEFAULT_KEY_ENV_PREFIXES = tuple(GATEWAY_SETTINGS["backend_key_env_prefixes"].default)
 # The gateway's and service's own secrets: never a backend key, whatever the prefixes.
 OWN_SECRETS = frozenset(
     {"MAAS_DB_URL", "LITELLM_MASTER_KEY", "LITELLM_SALT_KEY", "JUPYTERHUB_API_TOKEN"}

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .gateway.settings import BY_NAME as GATEWAY_SETTINGS
+
 WINDOWS = ("hour", "day", "week", "month", "term")
 CALENDAR = WINDOWS[:-1]  # the windows of the clock (a term is a team's own dates)
 ADJECTIVE = {
@@ -34,7 +36,7 @@ ADJECTIVE = {
     "term": "term",
 }
 BUCKET = dt.timedelta(minutes=15)
-TIMEZONE_ENV = "MAAS_BUDGET_TIMEZONE"
+TIMEZONE_ENV = GATEWAY_SETTINGS["budget_timezone"].env
 UTC = dt.UTC
 
 

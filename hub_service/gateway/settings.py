@@ -26,6 +26,9 @@ class Setting:
     # a secret (a token, or a URL that may hold one): never on a command line, where
     # ps shows it; from the environment or a config file only
     secret: bool = False
+    # the service reads it too (it checks the catalog, or reports windows, by the same
+    # rule): whoever deploys the gateway gives the service the same value
+    shared: bool = False
 
     @property
     def knob(self) -> str:
@@ -84,6 +87,17 @@ SETTINGS: tuple[Setting, ...] = (
         [],
         "The only hosts a catalog model's api_base may name (the service applies the "
         "same rule); empty: any host but link-local and cloud metadata addresses.",
+        shared=True,
+    ),
+    Setting(
+        "backend_key_env_prefixes",
+        "MAAS_BACKEND_KEY_ENV_PREFIXES",
+        list,
+        ["MAAS_BACKEND_"],
+        "The prefixes a catalog model's api_key_env (the gateway's variable holding its "
+        "backend key) must begin with (the service applies the same rule); the "
+        "gateway's and service's own secrets are refused whatever the prefixes.",
+        shared=True,
     ),
     Setting(
         "budget_timezone",
@@ -93,6 +107,7 @@ SETTINGS: tuple[Setting, ...] = (
         "The time zone (IANA name) on whose clock budget windows start: days at its "
         "midnight, weeks on Monday, months on the 1st. The service must have the same "
         "(add_maas's environment and the Pulumi program give both).",
+        shared=True,
     ),
     Setting(
         "key_lookup_burst",

@@ -74,7 +74,7 @@ def gateway_settings(raw: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         s = GATEWAY_KNOBS[knob]
         if not _is_a(value, s.type):
             kind = {int: "a whole number", float: "a number", str: "a string"}.get(
-                s.type, "a list of host names"
+                s.type, "a list of strings"
             )
             raise ValueError(f"maas:gateway.{knob} is {value!r}: it must be {kind} ({s.help})")
         (secret if s.secret else plain)[s.name] = value

@@ -166,8 +166,7 @@ def run(s: Settings) -> dict[str, pulumi.Input]:
             replicas=s.service_replicas,
             subdomain_host=s.domain if s.user_subdomains else None,
             image_pull_secrets=pull_secrets,
-            backend_hosts=s.gateway_settings.get("backend_hosts", []),
-            budget_timezone=s.gateway_settings.get("budget_timezone"),
+            gateway_settings=s.gateway_settings,
         ),
         opts=pulumi.ResourceOptions(depends_on=[database]),
     )

@@ -50,12 +50,10 @@ class MaaSServiceArgs:
     # the host users sign in at, when users' servers (and this service) have subdomains
     # of it: the service's OAuth then runs on its own subdomain
     subdomain_host: str | None = None
-    # the only hosts a catalog model's api_base may name (the gateway's backend_hosts:
-    # the service checks the catalog with the same rule); empty: any but metadata
-    backend_hosts: list[str] = field(default_factory=list)
-    # the time zone of budget windows (the gateway's budget_timezone; the service
-    # reports windows on the same clock); None: the default, UTC
-    budget_timezone: str | None = None
+    # the gateway's settings (maas:gateway, by name); the service gets those it shares
+    # (backend hosts and key variables: it checks the catalog by the same rule; the
+    # budget time zone: it reports windows on the same clock)
+    gateway_settings: dict = field(default_factory=dict)
 
 
 def prefix(service_name: str) -> str:
@@ -133,12 +131,10 @@ class MaaSService(pulumi.ComponentResource):
             {"name": "MAAS_MIGRATE_AT_START", "value": "0"},
             {"name": "HOME", "value": "/tmp"},  # noqa: S108 - a private emptyDir
         ]
-        if args.backend_hosts:
-            hosts = GATEWAY_BY_NAME["backend_hosts"]
-            env.append({"name": hosts.env, "value": hosts.format(args.backend_hosts)})
-        if args.budget_timezone:
-            zone = GATEWAY_BY_NAME["budget_timezone"]
-            env.append({"name": zone.env, "value": zone.format(args.budget_timezone)})
+        for setting_name, value in sorted(args.gateway_settings.items()):
+            setting = GATEWAY_BY_NAME[setting_name]
+            if setting.shared:
+                env.append({"name": setting.env, "value": setting.format(value)})
         volume, mount = tmp_volume()
         pod_common = {
             "securityContext": pod_security(),

@@ -4,6 +4,7 @@ the plugin inside the LiteLLM proxy reads them back with."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -13,16 +14,16 @@ import pytest
 import requests
 from pg import free_port
 
-from hub_service import validation
+from hub_service import validation, windows
 from hub_service.gateway import plugin, settings
 from hub_service.gateway.app import MaaSGateway, spawn
 from hub_service.gateway.settings import SETTINGS
 
 GATEWAY = Path(plugin.__file__).parent
 # read from the environment by the gateway, but not settings an admin chooses: the
-# database (a trait of its own) and the benchmarks' switch (MaaSGateway.plugin)
-NOT_SETTINGS = {"MAAS_DB_URL", "MAAS_GATE"}
-READS = re.compile(r"""(?:environ(?:\.get)?\s*[\(\[]|getenv\()\s*["'](MAAS_\w+)""")
+# database (a trait of its own), the benchmarks' switch (MaaSGateway.plugin) and the
+# process tests' clock (db.py: a file holding seconds to add to the clock)
+NOT_SETTINGS = {"MAAS_DB_URL", "MAAS_GATE", "MAAS_CLOCK_OFFSET_FILE"}
 
 
 @pytest.fixture
@@ -102,6 +103,7 @@ def test_settings_from_the_command_line_and_config_file_reach_the_plugin(
         "--MaaSGateway.key_lookup_rate=5",
         "--MaaSGateway.backend_hosts=vllm.internal",
         "--MaaSGateway.backend_hosts=api.openai.com",
+        "--MaaSGateway.backend_key_env_prefixes=VLLM_",
     )
     env = app.proxy_env({"MAAS_MAX_IN_FLIGHT": "3", "PATH": "/bin"})
     assert env["MAAS_REFRESH_INTERVAL"] == "0.25"
@@ -127,8 +129,13 @@ def test_settings_from_the_command_line_and_config_file_reach_the_plugin(
     finally:
         state.close()
         state.engine.dispose()
-    # the service and the gateway read the backend hosts with one rule
-    assert validation.backend_rules(env).hosts == ("vllm.internal", "api.openai.com")
+    # the service and the gateway read the backend rules with one function
+    rules = validation.backend_rules(env)
+    assert rules.hosts == ("vllm.internal", "api.openai.com")
+    assert rules.key_env_prefixes == ("VLLM_",)
+    validation.check_backend("openai/x", None, "VLLM_KEY", None, rules)
+    with pytest.raises(validation.Invalid, match="MAAS_BACKEND_KEY_ENV_PREFIXES"):
+        validation.check_backend("openai/x", None, "MAAS_BACKEND_KEY", None, rules)
 
 
 def test_a_real_gateway_serves_with_the_settings_of_its_config_file(tmp_path, monkeypatch):
@@ -173,29 +180,56 @@ def test_the_metrics_token_and_webhook_are_secrets():
     assert {s.name for s in SETTINGS if s.secret} == {"alert_webhook_url", "metrics_token"}
 
 
-def environment_reads(source: str) -> set[str]:
-    return set(READS.findall(source))
+# the modules the gateway loads (its app and the plugin inside LiteLLM), listed by a
+# fresh interpreter, so that what other tests imported does not count
+LOADED = """
+import sys
+import hub_service.gateway.app, hub_service.gateway.plugin
+print("\\n".join(m.__file__ for n, m in sorted(sys.modules.items())
+                 if n.startswith("hub_service") and getattr(m, "__file__", None)))
+"""
+# a MAAS_ word in those modules that names no variable: the backend key variables'
+# default prefix
+NOT_VARIABLES = {"MAAS_BACKEND_"}
 
 
-def test_the_gateway_reads_no_maas_variable_outside_the_table():
-    """A new ``os.environ.get("MAAS_...")`` in the gateway fails here: add it to
-    settings.SETTINGS (and so to MaaSGateway's traits and the Pulumi knob) instead."""
-    known = {s.env for s in SETTINGS} | NOT_SETTINGS
-    for path in sorted(GATEWAY.glob("*.py")):
+def maas_words(source: str) -> set[str]:
+    return set(re.findall(r"""["'](MAAS_\w+)["']""", source))
+
+
+def test_the_gateway_names_no_maas_variable_outside_the_table():
+    """A new ``MAAS_...`` variable in any module the gateway loads (``validation``'s
+    backend rules, ``windows``' time zone, the plugin...) fails here: add it to
+    settings.SETTINGS (and so to MaaSGateway's traits, --help-all, the Pulumi knob and
+    docs/gateway-settings.md) instead."""
+    env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    files = subprocess.run(
+        [sys.executable, "-c", LOADED], capture_output=True, text=True, check=True, env=env
+    ).stdout.split()
+    names = {Path(f).name for f in files}
+    assert {"plugin.py", "validation.py", "windows.py", "db.py"} <= names, names
+    known = {s.env for s in SETTINGS} | NOT_SETTINGS | NOT_VARIABLES
+    for path in map(Path, files):
         if path.name == "settings.py":
             continue
-        unknown = environment_reads(path.read_text()) - known
-        assert not unknown, f"{path.name} reads {sorted(unknown)} outside settings.SETTINGS"
+        unknown = maas_words(path.read_text()) - known
+        assert not unknown, f"{path} names {sorted(unknown)} outside settings.SETTINGS"
     # the plugin names no setting's variable at all: it reads through the table
-    names = set(re.findall(r"MAAS_\w+", (GATEWAY / "plugin.py").read_text()))
-    assert names <= {"MAAS_DB_URL"}, names
-    # the scan does see a read
-    assert environment_reads('x = os.environ.get("MAAS_NEW_KNOB", "1")') == {"MAAS_NEW_KNOB"}
-    assert environment_reads("os.environ['MAAS_NEW_KNOB']") == {"MAAS_NEW_KNOB"}
+    assert maas_words((GATEWAY / "plugin.py").read_text()) <= {"MAAS_DB_URL"}
+    # the scan does see a variable
+    assert maas_words('x = os.environ.get("MAAS_NEW_KNOB", "1")') == {"MAAS_NEW_KNOB"}
 
 
-def test_backend_hosts_is_the_variable_the_service_reads():
-    assert settings.BY_NAME["backend_hosts"].env == validation.BACKEND_HOSTS_VAR
+def test_the_service_shares_the_backend_rules_and_the_time_zone():
+    """The settings the service reads too are the table's, by variable."""
+    shared = {s.name: s.env for s in SETTINGS if s.shared}
+    assert shared == {
+        "backend_hosts": validation.BACKEND_HOSTS_VAR,
+        "backend_key_env_prefixes": validation.KEY_ENV_PREFIXES_VAR,
+        "budget_timezone": windows.TIMEZONE_ENV,
+    }
+    default = settings.BY_NAME["backend_key_env_prefixes"].default
+    assert validation.backend_rules({}).key_env_prefixes == tuple(default)
 
 
 def test_knobs_are_camel_case():

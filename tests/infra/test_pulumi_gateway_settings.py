@@ -18,6 +18,8 @@ GATEWAY = {
     "maxInFlight": 16,
     "keyLookupBurst": 50,
     "backendHosts": ["vllm.internal", "api.openai.com"],
+    "backendKeyEnvPrefixes": ["VLLM_", "MAAS_BACKEND_"],
+    "budgetTimezone": "Europe/Berlin",
 }
 
 
@@ -58,9 +60,14 @@ def test_plain_settings_are_the_gateways_command_line(tuned):
     app.initialize(args)
     assert app.refresh_interval == 1.5 and app.max_in_flight == 16
     assert app.backend_hosts == ["vllm.internal", "api.openai.com"]
-    # the service checks the catalog against the same hosts
+    assert app.backend_key_env_prefixes == ["VLLM_", "MAAS_BACKEND_"]
+    # the service checks the catalog by the same rules and reports windows on the same
+    # clock; the gateway's other settings are not the service's
     env = {e["name"]: e.get("value") for e in _container(tuned, "service-deployment")["env"]}
     assert env["MAAS_BACKEND_HOSTS"] == "vllm.internal,api.openai.com"
+    assert env["MAAS_BACKEND_KEY_ENV_PREFIXES"] == "VLLM_,MAAS_BACKEND_"
+    assert env["MAAS_BUDGET_TIMEZONE"] == "Europe/Berlin"
+    assert "MAAS_MAX_IN_FLIGHT" not in env and "MAAS_REFRESH_INTERVAL" not in env
 
 
 def test_without_settings_the_gateway_runs_on_its_defaults():
@@ -118,7 +125,7 @@ def test_secret_settings_reach_the_gateway_only_from_a_secret():
         ),
         ({"maxInFlight": "many"}, r"maas:gateway.maxInFlight is 'many': it must be a whole"),
         ({"maxInFlight": 2.5}, r"maas:gateway.maxInFlight is 2.5: it must be a whole number"),
-        ({"backendHosts": "a.example"}, r"maas:gateway.backendHosts .* a list of host names"),
+        ({"backendHosts": "a.example"}, r"maas:gateway.backendHosts .* a list of strings"),
         (["refreshInterval"], r"maas:gateway must be a map of settings: alertThreshold"),
     ],
 )
