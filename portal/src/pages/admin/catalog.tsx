@@ -146,7 +146,7 @@ function PriceCalculator({ model, onUse }: { model: ModelForm; onUse: (input: st
       {method === 'seed' ? (
         <>
           <p className="hint">
-            The seed's rule: the hourly price over the tokens an hour serves, per million tokens, split 25 % input and
+            The seed method: the hourly price over the tokens an hour serves, per million tokens, split 25 % input and
             75 % output. Prices as of {table.data?.date ?? '...'} ({table.data?.source ?? ''}).
           </p>
           <button type="button" onClick={calculate}>
