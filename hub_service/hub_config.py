@@ -244,17 +244,19 @@ def add_maas(
     prefix = f"{spec['url'].rstrip('/')}/services/{name}/"
 
     spawner_class = resolve_class("spawner_class", c.JupyterHub.get("spawner_class"))
+    public = gateway_public_url or gateway_url
+    if not same_host(spawner_class):
+        # servers ask the service for their key, and (when the hub runs the gateway)
+        # call the gateway at its public URL; the service's own gateway URL is its own
+        far = [u for u in (prefix, public if run else None) if u and is_loopback(u)]
+        if far:
+            raise SystemExit(
+                f"add_maas: {spawner_class.__name__}'s servers do not run on the hub's "
+                f"host, so they cannot reach {' or '.join(far)}: pass service_url and "
+                "gateway_url (or gateway_public_url) at an address of the hub's that "
+                "they reach (docs/existing-hub.md)."
+            )
     if run:
-        public = gateway_public_url or gateway_url
-        if not same_host(spawner_class):
-            far = [u for u in (prefix, public) if is_loopback(u)]
-            if far:
-                raise SystemExit(
-                    f"add_maas: {spawner_class.__name__}'s servers do not run on the hub's "
-                    f"host, so they cannot reach {' or '.join(far)}: pass service_url and "
-                    "gateway_url (or gateway_public_url) at an address of the hub's that "
-                    "they reach (docs/existing-hub.md)."
-                )
         env = {
             "MAAS_DB_URL": db_url or f"sqlite:///{Path('maas.sqlite').resolve()}",
             "MAAS_GATEWAY_URL": gateway_url,

@@ -9,6 +9,7 @@ import asyncio
 import stat
 
 import pytest
+from jupyterhub.spawner import Spawner
 from traitlets.config import Config
 
 from hub_service.hub_config import add_maas, chain
@@ -126,6 +127,61 @@ def test_servers_elsewhere_cannot_reach_loopback_and_the_hub_says_so(hub_dir):
     # KubeSpawner's own form: profile_list, not an options form
     assert callable(c.KubeSpawner.profile_list)
     assert "options_form" not in c.Spawner
+
+
+# Stand-ins named as the spawners that are not installed here (systemdspawner,
+# dockerspawner): add_maas knows a spawner by its class's name, as it would the real one.
+class NotInstalled(Spawner):
+    async def start(self):
+        raise NotImplementedError("a stand-in: never started")
+
+    async def stop(self, now=False):
+        raise NotImplementedError("a stand-in: never started")
+
+    async def poll(self):
+        raise NotImplementedError("a stand-in: never started")
+
+
+class SystemdSpawner(NotInstalled):
+    pass
+
+
+class DockerSpawner(NotInstalled):
+    pass
+
+
+def test_a_spawner_on_the_hubs_host_reaches_loopback(hub_dir):
+    """SystemdSpawner's servers are processes of the hub's host: the local defaults
+    stand, and they get the spawn form and the service's URL."""
+    c = Config()
+    c.JupyterHub.spawner_class = SystemdSpawner
+    add_maas(c)
+    assert "maas-gateway" in by_name(c)
+    assert callable(c.Spawner.options_form)
+    assert c.Spawner.environment["MAAS_SERVICE_URL"] == "http://127.0.0.1:10101/services/maas/"
+    assert callable(c.SystemdSpawner.pre_spawn_hook)
+
+
+@pytest.mark.parametrize("run", [True, False])
+def test_containers_cannot_reach_loopback_whoever_runs_the_service(hub_dir, run):
+    """DockerSpawner's servers are containers: a loopback service URL is refused at start,
+    also when the service runs elsewhere (run=False), since the servers still ask it for
+    their keys."""
+    c = Config()
+    c.JupyterHub.spawner_class = DockerSpawner
+    with pytest.raises(SystemExit, match="DockerSpawner's servers do not run on the hub's"):
+        add_maas(c, run=run)
+    c = Config()
+    c.JupyterHub.spawner_class = DockerSpawner
+    add_maas(
+        c,
+        run=run,
+        service_url="http://172.17.0.1:10101",
+        gateway_url="http://127.0.0.1:4000",  # where the hub-run service calls it
+        gateway_public_url="http://172.17.0.1:4000",  # where the containers do
+    )
+    assert c.Spawner.environment["MAAS_SERVICE_URL"] == "http://172.17.0.1:10101/services/maas/"
+    assert ("maas-gateway" in by_name(c)) is run
 
 
 def test_a_service_registered_by_the_hub_is_not_run_again(hub_dir):
