@@ -224,7 +224,10 @@ def add_maas(
     command = command or (lambda _name, argv: argv)
     services = list(c.JupyterHub.get("services", []))
     spec = next((s for s in services if s.get("name") == name), None)
-    run = run and spec is None
+    # a service the hub's configuration registers itself (z2jh's hub.services) is where
+    # that configuration says; add_maas checks only the URLs it is given
+    registered = spec is not None
+    run = run and not registered
     if spec is None:
         spec = {"name": name}
         services.append(spec)
@@ -245,7 +248,7 @@ def add_maas(
 
     spawner_class = resolve_class("spawner_class", c.JupyterHub.get("spawner_class"))
     public = gateway_public_url or gateway_url
-    if not same_host(spawner_class):
+    if not registered and not same_host(spawner_class):
         # servers ask the service for their key, and (when the hub runs the gateway)
         # call the gateway at its public URL; the service's own gateway URL is its own
         far = [u for u in (prefix, public if run else None) if u and is_loopback(u)]

@@ -5,7 +5,7 @@
 # the npm dependencies and the built JupyterLab extension. With --with-notebook-image,
 # also the Python layer of the users' image (notebook-image/) in .venv-notebook-image,
 # which the tests run the image's notebook in, the hub image's JupyterHub in
-# .venv-jupyterhub5, which the hub-facing tests run again under, and Claude Code,
+# .venv-jupyterhub5, which the stack's hub-facing tests run hubs under, and Claude Code,
 # OpenCode and Codex, which the tests run against the gateway.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -130,10 +130,11 @@ if [ "${1:-}" = "--with-notebook-image" ]; then
     stamp_set notebook-image "$want"
   fi
 
-  # The hub-facing tests run again under the JupyterHub and KubeSpawner that the hub image
-  # ships (images/hub/requirements.txt's pins: z2jh 4.4's JupyterHub 5.5): .venv-jupyterhub5
-  # has jupyterlab-maas (editable: this checkout) with its hub and gateway, those pins
-  # and what those tests import.
+  # The stack's hub-facing tests run hubs under the JupyterHub and KubeSpawner that the hub
+  # image ships too (images/hub/requirements.txt's pins: z2jh 4.4's JupyterHub 5.5):
+  # .venv-jupyterhub5 has jupyterlab-maas (editable: this checkout) with its hub and
+  # gateway (which a hub of one's own runs beside it), those two pins and what the hubs'
+  # scripts import.
   HUB5_VENV=.venv-jupyterhub5
   want=$(fingerprint pyproject.toml images/hub/requirements.txt)
   if [ ! -x "$HUB5_VENV/bin/python" ] || ! stamp_ok jupyterhub5 "$want"; then

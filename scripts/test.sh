@@ -19,10 +19,6 @@ npm test --silent
 rm -rf test-artifacts/logs
 echo "== hub service, gateway, end to end, deployment (infra/ against Pulumi's mocks) and images (their Python layers)"
 python -m pytest tests/infra tests/hub_service tests/stack tests/images "$@"
-echo "== the hub-facing tests again under the hub image's JupyterHub (.venv-jupyterhub5)"
-# (the stack's hub-facing tests run both JupyterHubs themselves: tests/hubversions.py)
-.venv-jupyterhub5/bin/python -m pytest -p no:cacheprovider \
-  tests/hub_service/test_hub_config.py tests/hub_service/test_spawner.py "$@"
 echo "== lab extension"
 python -m pytest tests/lab "$@"
 echo "== packaging: the wheel from a clean checkout, in a fresh virtualenv and Chromium"

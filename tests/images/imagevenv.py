@@ -65,7 +65,8 @@ def make_venv(prefix: str, python: str) -> Venv:
 
 def find_python(minor: str) -> str:
     """A Python ``minor`` (``"3.12"``) that any user may run (the image's user runs the
-    MaaS commands), the system's first: else one from pyenv, else this one."""
+    MaaS commands), the system's first: else one from pyenv; else this one, outside CI
+    (in CI the image's Python must be there)."""
     candidates = [
         f"/usr/bin/python{minor}",
         f"/usr/local/bin/python{minor}",
@@ -77,6 +78,7 @@ def find_python(minor: str) -> str:
             check = subprocess.run([candidate, "-c", "import ensurepip, venv"], capture_output=True)
             if check.returncode == 0:
                 return candidate
+    assert not os.environ.get("CI"), f"no Python {minor} with venv here (the image's)"
     return sys.executable
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from imagevenv import DOCKERFILE, IMAGES, image_tag, normalise, pins
+from imagevenv import DOCKERFILE, IMAGES, REPO, image_tag, normalise, pins
 from pg import free_port
 
 from hub_service import db
@@ -269,9 +269,12 @@ def test_the_hub_image_layer_keeps_z2jhs_versions_and_imports_our_modules(hub_ve
     moved = {n: (v, wanted[n]) for n, v in installed.items() if n in wanted and v != wanted[n]}
     assert not moved, f"packages of the base image that the extension would move: {moved}"
 
-    modules = ["kubespawner", "hub_service.spawner", "hub_service.hub_hooks"]
-    if (Path(__file__).parents[2] / "hub_service" / "hub_config.py").exists():
-        modules.append("hub_service.hub_config")
+    modules = [
+        "kubespawner",
+        "hub_service.spawner",
+        "hub_service.hub_hooks",
+        "hub_service.hub_config",
+    ]
     script = (
         "import importlib, json, jupyterhub\n"
         f"for m in {modules!r}: importlib.import_module(m)\n"
@@ -285,3 +288,44 @@ def test_the_hub_image_layer_keeps_z2jhs_versions_and_imports_our_modules(hub_ve
     hub, kubespawner = json.loads(done.stdout.strip().splitlines()[-1])
     assert (hub, kubespawner) == (wanted["jupyterhub"], wanted["jupyterhub-kubespawner"])
     assert normalise("jupyterlab_maas") in installed
+
+
+# The hub-facing unit tests: what add_maas adds to a hub's configuration, the spawn form,
+# the profile gate and KubeSpawner's profile_list (the stack runs these hooks for real).
+HUB_FACING = ["tests/hub_service/test_hub_config.py", "tests/hub_service/test_spawner.py"]
+
+
+def test_the_hub_facing_tests_pass_in_the_hub_images_python(hub_venv, tmp_path):
+    """Exactly the hub image's Python layer (its Python, every pin of its base, our wheel
+    with the hub extra), not the tests' environment: the hub-facing tests pass there,
+    importing our modules as the image installs them."""
+    hub_venv.pip_install("-c", "images/hub/requirements.txt", "pytest")  # moves no pin
+    done = subprocess.run(
+        [
+            hub_venv.python,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "-rs",
+            "--rootdir",
+            str(REPO),
+            *(str(REPO / t) for t in HUB_FACING),
+        ],
+        cwd=tmp_path,  # not the checkout: hub_service comes from the installed wheel
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    summary = done.stdout.strip().splitlines()[-1]
+    assert re.search(r"\d+ passed", summary) and "skipped" not in summary, summary
+    where = subprocess.run(
+        [hub_venv.python, "-c", "import hub_service; print(hub_service.__file__)"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "site-packages" in where, where

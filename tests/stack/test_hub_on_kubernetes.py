@@ -5,9 +5,9 @@ into a real JupyterHub with KubeSpawner installed, against the local stack's Maa
 service: the profiles come from the service, the roles and custom scopes load, the
 culler's post-stop hook revokes a running server's key.
 
-Not run: Kubernetes itself (the hub is initialized, not started, so KubeSpawner never
-calls the API) and the hub image (this environment's JupyterHub and KubeSpawner stand
-in for the image's pinned ones).
+Each runs under this environment's JupyterHub and under the hub image's (JupyterHub 5.5
+and KubeSpawner 7.0 in .venv-jupyterhub5: tests/hubversions.py). Not run: Kubernetes
+itself (the hub is initialized, not started, so KubeSpawner never calls the API).
 """
 
 from __future__ import annotations
@@ -169,6 +169,18 @@ def test_the_profiles_are_the_services(hub_on_kubernetes):
     gpu = by_slug["gpu-ml-ai"]["kubespawner_override"]
     assert gpu["extra_resource_limits"] == {"nvidia.com/gpu": "1"}
     assert [p["slug"] for p in report["profiles"] if p["default"]] == ["cpu-standard"]
+
+
+def test_servers_are_told_the_service_and_starts_are_checked(hub_on_kubernetes):
+    """The users' servers get MAAS_SERVICE_URL (where the lab extension asks for its
+    key), and a start asking for a profile that does not exist is refused by the hub
+    with the service's sentence."""
+    report, *_ = hub_on_kubernetes
+    url = report["server_environment"]["MAAS_SERVICE_URL"]
+    assert url.endswith("/services/maas/") and url.startswith("http")
+    status, message = report["refused_start"]
+    assert status == 400
+    assert "no-such-profile" in message
 
 
 def test_the_roles_and_scopes_load(hub_on_kubernetes):

@@ -8,9 +8,10 @@ process of its own: z2jh's configuration switches tornado to its curl HTTP clien
 jupyterhub_config.py and z2jh.py, with that path pointed at ``<dir>``; secret/ and
 existing-secret/ from the rendered values). The hub is initialized (database, roles,
 services, authenticator, spawner class) but not started: no proxy, no Kubernetes API.
-Then the KubeSpawner profile list is read, and the post-stop hook is run for
-``<user>``'s default server as KubeSpawner runs it when a server stops (the culler's
-stops too).
+Then the KubeSpawner profile list and the servers' environment are read, the
+pre-spawn hook is run for a start that asks for a profile that does not exist (refused
+before anything reaches the service), and the post-stop hook is run for ``<user>``'s
+default server as KubeSpawner runs it when a server stops (the culler's stops too).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from types import SimpleNamespace
 import jupyterhub
 from jupyterhub import orm
 from jupyterhub.app import JupyterHub
+from tornado.web import HTTPError
 from traitlets.config import PyFileConfigLoader
 
 
@@ -46,6 +48,17 @@ async def main(root: Path, user: str) -> dict:
     }
     spawner = config.KubeSpawner
     profiles = await spawner.profile_list(None)
+    asking = SimpleNamespace(
+        user=SimpleNamespace(name=user, groups=[], admin=False, created=None),
+        name="",
+        user_options={"profile": "no-such-profile"},
+        api_token=None,
+    )
+    try:
+        await spawner.pre_spawn_hook(asking)
+        refused = None
+    except HTTPError as e:
+        refused = [e.status_code, e.log_message]
     stopped = SimpleNamespace(user=SimpleNamespace(name=user), name="", user_options={})
     spawner.post_stop_hook(stopped)
     notify = spawner.post_stop_hook.__self__
@@ -63,6 +76,10 @@ async def main(root: Path, user: str) -> dict:
             if s["name"] == "jupyterhub-idle-culler"
         ),
         "profiles": profiles,
+        "refused_start": refused,
+        "server_environment": {
+            k: v for k, v in spawner.get("environment", {}).items() if k.startswith("MAAS_")
+        },
     }
 
 
