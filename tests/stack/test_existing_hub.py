@@ -6,7 +6,10 @@ start: not MaaS's), then the documented lines, copied from the document (only th
 ports changed to free ones). A real hub runs it; the hub runs the service and the
 gateway; an admin adds a model with the documented ``maas`` command (served by the
 session stack's SmolLM2); a user starts a server and makes the usual first call from a
-notebook, and it is accounted.
+notebook, and it is accounted. The users' servers run from an environment that has only
+``pip install jupyterlab-maas`` of ours: the notebook image's Python layer
+(.venv-notebook-image: its base's packages, its requirements and the wheel, no hub or
+gateway extras).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from waiting import until
 
 REPO = Path(__file__).resolve().parents[2]
 DOC = REPO / "docs" / "existing-hub.md"
+USERS_BIN = REPO / ".venv-notebook-image" / "bin"
 PASSWORD = "an-outsiders-password"
 
 HUB_OWN = """
@@ -67,7 +71,10 @@ def test_the_documented_lines_name_the_default_addresses():
 def outsider_hub(request, stack, tmp_path_factory, log_dir):
     """Their hub, under a JupyterHub (this environment's, or the hub image's) installed
     with ``pip install 'jupyterlab-maas[hub,gateway]'``; users' servers run from their
-    own environment (this one's)."""
+    own environment, with jupyterlab-maas alone (the notebook image's)."""
+    if not USERS_BIN.exists():
+        assert not os.environ.get("CI"), "bash scripts/setup.sh --with-notebook-image"
+        pytest.skip("no .venv-notebook-image: bash scripts/setup.sh --with-notebook-image")
     bindir = Path(request.param).parent
     root = tmp_path_factory.mktemp("their-hub")
     env = {**os.environ, "PATH": f"{bindir}:{Path(sys.executable).parent}:{os.environ['PATH']}"}
@@ -89,7 +96,7 @@ def outsider_hub(request, stack, tmp_path_factory, log_dir):
         password=PASSWORD,
         root=root,
         args=["--allow-root"] if os.geteuid() == 0 else [],
-        singleuser=Path(sys.executable).parent / "jupyterhub-singleuser",
+        singleuser=USERS_BIN / "jupyterhub-singleuser",
     )
     maas = (
         documented_lines()
@@ -164,6 +171,10 @@ def test_a_notebooks_first_call_works_through_an_outsiders_hub(outsider_hub, sta
         "print(r.usage.total_tokens)",
     )
     base_url, tokens = answer.split()
+    # the server and its kernel are the users' environment's, jupyterlab-maas installed
+    # there as a wheel (no extras), not this checkout
+    where = grace.execute(kernel, "import sys, jupyterlab_maas; print(jupyterlab_maas.__file__)")
+    assert where.strip().startswith(str(USERS_BIN.parent / "lib")), where
     # the key this hub's service issued is in no log either (the session's check)
     key = grace.execute(kernel, "import os; print(os.environ['OPENAI_API_KEY'])").strip()
     stack.foreign_keys.append(key)
