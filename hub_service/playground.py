@@ -211,15 +211,24 @@ class _Relay(HTTPMessageDelegate):
 
 
 class PlaygroundSignOutHandler(BaseHandler):
-    """GET ``{prefix}logout``: revoke the user's playground key, forget the portal's
-    sign-in, and go on to the hub's sign-out."""
+    """POST ``{prefix}logout`` (the portal's Sign out, a form with its XSRF token):
+    revoke the user's playground key, forget the portal's sign-in, and go on to the
+    hub's sign-out. The hub identifies a cookie's user on a POST only with the page's
+    XSRF token, so another site's form cannot sign anyone out: without it, as on a GET
+    (a link, a typed address), nothing changes and the answer is the portal."""
 
     async def prepare(self):
         await self._identify()
 
     def get(self):
+        self.redirect(self.service.api_prefix)
+
+    def post(self):
         me = self.current_user
-        if me is not None and me.get("kind", "user") == "user":
+        if me is None:  # no sign-in, or no XSRF token (another site's form): no change
+            self.redirect(self.service.api_prefix)
+            return
+        if me.get("kind", "user") == "user":
             with self.db as db:
                 self.service.playground.revoke(db, me["name"], self.now())
         self.hub_auth.clear_cookie(self)

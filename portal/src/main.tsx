@@ -68,9 +68,12 @@ function App() {
         <p className="who">
           {config.user}
           {config.admin ? ' (admin)' : ''}{' '}
-          <a className="sign-out" href={`${config.prefix}logout`}>
-            Sign out
-          </a>
+          <form className="sign-out" method="post" action={`${config.prefix}logout`}>
+            <input type="hidden" name="_xsrf" value={config.xsrf} />
+            <button type="submit" className="link">
+              Sign out
+            </button>
+          </form>
         </p>
       </header>
       <main>{waiting ? null : <page.Component />}</main>

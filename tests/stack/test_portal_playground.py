@@ -123,9 +123,14 @@ def test_a_person_chats_in_the_portal_stops_and_signs_out(stack, browser, log_di
             expect(page.get_by_role("alert")).to_contain_text("budget", timeout=60_000)
             expect(page.get_by_label("Message")).to_have_value("Hello again.")
 
-        # sign-out revokes the key the service held
+        # another site's link or form (no XSRF token) changes nothing; the portal's
+        # Sign out revokes the key the service held
+        logout = f"{stack.hub_url}/services/maas/logout"
+        for forged in (page.request.get(logout), page.request.post(logout, form={})):
+            assert forged.url.rstrip("/").endswith("/services/maas"), forged.url
         assert [k.revoked_reason for k in playground_keys(stack, "paloma")] == [None]
-        page.get_by_role("link", name="Sign out").click()
+        page.reload()
+        page.get_by_role("button", name="Sign out").click()
         page.wait_for_url(lambda url: "/hub/" in url, timeout=30_000)
         assert [k.revoked_reason for k in playground_keys(stack, "paloma")] == ["signed out"]
     finally:
