@@ -565,16 +565,29 @@ def known_revisions() -> frozenset[str]:
     return frozenset(r.revision for r in script.walk_revisions())
 
 
+def schema_state(engine: Engine) -> dict:
+    """Whether the database answers (``reachable``; else ``error``, the exception's
+    name, and ``detail``, its first line), its schema ``revision`` and the ``head`` this
+    code needs: the service's health check shows it, ``schema_problem`` says it."""
+    state: dict = {"reachable": False, "revision": None, "head": head_revision()}
+    try:
+        state["revision"] = current_revision(engine)
+    except Exception as e:  # noqa: BLE001 - any failure means "not ready", by its name
+        first = str(e).strip().splitlines()
+        state.update(error=type(e).__name__, detail=first[0] if first else "")
+    else:
+        state["reachable"] = True
+    return state
+
+
 def schema_problem(engine: Engine) -> str | None:
     """None when the schema is at this code's head revision; else why not, in a few
     words naming the revision found and the one needed (the database's own error if it
     cannot be read)."""
-    head = head_revision()
-    try:
-        current = current_revision(engine)
-    except Exception as e:  # noqa: BLE001 - any failure means "not ready", said in words
-        first = str(e).strip().splitlines()
-        return f"the database cannot be read ({type(e).__name__}: {first[0] if first else ''})"
+    state = schema_state(engine)
+    current, head = state["revision"], state["head"]
+    if not state["reachable"]:
+        return f"the database cannot be read ({state['error']}: {state['detail']})"
     if current == head:
         return None
     if current is None:

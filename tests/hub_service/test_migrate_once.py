@@ -244,3 +244,16 @@ def test_the_gateway_started_before_the_job_serves_once_it_has_run(postgres, tmp
         wait_until(lambda: gateway.chat(key, "mock-small").status_code == 200, "answer", timeout=90)
     finally:
         gateway.terminate()
+
+
+def test_a_database_that_does_not_answer_is_said_in_words():
+    """The health check's state and the start's sentence come from one reading: the
+    error's name for the health check (no text: it may name hosts and users), its first
+    line for the operator."""
+    engine = db.make_engine(f"postgresql+psycopg://maas:pw@127.0.0.1:{free_port()}/maas")
+    state = db.schema_state(engine)
+    assert state["reachable"] is False and state["revision"] is None
+    assert state["error"] == "OperationalError" and state["head"] == db.head_revision()
+    problem = db.schema_problem(engine)
+    assert problem.startswith("the database cannot be read (OperationalError: ")
+    assert "refused" in problem
