@@ -18,7 +18,20 @@ from .web import KERNEL_ID, KEY_ID, USER, APIError, APIHandler, caller_server
 log = logging.getLogger(__name__)
 
 
-class UserKeysHandler(APIHandler):
+class IssuingHandler(APIHandler):
+    def _issued(self, row: ApiKey, key: str, allowed: list[str], now) -> dict:
+        """The answer that shows a key's secret, the one time it is shown (issued or
+        regenerated): the key's public fields, the secret, the models it reaches (its
+        own subset, else its profile's) and the gateway's URL for clients."""
+        return {
+            **keys.key_public(row, now),
+            "key": key,
+            "models": row.models if row.models is not None else allowed,
+            "base_url": self.service.client_base_url,
+        }
+
+
+class UserKeysHandler(IssuingHandler):
     """GET: your keys (never the key itself), each with its requests, spend and last
     use. POST: issue a key.
 
@@ -170,12 +183,7 @@ class UserKeysHandler(APIHandler):
                 hub_user_created=user_created,
                 models=subset,
             )
-            payload = keys.key_public(row, now)
-        payload.update(
-            key=key,
-            models=subset if subset is not None else allowed,
-            base_url=self.service.client_base_url,
-        )
+            payload = self._issued(row, key, allowed, now)
         log.info(
             "Issued key %s for user %s server %s (profile %s)",
             row.id,
@@ -209,7 +217,7 @@ def _key_models(wanted: list[str] | None, allowed: list[str]) -> list[str] | Non
     return wanted
 
 
-class OwnKeyHandler(APIHandler):
+class OwnKeyHandler(IssuingHandler):
     """Endpoints on one of the caller's own keys."""
 
     def _own_key(self, db, user, key_id) -> ApiKey:
@@ -295,13 +303,7 @@ class UserKeyRegenerateHandler(OwnKeyHandler):
         with self.db as db:
             row = self._active_personal_key(db, user, key_id, "regenerate")
             key = keys.regenerate(row, now=now)
-            allowed = _allowed_models(db, user, row.profile_slug)
-            payload = keys.key_public(row, now)
-        payload.update(
-            key=key,
-            models=row.models if row.models is not None else allowed,
-            base_url=self.service.client_base_url,
-        )
+            payload = self._issued(row, key, _allowed_models(db, user, row.profile_slug), now)
         log.info("Regenerated key %s of user %s", key_id, user)
         self.write_json(payload)
 
