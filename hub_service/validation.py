@@ -316,9 +316,11 @@ def resources(name, value):
 KEY_ENV_PREFIXES_VAR = GATEWAY_SETTINGS["backend_key_env_prefixes"].env
 BACKEND_HOSTS_VAR = GATEWAY_SETTINGS["backend_hosts"].env
 DEFAULT_KEY_ENV_PREFIXES = tuple(GATEWAY_SETTINGS["backend_key_env_prefixes"].default)
-# The gateway's and service's own secrets: never a backend key, whatever the prefixes.
+# The gateway's and service's own secrets: never a backend key, whatever the prefixes
+# (the gateway's secret settings among them: its metrics token, its alert webhook).
 OWN_SECRETS = frozenset(
     {"MAAS_DB_URL", "LITELLM_MASTER_KEY", "LITELLM_SALT_KEY", "JUPYTERHUB_API_TOKEN"}
+    | {s.env for s in GATEWAY_SETTINGS.values() if s.secret}
 )
 # Cloud instance metadata services: they hand out the machine's credentials.
 METADATA_HOSTS = frozenset(

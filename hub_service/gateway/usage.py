@@ -28,7 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from ..db import Refusal, Usage, utcnow
-from ..validation import backend_rules
+from ..validation import DEFAULT_KEY_ENV_PREFIXES, OWN_SECRETS, backend_rules
 
 log = logging.getLogger("maas.gateway")
 
@@ -87,11 +87,13 @@ def redact(text: str) -> str:
 
 
 def _own_secrets() -> list[str]:
-    names = ("MAAS_DB_URL", "LITELLM_MASTER_KEY", "JUPYTERHUB_API_TOKEN")
+    """The values of the gateway's own secrets and of the variables that may hold backend
+    keys (the configured prefixes, and the default one whatever they are)."""
+    prefixes = (*backend_rules().key_env_prefixes, *DEFAULT_KEY_ENV_PREFIXES)
     return [
         v
         for k, v in os.environ.items()
-        if (k in names or k.startswith(backend_rules().key_env_prefixes)) and len(v) >= 8
+        if (k in OWN_SECRETS or k.startswith(prefixes)) and len(v) >= 8
     ]
 
 

@@ -77,6 +77,13 @@ def gateway_settings(raw: Any) -> tuple[dict[str, Any], dict[str, Any]]:
                 s.type, "a list of strings"
             )
             raise ValueError(f"maas:gateway.{knob} is {value!r}: it must be {kind} ({s.help})")
+        backend_prefix = GATEWAY_BY_NAME["backend_key_env_prefixes"].default[0]
+        # maas:backendKeys reach the gateway as MAAS_BACKEND_<NAME> (gateway.py)
+        if s.name == "backend_key_env_prefixes" and backend_prefix not in value:
+            raise ValueError(
+                f"maas:gateway.{knob} must keep {backend_prefix!r}: the gateway gets "
+                f"maas:backendKeys as {backend_prefix}<NAME> variables"
+            )
         (secret if s.secret else plain)[s.name] = value
     return plain, secret
 

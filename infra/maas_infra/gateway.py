@@ -35,7 +35,9 @@ from .kube import (
 )
 
 PORT = 4000
-BACKEND_PREFIX = "MAAS_BACKEND_"
+# maas:backendKeys reach the gateway as these variables: the default prefix a catalog
+# model's api_key_env must begin with (maas:gateway's backendKeyEnvPrefixes keeps it)
+BACKEND_PREFIX = GATEWAY_BY_NAME["backend_key_env_prefixes"].default[0]
 
 
 def setting_args(settings: dict[str, Any]) -> list[str]:

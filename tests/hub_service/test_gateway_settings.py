@@ -178,6 +178,14 @@ def test_a_secret_on_the_command_line_is_refused(gateway_app, name, capsys):
 
 def test_the_metrics_token_and_webhook_are_secrets():
     assert {s.name for s in SETTINGS if s.secret} == {"alert_webhook_url", "metrics_token"}
+    # ... never shared with the service (which gets the shared ones as plain variables)
+    assert not [s.name for s in SETTINGS if s.secret and s.shared]
+    # ... and never a backend key's variable, whatever the prefixes
+    rules = validation.BackendRules(key_env_prefixes=("MAAS_",))
+    for s in SETTINGS:
+        if s.secret:
+            with pytest.raises(validation.Invalid, match="sends no other variable"):
+                validation.check_backend("openai/x", None, s.env, None, rules)
 
 
 # the modules the gateway loads (its app and the plugin inside LiteLLM), listed by a

@@ -125,3 +125,18 @@ def wait_for(condition, timeout: float = 60.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.05)
+
+
+def test_an_error_text_loses_the_gateways_secrets_whatever_the_key_prefixes(monkeypatch):
+    """Backend keys under the default prefix, and the gateway's secret settings, are
+    redacted from a stored error even when other prefixes are configured."""
+    from hub_service.gateway.usage import redact
+
+    monkeypatch.setenv("MAAS_BACKEND_KEY_ENV_PREFIXES", "VLLM_")
+    monkeypatch.setenv("MAAS_BACKEND_OPENAI", "backend-key-0123456789")
+    monkeypatch.setenv("VLLM_KEY", "vllm-key-0123456789")
+    monkeypatch.setenv("MAAS_METRICS_TOKEN", "metrics-token-0123456789")
+    text = redact(
+        "upstream said backend-key-0123456789 vllm-key-0123456789 metrics-token-0123456789"
+    )
+    assert text == "upstream said [redacted] [redacted] [redacted]"

@@ -126,6 +126,10 @@ def test_secret_settings_reach_the_gateway_only_from_a_secret():
         ({"maxInFlight": "many"}, r"maas:gateway.maxInFlight is 'many': it must be a whole"),
         ({"maxInFlight": 2.5}, r"maas:gateway.maxInFlight is 2.5: it must be a whole number"),
         ({"backendHosts": "a.example"}, r"maas:gateway.backendHosts .* a list of strings"),
+        (
+            {"backendKeyEnvPrefixes": ["VLLM_"]},
+            r"backendKeyEnvPrefixes must keep 'MAAS_BACKEND_': the gateway gets maas:backendKeys",
+        ),
         (["refreshInterval"], r"maas:gateway must be a map of settings: alertThreshold"),
     ],
 )
