@@ -210,7 +210,8 @@ def add_maas(
 
     A spawner whose servers do not share the hub's host (DockerSpawner, KubeSpawner...)
     cannot reach a loopback address: the hub then stops at start with a sentence
-    saying what to pass instead.
+    saying what to pass instead (a service URL the hub's configuration registers
+    itself is taken as it is).
     """
     from .hub_hooks import NotifyMaaS
     from .spawner import (
@@ -224,10 +225,10 @@ def add_maas(
     command = command or (lambda _name, argv: argv)
     services = list(c.JupyterHub.get("services", []))
     spec = next((s for s in services if s.get("name") == name), None)
-    # a service the hub's configuration registers itself (z2jh's hub.services) is where
-    # that configuration says; add_maas checks only the URLs it is given
-    registered = spec is not None
-    run = run and not registered
+    # a service the hub's configuration registers itself with its URL (z2jh's
+    # hub.services) is where that configuration says; add_maas checks the URLs it adds
+    registered = spec is not None and bool(spec.get("url"))
+    run = run and spec is None
     if spec is None:
         spec = {"name": name}
         services.append(spec)

@@ -173,15 +173,30 @@ def test_containers_cannot_reach_loopback_whoever_runs_the_service(hub_dir, run)
         add_maas(c, run=run)
     c = Config()
     c.JupyterHub.spawner_class = DockerSpawner
+    # the docker bridge's address of the hub's host, where both listen
     add_maas(
-        c,
-        run=run,
-        service_url="http://172.17.0.1:10101",
-        gateway_url="http://127.0.0.1:4000",  # where the hub-run service calls it
-        gateway_public_url="http://172.17.0.1:4000",  # where the containers do
+        c, run=run, service_url="http://172.17.0.1:10101", gateway_url="http://172.17.0.1:4000"
     )
     assert c.Spawner.environment["MAAS_SERVICE_URL"] == "http://172.17.0.1:10101/services/maas/"
     assert ("maas-gateway" in by_name(c)) is run
+    if run:
+        assert by_name(c)["maas-gateway"]["command"][-4:-2] == ["--host", "172.17.0.1"]
+
+
+def test_a_service_url_the_hub_registers_is_taken_as_it_is(hub_dir):
+    """The hub's own hub.services entry names where its service is (a test stack's may
+    be loopback); one registered without a URL gets add_maas's, which is checked."""
+    c = Config()
+    c.JupyterHub.spawner_class = "kubespawner.KubeSpawner"
+    c.JupyterHub.services = [{"name": "maas", "url": "http://127.0.0.1:10101", "api_token": "t"}]
+    add_maas(c)
+    assert c.Spawner.environment["MAAS_SERVICE_URL"] == "http://127.0.0.1:10101/services/maas/"
+
+    c = Config()
+    c.JupyterHub.spawner_class = "kubespawner.KubeSpawner"
+    c.JupyterHub.services = [{"name": "maas", "api_token": "t"}]
+    with pytest.raises(SystemExit, match="cannot reach http://127.0.0.1:10101/services/maas/"):
+        add_maas(c)
 
 
 def test_a_service_registered_by_the_hub_is_not_run_again(hub_dir):
