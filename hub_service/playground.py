@@ -211,11 +211,13 @@ class _Relay(HTTPMessageDelegate):
 
 
 class PlaygroundSignOutHandler(BaseHandler):
-    """POST ``{prefix}logout`` (the portal's Sign out, a form with its XSRF token):
-    revoke the user's playground key, forget the portal's sign-in, and go on to the
-    hub's sign-out. The hub identifies a cookie's user on a POST only with the page's
-    XSRF token, so another site's form cannot sign anyone out: without it, as on a GET
-    (a link, a typed address), nothing changes and the answer is the portal."""
+    """POST ``{prefix}logout`` (the portal's Sign out, sent with the page's XSRF token):
+    revoke the user's playground key, forget the portal's sign-in, and answer where the
+    page goes next, the hub's sign-out (``{"next": url}``). The hub identifies a cookie's
+    user on a POST only with that token, so another site's form cannot sign anyone out:
+    without it, as on a GET (a link, a typed address), nothing changes and the next
+    place is the portal. (The page navigates itself: the portal's CSP allows forms to
+    post only to its own origin, which a sign-out's redirects may leave.)"""
 
     async def prepare(self):
         await self._identify()
@@ -225,14 +227,14 @@ class PlaygroundSignOutHandler(BaseHandler):
 
     def post(self):
         me = self.current_user
-        if me is None:  # no sign-in, or no XSRF token (another site's form): no change
-            self.redirect(self.service.api_prefix)
+        if me is None:  # no sign-in, or no XSRF token (another site's form)
+            self.write({"next": self.service.api_prefix})
             return
         if me.get("kind", "user") == "user":
             with self.db as db:
                 self.service.playground.revoke(db, me["name"], self.now())
         self.hub_auth.clear_cookie(self)
-        self.redirect(self.hub_auth.hub_prefix + "logout")
+        self.write({"next": self.hub_auth.hub_prefix + "logout"})
 
 
 PLAYGROUND_ROUTES = [(rf"users/{USER}/playground", PlaygroundHandler)]

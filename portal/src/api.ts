@@ -33,9 +33,10 @@ export class ApiError extends Error {
   }
 }
 
-/** Fetch ``api/v1/<path>`` with the hub's sign-in cookie and its XSRF token. */
+/** Fetch ``<path>`` (under the service's prefix) with the hub's sign-in cookie and its
+ * XSRF token. */
 function send(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<Response> {
-  return fetch(`${config.prefix}api/v1/${path}`, {
+  return fetch(`${config.prefix}${path}`, {
     method,
     credentials: 'same-origin',
     headers: {
@@ -49,7 +50,7 @@ function send(method: string, path: string, body?: unknown, signal?: AbortSignal
 
 /** Call ``api/v1/<path>``: its JSON answer, or an ``ApiError`` with its sentence. */
 export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const response = await send(method, path, body);
+  const response = await send(method, `api/v1/${path}`, body);
   if (response.status === 204) {
     return undefined as T;
   }
@@ -68,6 +69,15 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
 
 export const me = () => encodeURIComponent(config.user);
 
+/** Sign out: the service revokes the playground's key and forgets the portal's sign-in
+ * (a POST with the XSRF token, which no other site has), then the page goes where it
+ * says: the hub's sign-out. */
+export async function signOut(): Promise<void> {
+  const response = await send('POST', 'logout');
+  const { next } = await response.json().catch(() => ({ next: config.prefix }));
+  window.location.assign(next || config.prefix);
+}
+
 /** What a streamed chat turn reports as it goes. */
 export interface StreamedTurn {
   /** Each piece of the answer as it comes. */
@@ -81,7 +91,7 @@ export interface StreamedTurn {
  * request: the gateway then stops generating). A refusal is an ``ApiError`` with the
  * API's (the gateway's) sentence. */
 export async function streamChat(path: string, body: unknown, signal: AbortSignal, turn: StreamedTurn) {
-  const response = await send('POST', path, body, signal);
+  const response = await send('POST', `api/v1/${path}`, body, signal);
   if (!response.ok || !response.body) {
     const data = await response.json().catch(() => ({}));
     throw new ApiError(response.status, data.message || response.statusText);

@@ -7,7 +7,7 @@ import './portal.css';
 import React, { useEffect, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 
-import { config } from './api';
+import { config, signOut } from './api';
 import { useLoad } from './common';
 import { AdminPage } from './pages/admin';
 import { KeysPage } from './pages/keys';
@@ -68,12 +68,9 @@ function App() {
         <p className="who">
           {config.user}
           {config.admin ? ' (admin)' : ''}{' '}
-          <form className="sign-out" method="post" action={`${config.prefix}logout`}>
-            <input type="hidden" name="_xsrf" value={config.xsrf} />
-            <button type="submit" className="link">
-              Sign out
-            </button>
-          </form>
+          <button type="button" className="link sign-out" onClick={() => void signOut()}>
+            Sign out
+          </button>
         </p>
       </header>
       <main>{waiting ? null : <page.Component />}</main>

@@ -126,8 +126,10 @@ def test_a_person_chats_in_the_portal_stops_and_signs_out(stack, browser, log_di
         # another site's link or form (no XSRF token) changes nothing; the portal's
         # Sign out revokes the key the service held
         logout = f"{stack.hub_url}/services/maas/logout"
-        for forged in (page.request.get(logout), page.request.post(logout, form={})):
-            assert forged.url.rstrip("/").endswith("/services/maas"), forged.url
+        linked = page.request.get(logout)
+        assert linked.url.rstrip("/").endswith("/services/maas"), linked.url
+        forged = page.request.post(logout, form={})
+        assert forged.json() == {"next": "/services/maas/"}
         assert [k.revoked_reason for k in playground_keys(stack, "paloma")] == [None]
         page.reload()
         page.get_by_role("button", name="Sign out").click()
