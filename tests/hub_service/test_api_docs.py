@@ -54,15 +54,16 @@ def test_no_tracked_file_cites_an_outside_document():
     tracked = subprocess.run(
         ["git", "ls-files", "-z"], cwd=ROOT, check=True, capture_output=True
     ).stdout.split(b"\0")
-    citing = []
+    citing = {}
     for name in filter(None, tracked):
         path = ROOT / name.decode()
         if "node_modules" in path.parts or not path.is_file():
             continue
         text = path.read_bytes()
-        if outside.encode() in text or also.search(text):
-            citing.append(name.decode())
-    assert not citing, f"{outside} is cited by {citing}: state the fact instead"
+        found = also.search(text)
+        if outside.encode() in text or found:
+            citing[name.decode()] = found.group().decode() if found else outside
+    assert not citing, f"outside documents cited (file: what): {citing}; state the fact instead"
 
 
 def test_the_configuration_page_names_every_setting():
