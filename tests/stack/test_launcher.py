@@ -91,10 +91,11 @@ def console_that_goes(kind: str, tmp_path, log) -> tuple[Path, subprocess.Popen]
     ids=["pipe-SIGINT", "terminal-SIGHUP"],
 )
 def test_a_console_that_is_gone_does_not_keep_anything_running(tmp_path, log_dir, kind, signum):
-    """`bash scripts/local.sh | tee run.log` and Ctrl-C (tee ends first), or a terminal
-    closed (SIGHUP): the console goes once the demo runs, a user's server starts (the
-    hub's lines find no console), then the signal comes: everything stops, the launcher
-    too, with status 0."""
+    """`bash scripts/local.sh | tee run.log` and Ctrl-C (tee ends first, and the SIGINT
+    reaches the launcher's whole process group, as a terminal sends it), or a terminal
+    closed (SIGHUP, to the launcher): the console goes once the demo runs, a user's
+    server starts (the hub's lines find no console), then the signal comes: everything
+    stops, the launcher too, with status 0."""
     log = log_dir / f"launcher-{kind}-{signal.Signals(signum).name}.log"
     console, reader = console_that_goes(kind, tmp_path, log)
     stack = start(tmp_path / "state", console, PASSWORD)
@@ -107,7 +108,10 @@ def test_a_console_that_is_gone_does_not_keep_anything_running(tmp_path, log_dir
         commands = " ".join(" ".join(p.cmdline()) for p in processes)
         for started in ("jupyterhub-singleuser", "configurable-http-proxy", "llama_cpp.server"):
             assert started in commands
-        stack["proc"].send_signal(signum)
+        if signum == signal.SIGINT:
+            os.killpg(stack["proc"].pid, signum)  # Ctrl-C: the foreground group
+        else:
+            stack["proc"].send_signal(signum)
         assert stack["proc"].wait(timeout=90) == 0
         assert stopped(processes, timeout=10) == []
     finally:  # after a failure, nothing is left running for the next test
