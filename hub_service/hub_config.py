@@ -191,8 +191,9 @@ def add_maas(
     """Add MaaS to the hub that ``c`` configures (call it last in jupyterhub_config.py).
 
     - The service, at ``service_url`` (where the hub and users' servers reach it), and
-      the gateway, at ``gateway_url`` (where the service reaches it; users reach it at
-      ``gateway_public_url``, by default the same): run by the hub, listening there,
+      the gateway, at ``gateway_url`` (where the service and users' kernels reach it;
+      clients outside the hub, with personal keys, at ``gateway_public_url``, by
+      default the same): run by the hub, listening there,
       unless ``run=False`` (they run elsewhere) or the hub's configuration already
       registers the service (z2jh's ``hub.services``). The hub-run service's database is
       ``db_url`` (default ``maas.sqlite`` in the hub's directory), its settings
@@ -250,15 +251,16 @@ def add_maas(
     spawner_class = resolve_class("spawner_class", c.JupyterHub.get("spawner_class"))
     public = gateway_public_url or gateway_url
     if not registered and not same_host(spawner_class):
-        # servers ask the service for their key, and (when the hub runs the gateway)
-        # call the gateway at its public URL; the service's own gateway URL is its own
-        far = [u for u in (prefix, public if run else None) if u and is_loopback(u)]
+        # servers ask the service for their key, and their kernels call the gateway at
+        # gateway_url (the service's MAAS_GATEWAY_URL; gateway_public_url is for clients
+        # outside the hub); with run=False the service's own setting decides that
+        far = [u for u in (prefix, gateway_url if run else None) if u and is_loopback(u)]
         if far:
             raise SystemExit(
                 f"add_maas: {spawner_class.__name__}'s servers do not run on the hub's "
                 f"host, so they cannot reach {' or '.join(far)}: pass service_url and "
-                "gateway_url (or gateway_public_url) at an address of the hub's that "
-                "they reach (docs/existing-hub.md)."
+                "gateway_url at an address of the hub's that they reach "
+                "(docs/existing-hub.md)."
             )
     if run:
         env = {

@@ -181,6 +181,16 @@ def test_containers_cannot_reach_loopback_whoever_runs_the_service(hub_dir, run)
     assert ("maas-gateway" in by_name(c)) is run
     if run:
         assert by_name(c)["maas-gateway"]["command"][-4:-2] == ["--host", "172.17.0.1"]
+        # kernels call the gateway at gateway_url: a public URL elsewhere does not help
+        c = Config()
+        c.JupyterHub.spawner_class = DockerSpawner
+        with pytest.raises(SystemExit, match="cannot reach http://127.0.0.1:4000"):
+            add_maas(
+                c,
+                service_url="http://172.17.0.1:10101",
+                gateway_url="http://127.0.0.1:4000",
+                gateway_public_url="https://llm.example.org",
+            )
 
 
 def test_a_service_url_the_hub_registers_is_taken_as_it_is(hub_dir):

@@ -79,3 +79,6 @@ def test_the_objects_run_what_infra_runs(deployed, ours, infras):
     optional = {"MAAS_COOKIE_SECRET", "MAAS_METRICS_TOKEN"}  # one replica; no metrics
     theirs_env = {e["name"] for e in theirs["env"]} - optional
     assert theirs_env <= {e["name"] for e in mine["env"]}
+    # the backend keys reach the gateway as infra/ gives them: MAAS_BACKEND_<NAME>
+    prefixes = [e.get("prefix") for e in theirs.get("envFrom", [])]
+    assert prefixes == [e.get("prefix") for e in mine.get("envFrom", [])]
