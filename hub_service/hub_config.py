@@ -49,7 +49,17 @@ OAUTH_CLIENT_ALLOWED_SCOPES = [
 ]
 
 
-def load_roles(admin_users: Iterable[str] = (), service: str = "maas") -> list[dict]:
+# The hub group whose members administer MaaS, besides the admins named at start: a hub
+# admin adds someone to it (the admin page, the REST API) without a restart. (JupyterHub
+# refuses more scopes on its own admin role, so its admin flag cannot carry them.)
+ADMIN_GROUP = "maas-admins"
+
+
+def load_roles(
+    admin_users: Iterable[str] = (),
+    service: str = "maas",
+    admin_groups: Iterable[str] = (ADMIN_GROUP,),
+) -> list[dict]:
     """The hub roles MaaS needs, least privilege, for ``c.JupyterHub.load_roles``."""
     access = f"access:services!service={service}"
     return [
@@ -71,6 +81,7 @@ def load_roles(admin_users: Iterable[str] = (), service: str = "maas") -> list[d
             "description": "MaaS administrators",
             "scopes": list(CUSTOM_SCOPES),  # catalog, budgets, metrics
             "users": sorted(admin_users),
+            "groups": sorted(admin_groups),  # the hub creates them if missing
         },
         {
             "name": "user",
@@ -187,6 +198,7 @@ def add_maas(
     profiles_ttl: float = 60.0,
     command: Callable[[str, list[str]], list[str]] | None = None,
     teams: Iterable[str] | None = None,
+    admin_groups: Iterable[str] = (ADMIN_GROUP,),
 ) -> None:
     """Add MaaS to the hub that ``c`` configures (call it last in jupyterhub_config.py).
 
@@ -200,7 +212,9 @@ def add_maas(
       ``service_config`` (a ``maas_config.py``), its token ``service_token``,
       ``$MAAS_SERVICE_TOKEN`` or the one kept in ``token_file``; ``environment`` is
       given to both (backend keys' variables, say).
-    - ``admin_users`` administer MaaS (default: the hub's ``Authenticator.admin_users``).
+    - ``admin_users`` administer MaaS (default: the hub's ``Authenticator.admin_users``),
+      and so do the members of the hub groups ``admin_groups`` (default
+      ``maas-admins``), whom a hub admin names without a restart.
     - The spawn form offers each user the profiles open to them (``spawn_form=False``
       keeps a form of the hub's own; starts are checked all the same), and servers get
       ``MAAS_SERVICE_URL``, where the lab extension asks for their key.
@@ -312,5 +326,6 @@ def add_maas(
     if teams is None:
         teams = [t.strip() for t in os.environ.get("MAAS_TEAMS", "").split(",") if t.strip()]
     c.JupyterHub.load_roles = merge_roles(
-        list(c.JupyterHub.get("load_roles", [])), load_roles(admins, name) + team_roles(teams, name)
+        list(c.JupyterHub.get("load_roles", [])),
+        load_roles(admins, name, admin_groups) + team_roles(teams, name),
     )

@@ -56,6 +56,7 @@ def test_a_plain_hub_runs_the_service_and_the_gateway(hub_dir):
     assert callable(c.Spawner.options_form)
     roles = {r["name"]: r for r in c.JupyterHub.load_roles}
     assert roles["maas-admin"]["users"] == ["ada"]
+    assert roles["maas-admin"]["groups"] == ["maas-admins"]  # named later, no restart
     assert "access:services!service=maas" in roles["server"]["scopes"]
     assert set(c.JupyterHub.custom_scopes) == {
         "custom:maas:admin",

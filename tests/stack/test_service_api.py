@@ -241,6 +241,22 @@ def test_admins_list_and_revoke_any_users_keys_and_no_one_else_may(stack, api, c
     assert r.status_code == 404 and "No key" in r.json()["message"]
 
 
+def test_a_hub_admin_makes_someone_a_maas_admin_without_a_restart(stack, api):
+    """A hub admin adds a user to the hub group maas-admins (the hub's admin page, or
+    its REST API): from their next sign-in they administer MaaS; taken out, no more."""
+    uma = stack.user("uma")
+    assert api("GET", "admin/keys", uma.create_token()).status_code == 403
+
+    members = {"json": {"users": ["uma"]}}
+    r = stack.admin.hub_api("POST", "groups/maas-admins/users", **members)
+    assert r.status_code == 200, r.text
+    assert api("GET", "admin/keys", uma.create_token()).status_code == 200
+
+    r = stack.admin.hub_api("DELETE", "groups/maas-admins/users", **members)
+    assert r.status_code == 200, r.text
+    assert api("GET", "admin/keys", uma.create_token()).status_code == 403
+
+
 def test_a_deleted_hub_users_keys_stop_working_and_a_new_user_of_that_name_gets_none(stack, api):
     zoe = stack.user("zoe")
     zoe.start_server()
