@@ -263,7 +263,6 @@ def add_maas(
     prefix = f"{spec['url'].rstrip('/')}/services/{name}/"
 
     spawner_class = resolve_class("spawner_class", c.JupyterHub.get("spawner_class"))
-    public = gateway_public_url or gateway_url
     if not registered and not same_host(spawner_class):
         # servers ask the service for their key, and their kernels call the gateway at
         # gateway_url (the service's MAAS_GATEWAY_URL; gateway_public_url is for clients
@@ -277,6 +276,7 @@ def add_maas(
                 "(docs/existing-hub.md)."
             )
     if run:
+        public = gateway_public_url or gateway_url
         env = {
             "MAAS_DB_URL": db_url or f"sqlite:///{Path('maas.sqlite').resolve()}",
             "MAAS_GATEWAY_URL": gateway_url,

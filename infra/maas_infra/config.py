@@ -44,6 +44,9 @@ def _gateway_settings_table() -> ModuleType:
 GATEWAY_SETTINGS = _gateway_settings_table().SETTINGS
 GATEWAY_BY_NAME = {s.name: s for s in GATEWAY_SETTINGS}
 GATEWAY_KNOBS = {s.knob: s for s in GATEWAY_SETTINGS}
+# maas:backendKeys reach the gateway as these variables (gateway.py): the default
+# prefix a catalog model's api_key_env must begin with, which backendKeyEnvPrefixes keeps
+BACKEND_PREFIX = GATEWAY_BY_NAME["backend_key_env_prefixes"].default[0]
 
 
 def _is_a(value: Any, kind: type) -> bool:
@@ -77,12 +80,10 @@ def gateway_settings(raw: Any) -> tuple[dict[str, Any], dict[str, Any]]:
                 s.type, "a list of strings"
             )
             raise ValueError(f"maas:gateway.{knob} is {value!r}: it must be {kind} ({s.help})")
-        backend_prefix = GATEWAY_BY_NAME["backend_key_env_prefixes"].default[0]
-        # maas:backendKeys reach the gateway as MAAS_BACKEND_<NAME> (gateway.py)
-        if s.name == "backend_key_env_prefixes" and backend_prefix not in value:
+        if s.name == "backend_key_env_prefixes" and BACKEND_PREFIX not in value:
             raise ValueError(
-                f"maas:gateway.{knob} must keep {backend_prefix!r}: the gateway gets "
-                f"maas:backendKeys as {backend_prefix}<NAME> variables"
+                f"maas:gateway.{knob} must keep {BACKEND_PREFIX!r}: the gateway gets "
+                f"maas:backendKeys as {BACKEND_PREFIX}<NAME> variables"
             )
         (secret if s.secret else plain)[s.name] = value
     return plain, secret

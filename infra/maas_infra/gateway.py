@@ -18,7 +18,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from .config import GATEWAY_BY_NAME
+from .config import BACKEND_PREFIX, GATEWAY_BY_NAME
 from .exposure import Exposure, public_url
 from .kube import (
     cluster_url,
@@ -35,9 +35,6 @@ from .kube import (
 )
 
 PORT = 4000
-# maas:backendKeys reach the gateway as these variables: the default prefix a catalog
-# model's api_key_env must begin with (maas:gateway's backendKeyEnvPrefixes keeps it)
-BACKEND_PREFIX = GATEWAY_BY_NAME["backend_key_env_prefixes"].default[0]
 
 
 def setting_args(settings: dict[str, Any]) -> list[str]:
